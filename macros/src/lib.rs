@@ -1,0 +1,1 @@
+//! Procedural macros for asupersync, re-exported by the `asupersync` crate.
