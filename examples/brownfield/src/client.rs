@@ -266,11 +266,7 @@ impl Subscription {
             .await?;
         // Messages on earlier channels may arrive before the confirmation.
         loop {
-            match self
-                .connection
-                .receive(Some(self.request_timeout))
-                .await?
-            {
+            match self.connection.receive(Some(self.request_timeout)).await? {
                 Reply::Subscribed(name) if name == channel => return Ok(()),
                 Reply::Message { .. } => continue,
                 Reply::Error(message) => return Err(server_error(message)),

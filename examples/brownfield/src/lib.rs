@@ -11,15 +11,15 @@
 //! rewrites.
 //!
 //! Modules:
-//! - [`protocol`]: request/reply lines (pure, no IO)
-//! - [`store`]: the shared keyspace, expiry task, pub/sub channels
-//! - [`persist`]: the snapshot writer task
-//! - [`stats`]: counters and the rate sampler
-//! - [`server`]: accept loop, connection handler, graceful shutdown
-//! - [`http`]: `/health` and `/stats` over hyper (stays on Tokio)
-//! - [`webhook`]: POSTs changes with reqwest (stays on Tokio)
-//! - [`client`]: the client library
-//! - [`config`]: configuration
+//! - [`protocol`] — request/reply lines (pure, no IO)
+//! - [`store`] — the shared keyspace, expiry task, pub/sub channels
+//! - [`persist`] — the snapshot writer task
+//! - [`stats`] — counters and the rate sampler
+//! - [`server`] — accept loop, connection handler, graceful shutdown
+//! - [`http`] — `/health` and `/stats` over hyper (stays on Tokio)
+//! - [`webhook`] — POSTs changes with reqwest (stays on Tokio)
+//! - [`client`] — the client library
+//! - [`config`] — configuration
 
 pub mod client;
 pub mod config;

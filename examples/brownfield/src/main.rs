@@ -50,8 +50,11 @@ fn usage_error(message: impl Into<String>) -> io::Error {
     )
 }
 
+/// `--flag value` pairs, flag names without the dashes.
+type Flags<'a> = Vec<(&'a str, &'a str)>;
+
 /// Splits `--flag value` pairs off the front of `args`.
-fn flags(args: &[String]) -> io::Result<(Vec<(&str, &str)>, &[String])> {
+fn flags(args: &[String]) -> io::Result<(Flags<'_>, &[String])> {
     let mut pairs = Vec::new();
     let mut rest = args;
     while let Some(flag) = rest.first().and_then(|arg| arg.strip_prefix("--")) {

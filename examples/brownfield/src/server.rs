@@ -205,7 +205,10 @@ impl Server {
 
         // 4. Background tasks, then the final snapshot.
         let background_done = async { while background.join_next().await.is_some() {} };
-        if timeout(Duration::from_secs(5), background_done).await.is_err() {
+        if timeout(Duration::from_secs(5), background_done)
+            .await
+            .is_err()
+        {
             background.abort_all();
         }
         let _ = stop_persister.send(true);

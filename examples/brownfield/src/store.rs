@@ -426,7 +426,9 @@ mod tests {
         let (_stop, shutdown) = watch::channel(false);
         let _purger = tokio::spawn(purge_expired_keys(store.clone(), shutdown));
 
-        store.set("slow", "1", Some(Duration::from_secs(3600))).await;
+        store
+            .set("slow", "1", Some(Duration::from_secs(3600)))
+            .await;
         tokio::task::yield_now().await;
         store.set("fast", "2", Some(Duration::from_secs(1))).await;
         time::advance(Duration::from_secs(2)).await;

@@ -18,7 +18,10 @@ async fn basic_commands_round_trip() -> std::io::Result<()> {
     client.ping().await?;
     assert_eq!(client.get("greeting").await?, None);
     client.set("greeting", "hello, world").await?;
-    assert_eq!(client.get("greeting").await?.as_deref(), Some("hello, world"));
+    assert_eq!(
+        client.get("greeting").await?.as_deref(),
+        Some("hello, world")
+    );
     assert_eq!(client.incr("visits").await?, 1);
     assert_eq!(client.incr("visits").await?, 2);
     assert_eq!(client.keys().await?, vec!["greeting", "visits"]);
@@ -37,7 +40,9 @@ async fn bad_requests_get_errors_and_keep_the_connection() -> std::io::Result<()
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader).lines();
 
-    writer.write_all(b"FROB x\nGET\nSET n abc\nINCR n\nPING still here\n").await?;
+    writer
+        .write_all(b"FROB x\nGET\nSET n abc\nINCR n\nPING still here\n")
+        .await?;
     let mut replies = Vec::new();
     for _ in 0..5 {
         replies.push(within(lines.next_line()).await?.unwrap_or_default());
@@ -201,7 +206,10 @@ async fn save_writes_a_snapshot_that_a_restart_loads() -> std::io::Result<()> {
 async fn save_without_persistence_is_an_error() -> std::io::Result<()> {
     let server = TestServer::start().await;
     let client = Client::connect(server.addr).await?;
-    let err = client.save().await.expect_err("no snapshot path configured");
+    let err = client
+        .save()
+        .await
+        .expect_err("no snapshot path configured");
     assert!(err.to_string().contains("persistence is disabled"), "{err}");
     server.stop().await;
     Ok(())
