@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio::sync::Mutex;
+use tokio::sync::Mutex as AsyncMutex;
 use tokio::time::timeout;
 
 use crate::protocol::{Command, Reply};
@@ -78,7 +78,7 @@ impl Connection {
 /// A connection to the server.
 #[derive(Debug)]
 pub struct Client {
-    connection: Mutex<Connection>,
+    connection: AsyncMutex<Connection>,
     request_timeout: Duration,
 }
 
@@ -105,7 +105,7 @@ impl Client {
         request_timeout: Duration,
     ) -> io::Result<Client> {
         Ok(Client {
-            connection: Mutex::new(Connection::open(addr, request_timeout).await?),
+            connection: AsyncMutex::new(Connection::open(addr, request_timeout).await?),
             request_timeout,
         })
     }

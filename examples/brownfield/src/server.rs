@@ -99,7 +99,10 @@ impl Server {
         } = self;
 
         let (notify_shutdown, shutdown_rx) = watch::channel(false);
-        let max_connections = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        // Bounded so that the drain below can ask for every permit at once.
+        let max_connections = config
+            .max_connections
+            .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
         let limit = Arc::new(Semaphore::new(max_connections));
 
         let mut background = JoinSet::new();
