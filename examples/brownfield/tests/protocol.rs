@@ -72,10 +72,10 @@ async fn keys_with_ttl_expire() -> std::io::Result<()> {
     let client = Client::connect(server.addr).await?;
 
     client
-        .set_with_ttl("session", "abc", Duration::from_millis(150))
+        .set_with_ttl("session", "abc", Duration::from_millis(400))
         .await?;
     assert_eq!(client.get("session").await?.as_deref(), Some("abc"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(client.get("session").await?, None);
     assert!(client.keys().await?.is_empty());
 
