@@ -10,7 +10,7 @@
 //! Lookup is by longest prefix: a path without an entry of its own is answered by the
 //! closest mapped ancestor (`tokio::sync::mpsc::Sender::send` by
 //! `tokio::sync::mpsc::Sender`). When that ancestor is a module or a type with a native
-//! replacement, the remaining tail is appended to the native path
+//! replacement of class `native-replacement`, the remaining tail is appended to the native path
 //! (`tokio::fs::read` → `asupersync::fs::read`), because the shape rule of DESIGN.md §2
 //! keeps Tokio's names below a mapped module or type.
 
@@ -288,7 +288,10 @@ impl Mapping {
         let krate = self.krate_by_lib(root);
         if let Some((entry, tail)) = self.lookup(path) {
             let native = entry.native.as_ref().map(|native| {
-                let extends = matches!(entry.kind, ApiKind::Module | ApiKind::Type);
+                // Only a one-to-one replacement keeps Tokio's names below it; a manual
+                // entry's native path is a hint, not a place to append to.
+                let extends = matches!(entry.kind, ApiKind::Module | ApiKind::Type)
+                    && entry.class == Class::NativeReplacement;
                 if tail.is_empty() || !extends {
                     native.clone()
                 } else {
@@ -414,6 +417,9 @@ mod tests {
             .classify("tokio::sync::mpsc::Sender::blocking_send")
             .unwrap();
         assert_eq!(blocking.class, Class::Manual);
+        // A manual entry's native path is a hint: nothing is appended to it.
+        let join_set = m.classify("tokio::task::JoinSet::new").unwrap();
+        assert_eq!(join_set.native.as_deref(), Some("asupersync::Region"));
         // A fn's tail is not a path below it.
         let spawn = m.classify("tokio::spawn::foo").unwrap();
         assert_eq!(spawn.native.as_deref(), Some("asupersync::Cx::spawn"));

@@ -14,7 +14,7 @@ use std::path::Path;
 use cargo_metadata::{Metadata, MetadataCommand, PackageId};
 
 use super::report::{DependencyReport, MemberFacts};
-use crate::mapping::{Class, Mapping};
+use crate::mapping::Mapping;
 
 /// Most paths listed for one dependency.
 pub const MAX_PATHS: usize = 16;

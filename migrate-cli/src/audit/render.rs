@@ -80,8 +80,8 @@ pub fn estimate(report: &Report) -> String {
     if holdouts > 0 {
         let _ = write!(
             text,
-            "; {} stay behind asupersync-tokio-compat",
-            plural(holdouts, "holdout crate", "holdout crates")
+            "; {} behind asupersync-tokio-compat",
+            plural(holdouts, "holdout crate stays", "holdout crates stay")
         );
     }
     if blockers > 0 {
@@ -164,7 +164,10 @@ pub fn human(report: &Report, style: Style) -> String {
     if !summary.by_api.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Top APIs"));
         for (api, count) in report.top_apis(TOP_APIS) {
-            let target = report.first_usage_of(api).map(api_target).unwrap_or_default();
+            let target = report
+                .first_usage_of(api)
+                .map(api_target)
+                .unwrap_or_default();
             let _ = writeln!(out, "  {count:>5}  {api} {target}");
         }
     }
@@ -229,7 +232,11 @@ pub fn human(report: &Report, style: Style) -> String {
         .filter(|dep| !matches!(dep.class, Class::CompatHoldout | Class::HardBlocker))
         .collect();
     if !others.is_empty() {
-        let _ = writeln!(out, "\n{}", style.bold("Other Tokio-ecosystem dependencies"));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.bold("Other Tokio-ecosystem dependencies")
+        );
         for dep in others {
             let replacement = dep
                 .native_replacement

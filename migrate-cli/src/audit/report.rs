@@ -192,7 +192,9 @@ pub fn verdict(usages: &[&Usage], reachable: &BTreeMap<String, Class>) -> Verdic
         || usages.iter().any(|u| u.class == Class::HardBlocker)
     {
         Verdict::Blocked
-    } else if reachable.values().any(|&class| class == Class::CompatHoldout)
+    } else if reachable
+        .values()
+        .any(|&class| class == Class::CompatHoldout)
         || usages.iter().any(|u| !u.auto)
     {
         Verdict::NeedsQuarantine

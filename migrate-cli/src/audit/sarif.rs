@@ -198,7 +198,10 @@ pub fn audit_log(report: &Report) -> SarifLog {
         results.push(SarifResult {
             rule_id: PARSE_ERROR_RULE.to_string(),
             level: "warning",
-            message: format!("this file does not parse and was not audited: {}", error.message),
+            message: format!(
+                "this file does not parse and was not audited: {}",
+                error.message
+            ),
             file: error.file.clone(),
             line: error.line,
             column: error.column,
@@ -236,7 +239,10 @@ pub fn audit_log(report: &Report) -> SarifLog {
                 } else {
                     "note"
                 },
-                message: format!("`{member}` pulls {} {} ({}) via {via}", dep.name, dep.version, dep.class),
+                message: format!(
+                    "`{member}` pulls {} {} ({}) via {via}",
+                    dep.name, dep.version, dep.class
+                ),
                 file: package.manifest_path.clone(),
                 line: 1,
                 column: 1,

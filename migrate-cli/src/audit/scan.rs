@@ -91,9 +91,14 @@ pub fn scan_file(
         Ok(file) => file,
         Err(err) => {
             let start = err.span().start();
+            let mut message = err.to_string();
+            if message == "cannot parse string into token stream" {
+                // syn's wording for a lexing failure, which names no cause.
+                message = "does not lex: unbalanced delimiters or an invalid token".to_string();
+            }
             return (
                 Vec::new(),
-                Some(parse_error(job, start.line, start.column + 1, err.to_string())),
+                Some(parse_error(job, start.line, start.column + 1, message)),
             );
         }
     };
