@@ -317,6 +317,50 @@ impl Mapping {
     }
 }
 
+/// The text `cargo asupersync explain PATH` prints for a Tokio path or an
+/// ecosystem crate, or `None` when the data says nothing about it.
+pub fn explain(topic: &str) -> Option<String> {
+    let m = mapping();
+    let krate = m.krate(topic).or_else(|| m.krate_by_lib(topic));
+    if let Some(krate) = krate.filter(|_| !topic.contains("::")) {
+        let mut text = format!("{} (crate)\n  class:   {}\n", krate.name, krate.class);
+        if let Some(native) = &krate.native {
+            text.push_str(&format!("  native:  {native}\n"));
+        }
+        text.push_str(&format!("  note:    {}\n", krate.note));
+        return Some(text);
+    }
+    let found = m.classify(topic)?;
+    let mut text = match found.entry {
+        Some(entry) if entry.tokio == topic => format!("{topic} ({})\n", entry.kind.as_str()),
+        Some(entry) => format!(
+            "{topic} (through `{}`, {})\n",
+            entry.tokio,
+            entry.kind.as_str()
+        ),
+        None => format!("{topic}\n"),
+    };
+    let native = found.native.as_deref().unwrap_or("none");
+    text.push_str(&format!(
+        "  native:  {native}\n  class:   {}\n",
+        found.class
+    ));
+    let migrate = if found.auto {
+        "rewrites it automatically"
+    } else {
+        "leaves it to a person"
+    };
+    text.push_str(&format!("  migrate: {migrate}\n"));
+    let note = found
+        .entry
+        .map(|entry| entry.note.as_str())
+        .or(found.krate.map(|krate| krate.note.as_str()));
+    if let Some(note) = note {
+        text.push_str(&format!("  note:    {note}\n"));
+    }
+    Some(text)
+}
+
 fn validate_api(entry: &ApiEntry) -> Result<(), String> {
     let name = &entry.tokio;
     if !matches!(
@@ -445,6 +489,28 @@ mod tests {
         assert!(m.classify("futures::future::join").is_none());
         assert!(m.classify("serde::Serialize").is_none());
         assert!(m.classify("asupersync::time::sleep").is_none());
+    }
+
+    #[test]
+    fn explain_prints_the_entry_that_answers() {
+        let sleep = explain("tokio::time::sleep").unwrap();
+        assert!(sleep.starts_with("tokio::time::sleep (fn)\n"), "{sleep}");
+        assert!(
+            sleep.contains("native:  asupersync::time::sleep"),
+            "{sleep}"
+        );
+        assert!(
+            sleep.contains("migrate: rewrites it automatically"),
+            "{sleep}"
+        );
+        let send = explain("tokio::sync::mpsc::Sender::send").unwrap();
+        assert!(
+            send.contains("through `tokio::sync::mpsc::Sender`"),
+            "{send}"
+        );
+        let hyper = explain("hyper").unwrap();
+        assert!(hyper.contains("class:   compat-holdout"), "{hyper}");
+        assert!(explain("serde::Serialize").is_none());
     }
 
     #[test]
