@@ -523,3 +523,17 @@ fn an_unreadable_baseline_is_an_input_error() {
     let output = fixture.audit(&["--baseline", path.to_str().unwrap()]);
     assert_input_error(&output, "not an audit report");
 }
+
+#[test]
+fn sarif_output_is_a_valid_sarif_2_1_0_log() {
+    let fixture = Fixture::new("audit-deps");
+    let output = fixture.audit(&["--format", "sarif"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // The typed SARIF model refuses a log that does not follow the 2.1.0 schema.
+    let log: serde_sarif::sarif::Sarif = serde_json::from_slice(&output.stdout).unwrap();
+    let results = log.runs[0].results.as_ref().unwrap();
+    let report = fixture.json(&[]);
+    let usages = report["usages"].as_array().unwrap().len();
+    // Every usage, plus one result per member that pulls a holdout or a blocker.
+    assert_eq!(results.len(), usages + 3);
+}

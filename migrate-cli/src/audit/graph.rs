@@ -4,7 +4,9 @@
 //! Why the resolved graph and not the manifests: a package that never names Tokio can
 //! still pull it (`app → axum → hyper → tokio`), and that decides its verdict. The
 //! paths are those `cargo tree -i CRATE` prints, read from a member down to the crate;
-//! every dependency kind counts (dev-dependencies run Tokio in tests too). The number of
+//! every dependency kind counts (dev-dependencies run Tokio in tests too). The
+//! graph is resolved with all features on: code behind `#[cfg(feature = "..")]` is
+//! audited too, so the crates it pulls must be in the graph. The number of
 //! paths can grow exponentially in a diamond-shaped graph, so at most
 //! [`MAX_PATHS`] are listed per crate and the report says when there were more.
 
@@ -29,6 +31,7 @@ pub struct GraphFacts {
 /// Runs `cargo metadata` with dependencies resolved. Errors are one line.
 pub fn load_metadata(manifest: Option<&Path>) -> Result<Metadata, String> {
     let mut command = MetadataCommand::new();
+    command.features(cargo_metadata::CargoOpt::AllFeatures);
     if let Some(manifest) = manifest {
         command.manifest_path(manifest);
     }
@@ -127,17 +130,29 @@ pub fn analyze(metadata: &Metadata, mapping: &Mapping) -> GraphFacts {
         let Some(krate) = ecosystem(&package.id) else {
             continue;
         };
-        let mut paths = Vec::new();
+        // The shortest path from each member that pulls the crate comes first, then the
+        // other paths, as far as MAX_PATHS allows.
+        let mut paths = shortest_paths_up(&package.id, &dependents, &member_ids);
         let mut truncated = false;
+        let mut all = Vec::new();
         let mut stack = vec![&package.id];
         paths_up(
             &package.id,
             &dependents,
             &member_ids,
             &mut stack,
-            &mut paths,
+            &mut all,
             &mut truncated,
         );
+        for path in all {
+            if paths.len() == MAX_PATHS {
+                truncated = true;
+                break;
+            }
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
         if paths.is_empty() {
             // Not reachable from any member (cannot happen in a resolved workspace).
             continue;
@@ -159,6 +174,39 @@ pub fn analyze(metadata: &Metadata, mapping: &Mapping) -> GraphFacts {
         members,
         dependencies,
     }
+}
+
+/// For each member that pulls `id`, one shortest path (bottom-up), members nearest to
+/// the crate first. Breadth-first over dependents sorted by name, so it is stable.
+fn shortest_paths_up<'a>(
+    id: &'a PackageId,
+    dependents: &HashMap<&'a PackageId, Vec<&'a PackageId>>,
+    members: &HashSet<&'a PackageId>,
+) -> Vec<Vec<&'a PackageId>> {
+    let mut parent: HashMap<&PackageId, &PackageId> = HashMap::new();
+    let mut queue = VecDeque::from([id]);
+    let mut seen = HashSet::from([id]);
+    let mut paths = Vec::new();
+    while let Some(node) = queue.pop_front() {
+        if members.contains(node) {
+            let mut path = vec![node];
+            let mut cursor = node;
+            while let Some(&next) = parent.get(cursor) {
+                path.push(next);
+                cursor = next;
+            }
+            path.reverse();
+            paths.push(path);
+        }
+        for &up in dependents.get(node).into_iter().flatten() {
+            if seen.insert(up) {
+                parent.insert(up, node);
+                queue.push_back(up);
+            }
+        }
+    }
+    paths.truncate(MAX_PATHS);
+    paths
 }
 
 /// Walks from a crate up its dependents; every walk that reaches a member is a path

@@ -95,6 +95,21 @@ pub fn estimate(report: &Report) -> String {
     text
 }
 
+/// The first few names, then how many more: a table row must stay one line.
+fn short_list(names: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        let _ = write!(text, " +{} more", names.len() - SHOWN);
+    }
+    text
+}
+
 fn api_target(usage: &Usage) -> String {
     match (&usage.native, usage.auto) {
         (Some(native), true) => format!("→ {native}"),
@@ -155,7 +170,7 @@ pub fn human(report: &Report, style: Style) -> String {
             package.automatic,
         );
         if !package.blocking_dependencies.is_empty() {
-            let _ = write!(line, "  via {}", package.blocking_dependencies.join(", "));
+            let _ = write!(line, "  via {}", short_list(&package.blocking_dependencies));
         }
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -172,29 +187,43 @@ pub fn human(report: &Report, style: Style) -> String {
         }
     }
 
-    let holdouts: Vec<_> = report
+    // The crates a member names in its manifest are the decisions; the ones they pull
+    // in are listed by name only.
+    let (direct, transitive): (Vec<_>, Vec<_>) = report
         .dependencies
         .iter()
         .filter(|dep| matches!(dep.class, Class::CompatHoldout | Class::HardBlocker))
-        .collect();
-    if !holdouts.is_empty() {
+        .partition(|dep| dep.paths.iter().any(|path| path.len() == 2));
+    if !direct.is_empty() || !transitive.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Holdouts and blockers"));
-        for dep in holdouts {
-            let via = dep
+        let mut direct = direct;
+        direct.sort_by(|a, b| b.class.cmp(&a.class).then(a.name.cmp(&b.name)));
+        for dep in direct {
+            let pulled_by: Vec<&str> = dep
                 .paths
-                .first()
-                .map(|path| path.join(" → "))
-                .unwrap_or_default();
-            let more = dep.paths.len().saturating_sub(1);
-            let more = if more > 0 || dep.paths_truncated {
-                format!(" (+{more} more)")
-            } else {
-                String::new()
-            };
+                .iter()
+                .filter(|path| path.len() == 2)
+                .map(|path| path[0].as_str())
+                .collect();
             let _ = writeln!(
                 out,
-                "  {} {}  {}  via {via}{more}",
-                dep.name, dep.version, dep.class
+                "  {} {}  {}  used by {}",
+                dep.name,
+                dep.version,
+                dep.class,
+                pulled_by.join(", ")
+            );
+        }
+        if !transitive.is_empty() {
+            let mut names: Vec<String> = transitive
+                .iter()
+                .map(|dep| format!("{} {}", dep.name, dep.version))
+                .collect();
+            names.dedup();
+            let _ = writeln!(
+                out,
+                "  pulled in through other crates: {}",
+                names.join(", ")
             );
         }
     }
@@ -226,26 +255,27 @@ pub fn human(report: &Report, style: Style) -> String {
         }
     }
 
-    let others: Vec<_> = report
-        .dependencies
-        .iter()
-        .filter(|dep| !matches!(dep.class, Class::CompatHoldout | Class::HardBlocker))
-        .collect();
-    if !others.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            style.bold("Other Tokio-ecosystem dependencies")
-        );
-        for dep in others {
+    if !report.dependencies.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("Tokio-ecosystem dependencies"));
+        for dep in &report.dependencies {
             let replacement = dep
                 .native_replacement
                 .as_deref()
                 .map(|native| format!(" → {native}"))
                 .unwrap_or_default();
+            let via = dep
+                .paths
+                .first()
+                .map(|path| path.join(" → "))
+                .unwrap_or_default();
+            let more = match (dep.paths.len().saturating_sub(1), dep.paths_truncated) {
+                (0, false) => String::new(),
+                (more, false) => format!(" (+{more} more)"),
+                (more, true) => format!(" (+{more} more, and others not listed)"),
+            };
             let _ = writeln!(
                 out,
-                "  {} {}  {}{replacement}",
+                "  {} {}  {}{replacement}  via {via}{more}",
                 dep.name, dep.version, dep.class
             );
         }

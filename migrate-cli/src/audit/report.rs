@@ -1,7 +1,7 @@
 //! The audit report: the JSON shape of DESIGN.md §6 (additive fields marked), and the
 //! arithmetic that turns usages and dependencies into readiness, verdicts and a summary.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +55,8 @@ pub struct PackageReport {
     #[serde(default)]
     pub automatic: usize,
     /// Additive: the Tokio-ecosystem crates it pulls (directly or not) whose class is not
-    /// `native-replacement`, i.e. the reason for a `blocked` or `needs-quarantine` verdict.
+    /// `native-replacement`, i.e. the reason for a `blocked` or `needs-quarantine` verdict;
+    /// hard blockers first.
     #[serde(default)]
     pub blocking_dependencies: Vec<String>,
 }
@@ -229,18 +230,23 @@ impl Report {
                     .iter()
                     .filter(|usage| usage.package == member.name)
                     .collect();
-                let blocking_dependencies: BTreeSet<String> = member
+                // Hard blockers first, then holdouts, each by name.
+                let mut blocking_dependencies: Vec<(Class, String)> = member
                     .reachable
                     .iter()
                     .filter(|(_, &class)| class != Class::NativeReplacement)
-                    .map(|(name, _)| name.clone())
+                    .map(|(name, &class)| (class, name.clone()))
                     .collect();
+                blocking_dependencies.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
                 PackageReport {
                     readiness: readiness(&own, &member.direct),
                     verdict: verdict(&own, &member.reachable),
                     usages: own.len(),
                     automatic: own.iter().filter(|usage| usage.auto).count(),
-                    blocking_dependencies: blocking_dependencies.into_iter().collect(),
+                    blocking_dependencies: blocking_dependencies
+                        .into_iter()
+                        .map(|(_, name)| name)
+                        .collect(),
                     name: member.name,
                     manifest_path: member.manifest_path,
                 }
