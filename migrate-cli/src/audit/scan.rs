@@ -38,8 +38,15 @@ pub struct FileJob<'a> {
     pub crates: &'a ExternCrates,
 }
 
-/// Scans every file of the workspace.
+/// Scans every file of the workspace. The workspace's own crates are never usages,
+/// even when the knowledge base knows them (auditing the axum repository must not
+/// count `axum::Router` inside axum as a holdout).
 pub fn scan_workspace(workspace: &Workspace, mapping: &Mapping) -> ScanResult {
+    let own: Vec<&str> = workspace
+        .packages
+        .iter()
+        .filter_map(|package| package.extern_crates.self_crate())
+        .collect();
     let jobs: Vec<FileJob<'_>> = workspace
         .files()
         .map(|(package, file)| FileJob {
@@ -49,13 +56,17 @@ pub fn scan_workspace(workspace: &Workspace, mapping: &Mapping) -> ScanResult {
             crates: &package.extern_crates,
         })
         .collect();
-    scan_files(&jobs, mapping)
+    scan_files(&jobs, mapping, &own)
 }
 
-/// Scans a list of files in parallel.
-pub fn scan_files(jobs: &[FileJob<'_>], mapping: &Mapping) -> ScanResult {
+/// Scans a list of files in parallel; paths into the crates named in `own` are skipped.
+pub fn scan_files(jobs: &[FileJob<'_>], mapping: &Mapping, own: &[&str]) -> ScanResult {
     let roots = mapping.audited_roots();
-    let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
+    let roots: Vec<&str> = roots
+        .iter()
+        .map(String::as_str)
+        .filter(|root| !own.contains(root))
+        .collect();
     let progress = progress_bar(jobs.len());
     let per_file: Vec<(Vec<Usage>, Option<ParseError>)> = jobs
         .par_iter()
@@ -146,4 +157,60 @@ fn progress_bar(files: usize) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{mapping, Class};
+
+    fn scan_source(source: &str, own: &[&str]) -> ScanResult {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lib.rs");
+        std::fs::write(&path, source).unwrap();
+        let mut crates = ExternCrates::new();
+        crates.insert("hyper", "hyper");
+        crates.insert("tokio", "tokio");
+        let job = FileJob {
+            package: "app",
+            path: &path,
+            rel_path: "src/lib.rs",
+            crates: &crates,
+        };
+        scan_files(&[job], mapping(), own)
+    }
+
+    #[test]
+    fn usages_are_classed_through_the_mapping() {
+        let result = scan_source(
+            "fn f() { hyper::Request::new(()); tokio::spawn(x()); }",
+            &[],
+        );
+        let found: Vec<(&str, Class, bool)> = result
+            .usages
+            .iter()
+            .map(|u| (u.api.as_str(), u.class, u.auto))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("hyper::Request::new", Class::CompatHoldout, false),
+                ("tokio::spawn", Class::NativeReplacement, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_workspace_own_crates_are_not_usages() {
+        let result = scan_source("fn f() { hyper::Request::new(()); }", &["hyper"]);
+        assert!(result.usages.is_empty());
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_reported_at_the_error() {
+        let result = scan_source("fn f() {\n    let = ;\n}\n", &[]);
+        assert_eq!(result.parse_errors.len(), 1);
+        assert_eq!(result.parse_errors[0].line, 2);
+        assert_eq!(result.files, 1);
+    }
 }
