@@ -416,6 +416,117 @@ mod tests {
     }
 
     #[test]
+    fn every_api_the_issue_names_has_its_own_entry() {
+        let required = [
+            "tokio::main",
+            "tokio::test",
+            "tokio::select",
+            "tokio::join",
+            "tokio::try_join",
+            "tokio::pin",
+            "tokio::task_local",
+            "tokio::spawn",
+            "tokio::time::sleep",
+            "tokio::time::timeout",
+            "tokio::time::interval",
+            "tokio::time::Instant",
+            "tokio::sync::Mutex",
+            "tokio::sync::RwLock",
+            "tokio::sync::Semaphore",
+            "tokio::sync::Notify",
+            "tokio::sync::Barrier",
+            "tokio::sync::OnceCell",
+            "tokio::sync::mpsc::channel",
+            "tokio::sync::mpsc::unbounded_channel",
+            "tokio::sync::oneshot::channel",
+            "tokio::sync::broadcast::channel",
+            "tokio::sync::watch::channel",
+            "tokio::net::TcpListener",
+            "tokio::net::TcpStream",
+            "tokio::net::UdpSocket",
+            "tokio::net::UnixListener",
+            "tokio::net::UnixStream",
+            "tokio::io::AsyncReadExt",
+            "tokio::io::AsyncWriteExt",
+            "tokio::io::AsyncBufReadExt",
+            "tokio::io::BufReader",
+            "tokio::io::copy",
+            "tokio::io::split",
+            "tokio::io::duplex",
+            "tokio::task::spawn",
+            "tokio::task::spawn_blocking",
+            "tokio::task::yield_now",
+            "tokio::task::JoinHandle",
+            "tokio::task::JoinSet",
+            "tokio::task::LocalSet",
+            "tokio::task::spawn_local",
+            "tokio::task::block_in_place",
+            "tokio::fs::File",
+            "tokio::fs::read_to_string",
+            "tokio::process::Command",
+            "tokio::signal::ctrl_c",
+            "tokio::runtime::Runtime",
+            "tokio::runtime::Builder",
+            "tokio::runtime::Handle",
+            "tokio_util::sync::CancellationToken",
+            "tokio_util::codec::Framed",
+            "tokio_util::io::ReaderStream",
+            "tokio_util::io::StreamReader",
+            "tokio_util::sync::PollSender",
+            "tokio_util::task::TaskTracker",
+            "tokio_stream::StreamExt",
+            "tokio_stream::wrappers::ReceiverStream",
+        ];
+        let m = mapping();
+        let missing: Vec<&str> = required
+            .into_iter()
+            .filter(|p| m.api(p).is_none())
+            .collect();
+        assert!(missing.is_empty(), "not mapped: {missing:?}");
+        let crates = [
+            "hyper",
+            "axum",
+            "tonic",
+            "reqwest",
+            "sqlx",
+            "tokio-postgres",
+            "redis",
+            "rdkafka",
+            "tokio-tungstenite",
+            "tower",
+            "tower-http",
+            "warp",
+            "actix-rt",
+            "actix-web",
+            "async-std",
+            "smol",
+            "glommio",
+            "deadpool",
+            "bb8",
+            "lapin",
+            "mongodb",
+            "tokio-rustls",
+            "tokio-native-tls",
+            "h2",
+            "hyper-util",
+            "quinn",
+            "tracing-futures",
+        ];
+        let missing: Vec<&str> = crates
+            .into_iter()
+            .filter(|c| m.krate(c).is_none())
+            .collect();
+        assert!(missing.is_empty(), "not in the knowledge base: {missing:?}");
+        for blocker in ["async-std", "smol", "glommio", "actix-rt"] {
+            assert_eq!(
+                m.krate(blocker).unwrap().class,
+                Class::HardBlocker,
+                "{blocker}"
+            );
+        }
+    }
+
+    #[test]
     fn design_examples_map_as_the_contract_says() {
         let m = mapping();
         let native = |path: &str| m.classify(path).unwrap().native;

@@ -537,3 +537,15 @@ fn sarif_output_is_a_valid_sarif_2_1_0_log() {
     // Every usage, plus one result per member that pulls a holdout or a blocker.
     assert_eq!(results.len(), usages + 3);
 }
+
+#[test]
+fn color_is_used_only_when_asked_or_on_a_terminal() {
+    let fixture = Fixture::new("audit-deps");
+    let plain = fixture.audit(&[]);
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains('\x1b'));
+    let colored = fixture.audit(&["--color", "always"]);
+    let text = String::from_utf8_lossy(&colored.stdout);
+    assert!(text.contains("\x1b[31mblocked"), "{text}");
+    let json = fixture.audit(&["--color", "always", "--format", "json"]);
+    assert!(!String::from_utf8_lossy(&json.stdout).contains('\x1b'));
+}
