@@ -95,6 +95,42 @@ pub fn estimate(report: &Report) -> String {
     text
 }
 
+/// What needs a person, grouped by the mapping entry (or, for crates classed as a
+/// whole, by crate), most frequent first: (what, class, count, note).
+pub fn manual_work(report: &Report, limit: usize) -> Vec<(String, Class, usize, String)> {
+    let m = mapping();
+    let mut groups: Vec<(String, Class, usize, String)> = Vec::new();
+    for usage in report.usages.iter().filter(|usage| !usage.auto) {
+        let (key, note) = match usage.mapping.as_deref().and_then(|path| m.api(path)) {
+            Some(entry) => (entry.tokio.clone(), entry.note.as_str()),
+            None => {
+                let root = usage.api.split("::").next().unwrap_or(&usage.api);
+                let krate = m.krate_by_lib(root);
+                let name = krate.map_or(root.to_string(), |k| k.name.clone());
+                (name, krate.map_or("", |k| k.note.as_str()))
+            }
+        };
+        match groups.iter_mut().find(|group| group.0 == key) {
+            Some(group) => group.2 += 1,
+            None => {
+                let note = match usage.class {
+                    Class::CompatHoldout => {
+                        format!("keep it behind asupersync-tokio-compat ({note})")
+                    }
+                    Class::HardBlocker => {
+                        format!("replace it or move it out of the process ({note})")
+                    }
+                    _ => note.to_string(),
+                };
+                groups.push((key, usage.class, 1, note));
+            }
+        }
+    }
+    groups.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    groups.truncate(limit);
+    groups
+}
+
 /// The first few names, then how many more: a table row must stay one line.
 fn short_list(names: &[String]) -> String {
     const SHOWN: usize = 3;
@@ -184,6 +220,14 @@ pub fn human(report: &Report, style: Style) -> String {
                 .map(api_target)
                 .unwrap_or_default();
             let _ = writeln!(out, "  {count:>5}  {api} {target}");
+        }
+    }
+
+    let manual = manual_work(report, TOP_APIS);
+    if !manual.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("Needs a person"));
+        for (what, class, count, note) in manual {
+            let _ = writeln!(out, "  {count:>5}  {what} ({class}): {note}");
         }
     }
 
@@ -377,6 +421,20 @@ pub fn markdown(report: &Report) -> String {
                 "no"
             };
             let _ = writeln!(out, "| {count} | `{api}` | {native} | {auto} |");
+        }
+    }
+
+    let manual = manual_work(report, TOP_APIS);
+    if !manual.is_empty() {
+        let _ = writeln!(out, "\n### Needs a person\n");
+        let _ = writeln!(out, "| uses | what | class | what to decide |");
+        let _ = writeln!(out, "|---:|---|---|---|");
+        for (what, class, count, note) in manual {
+            let _ = writeln!(
+                out,
+                "| {count} | `{what}` | {class} | {} |",
+                md_escape(&note)
+            );
         }
     }
 

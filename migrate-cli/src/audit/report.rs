@@ -56,7 +56,7 @@ pub struct PackageReport {
     pub automatic: usize,
     /// Additive: the Tokio-ecosystem crates it pulls (directly or not) whose class is not
     /// `native-replacement`, i.e. the reason for a `blocked` or `needs-quarantine` verdict;
-    /// hard blockers first.
+    /// hard blockers first, and direct dependencies before the ones they pull in.
     #[serde(default)]
     pub blocking_dependencies: Vec<String>,
 }
@@ -230,14 +230,15 @@ impl Report {
                     .iter()
                     .filter(|usage| usage.package == member.name)
                     .collect();
-                // Hard blockers first, then holdouts, each by name.
-                let mut blocking_dependencies: Vec<(Class, String)> = member
+                // Hard blockers first, then holdouts; direct dependencies first in each.
+                let mut blocking_dependencies: Vec<(Class, bool, String)> = member
                     .reachable
                     .iter()
                     .filter(|(_, &class)| class != Class::NativeReplacement)
-                    .map(|(name, &class)| (class, name.clone()))
+                    .map(|(name, &class)| (class, !member.direct.contains_key(name), name.clone()))
                     .collect();
-                blocking_dependencies.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                blocking_dependencies
+                    .sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
                 PackageReport {
                     readiness: readiness(&own, &member.direct),
                     verdict: verdict(&own, &member.reachable),
@@ -245,7 +246,7 @@ impl Report {
                     automatic: own.iter().filter(|usage| usage.auto).count(),
                     blocking_dependencies: blocking_dependencies
                         .into_iter()
-                        .map(|(_, name)| name)
+                        .map(|(_, _, name)| name)
                         .collect(),
                     name: member.name,
                     manifest_path: member.manifest_path,
