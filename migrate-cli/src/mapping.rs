@@ -244,11 +244,18 @@ impl Mapping {
     }
 
     /// The entry for this path or its closest mapped ancestor, with the tail below it.
+    /// Below a crate root (`tokio::unknown`) the answer is the crate's fallback entry
+    /// `tokio::*`, not the entry of the crate itself.
     pub fn lookup<'p>(&self, path: &'p str) -> Option<(&ApiEntry, &'p str)> {
         let mut prefix = path;
         loop {
             if let Some(entry) = self.api(prefix) {
                 let tail = path[prefix.len()..].trim_start_matches("::");
+                if !tail.is_empty() && !prefix.contains("::") {
+                    if let Some(fallback) = self.api(&format!("{prefix}::*")) {
+                        return Some((fallback, tail));
+                    }
+                }
                 return Some((entry, tail));
             }
             prefix = &prefix[..prefix.rfind("::")?];
@@ -390,7 +397,16 @@ fn validate_api(entry: &ApiEntry) -> Result<(), String> {
             !segment.is_empty() && segment.chars().all(|c| c.is_alphanumeric() || c == '_')
         })
     };
-    if !valid_path(name) {
+    // `CRATE::*` is the fallback entry of a crate (see `Mapping::lookup`).
+    let fallback_root = name.strip_suffix("::*");
+    if let Some(root) = fallback_root {
+        if root.contains("::") || entry.auto {
+            return Err(format!(
+                "mapping.toml: `{name}`: a fallback is `CRATE::*` and cannot be automatic"
+            ));
+        }
+    }
+    if !valid_path(fallback_root.unwrap_or(name)) {
         return Err(format!("mapping.toml: `{name}` is not a Rust path"));
     }
     if let Some(native) = &entry.native {
@@ -581,10 +597,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_tokio_paths_fall_back_to_the_manual_crate_root() {
+    fn unknown_tokio_paths_fall_back_to_the_crate_fallback_entry() {
         let unknown = mapping().classify("tokio::doesnt_exist").unwrap();
         assert_eq!(unknown.class, Class::Manual);
-        assert_eq!(unknown.entry.unwrap().tokio, "tokio");
+        assert_eq!(unknown.native, None);
+        assert_eq!(unknown.entry.unwrap().tokio, "tokio::*");
+        // The crate itself (`use tokio as rt;`) is renamed, not unknown.
+        let krate = mapping().classify("tokio").unwrap();
+        assert_eq!(krate.native.as_deref(), Some("asupersync"));
+        assert!(krate.auto);
     }
 
     #[test]

@@ -210,6 +210,13 @@ fn renamed_aliased_grouped_and_glob_imports_resolve_to_canonical_paths() {
     let renamed = apis("renamed/src/lib.rs");
     assert!(renamed.contains(&r#"path "tokio::spawn""#.to_string()));
     assert!(renamed.contains(&r#"macro "tokio::join""#.to_string()));
+    // `use rt as runtime; runtime::task::yield_now()` and `::rt::task::yield_now()`
+    assert!(renamed.contains(&r#"import "tokio""#.to_string()));
+    let yields = renamed
+        .iter()
+        .filter(|api| *api == r#"path "tokio::task::yield_now""#)
+        .count();
+    assert_eq!(yields, 2);
 }
 
 #[test]
