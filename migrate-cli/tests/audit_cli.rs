@@ -556,3 +556,49 @@ fn color_is_used_only_when_asked_or_on_a_terminal() {
     let json = fixture.audit(&["--color", "always", "--format", "json"]);
     assert!(!String::from_utf8_lossy(&json.stdout).contains('\x1b'));
 }
+
+#[test]
+fn dependency_paths_are_capped_and_the_cap_is_reported() {
+    // A member reaching a stub `tokio` through 20 intermediate crates: 20 paths.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let package = |name: &str, deps: &str| {
+        format!("[package]\nname = \"{name}\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[dependencies]\n{deps}")
+    };
+    write("vendor/tokio/Cargo.toml", &package("tokio", ""));
+    write("vendor/tokio/src/lib.rs", "");
+    let mut member_deps = String::new();
+    for i in 0..20 {
+        write(
+            &format!("vendor/mid{i}/Cargo.toml"),
+            &package(&format!("mid{i}"), "tokio = { path = \"../tokio\" }\n"),
+        );
+        write(&format!("vendor/mid{i}/src/lib.rs"), "");
+        member_deps.push_str(&format!("mid{i} = {{ path = \"../vendor/mid{i}\" }}\n"));
+    }
+    write(
+        "ws/Cargo.toml",
+        &format!("[workspace]\n\n{}", package("app", &member_deps)),
+    );
+    write("ws/src/lib.rs", "");
+    let output = Command::new(BIN)
+        .args(["audit", "--format", "json"])
+        .arg(dir.path().join("ws"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let tokio = &report["dependencies"][0];
+    assert_eq!(tokio["name"], "tokio");
+    assert_eq!(tokio["paths"].as_array().unwrap().len(), 16);
+    assert_eq!(tokio["paths_truncated"], true);
+    assert_eq!(
+        tokio["paths"][0],
+        serde_json::json!(["app", "mid0", "tokio"])
+    );
+    assert_eq!(report["packages"][0]["verdict"], "ready");
+}
