@@ -113,6 +113,8 @@ impl SarifLog {
                     "rules": rules,
                 }},
                 "originalUriBaseIds": { "%SRCROOT%": { "uri": root_uri } },
+                // Columns count characters, as the resolver's locations do.
+                "columnKind": "unicodeCodePoints",
                 "results": results,
             }]
         })
