@@ -148,8 +148,14 @@ pub fn run(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<Exit> {
     let color = global.color.enabled(std::io::stdout().is_terminal());
     let text = render(&report, global.format, color)?;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
+    let written = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    match written {
+        // `audit | head` is not an error.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
 
     let mut exit = Exit::Clean;
     if let Some(class) = args.fail_on {
