@@ -6,9 +6,17 @@ use crate::cli::{Exit, GlobalArgs};
 
 /// Arguments of `cargo asupersync explain`.
 #[derive(Debug, Args)]
-pub struct ExplainArgs {}
+pub struct ExplainArgs {
+    /// A rule id, or a Tokio API path (`tokio::time::sleep`) or crate (`hyper`).
+    pub topic: String,
+}
 
 /// Runs the subcommand.
-pub fn run(_global: &GlobalArgs, _args: &ExplainArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("`cargo asupersync explain` is not implemented yet")
+pub fn run(_global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<Exit> {
+    // Rules first (not written yet), then the mapping data.
+    if let Some(text) = crate::mapping::explain(&args.topic) {
+        print!("{text}");
+        return Ok(Exit::Clean);
+    }
+    anyhow::bail!("no rule or mapping entry named `{}`", args.topic)
 }

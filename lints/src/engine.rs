@@ -1,0 +1,274 @@
+//! The per-file pipeline and the parallel workspace run.
+//!
+//! Per file: parse with `syn` (a parse error becomes a `parse-error` finding), resolve
+//! every path once ([`FileResolution`]), run each enabled rule over the tree, then
+//! apply the suppression comments and add `invalid-suppression` findings. Files are
+//! independent, so a workspace is linted with rayon, one file per task.
+
+use std::path::Path;
+
+use proc_macro2::Span;
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::finding::{Diagnostic, Finding, Severity};
+use crate::resolve::{ExternCrates, FileResolution, LineIndex, Location};
+use crate::rules;
+use crate::suppress;
+use crate::workspace::{TargetKind, Workspace};
+
+/// One file to lint.
+#[derive(Debug, Clone, Copy)]
+pub struct FileInput<'a> {
+    pub source: &'a str,
+    /// Relative to the workspace root, `/`-separated: used for globs and output.
+    pub rel_path: &'a str,
+    pub target_kind: TargetKind,
+    pub crates: &'a ExternCrates,
+    /// The package the file belongs to, for package-level rule levels.
+    pub package: Option<&'a str>,
+}
+
+/// What a rule sees of a file.
+pub struct FileContext<'a> {
+    pub source: &'a str,
+    pub file: &'a syn::File,
+    pub rel_path: &'a str,
+    pub target_kind: TargetKind,
+    pub crates: &'a ExternCrates,
+    pub resolution: &'a FileResolution,
+    pub lines: &'a LineIndex,
+    /// The file is under a configured `quarantine` glob.
+    pub quarantined: bool,
+    /// The file is under a configured `boundary` glob.
+    pub boundary: bool,
+}
+
+impl FileContext<'_> {
+    /// The canonical path a `syn::Path` of this file names, if it resolved.
+    pub fn resolve(&self, path: &syn::Path) -> Option<&str> {
+        self.resolution.path(path)
+    }
+
+    pub fn location(&self, span: Span) -> Location {
+        self.lines.span_location(self.source, span)
+    }
+
+    pub fn location_between(&self, start: Span, end: Span) -> Location {
+        self.lines.span_location_between(self.source, start, end)
+    }
+
+    /// Whether a canonical path names `asupersync`'s `Cx` (re-exported anywhere in
+    /// the crate, or the crate's own `Cx` when linting `asupersync` itself).
+    pub fn is_cx_path(&self, canonical: &str) -> bool {
+        canonical.starts_with("asupersync::") && canonical.ends_with("::Cx")
+    }
+
+    /// Whether a type is `Cx`, `&Cx`, `&mut Cx` (through any alias or import).
+    pub fn is_cx_type(&self, ty: &syn::Type) -> bool {
+        match ty {
+            syn::Type::Reference(r) => self.is_cx_type(&r.elem),
+            syn::Type::Paren(p) => self.is_cx_type(&p.elem),
+            syn::Type::Group(g) => self.is_cx_type(&g.elem),
+            syn::Type::Path(p) if p.qself.is_none() => {
+                self.resolve(&p.path).is_some_and(|c| self.is_cx_path(c))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the whole file is test code (an integration test or under `tests/`).
+    pub fn is_test_file(&self) -> bool {
+        self.target_kind == TargetKind::Test
+            || self.rel_path.starts_with("tests/")
+            || self.rel_path.contains("/tests/")
+    }
+}
+
+/// Lints one file. Never panics, whatever the input.
+pub fn lint_file(input: &FileInput<'_>, config: &Config) -> Vec<Finding> {
+    let findings = lint_file_inner(input, config);
+    // The span source map of proc-macro2 grows with every parsed file on a thread.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    findings
+}
+
+fn lint_file_inner(input: &FileInput<'_>, config: &Config) -> Vec<Finding> {
+    let source = input
+        .source
+        .strip_prefix('\u{feff}')
+        .unwrap_or(input.source);
+    let lines = LineIndex::new(source);
+    let level = |rule: &str| config.level(rule, input.package);
+    let finding = |rule: &'static str, severity: Severity, d: Diagnostic| Finding {
+        rule,
+        severity,
+        file: input.rel_path.to_string(),
+        location: d.location,
+        message: d.message,
+        help: d.help,
+    };
+    let file = match syn::parse_file(source) {
+        Ok(file) => file,
+        Err(err) => {
+            let Some(severity) = Severity::from_level(level(rules::parse_error::ID)) else {
+                return Vec::new();
+            };
+            let location = lines.span_location(source, err.span());
+            // proc-macro2's lexer error says nothing about the cause.
+            let reason = match err.to_string().as_str() {
+                "cannot parse string into token stream" => {
+                    "an unbalanced delimiter or an unterminated literal".to_string()
+                }
+                other => other.to_string(),
+            };
+            return vec![finding(
+                rules::parse_error::ID,
+                severity,
+                Diagnostic {
+                    location,
+                    message: format!("this file does not parse: {reason}"),
+                    help: "fix the syntax error; no other rule could check this file".into(),
+                },
+            )];
+        }
+    };
+    let resolution = FileResolution::new(source, &file, input.crates);
+    let context = FileContext {
+        source,
+        file: &file,
+        rel_path: input.rel_path,
+        target_kind: input.target_kind,
+        crates: input.crates,
+        resolution: &resolution,
+        lines: &lines,
+        quarantined: config.is_quarantined(input.rel_path),
+        boundary: config.is_boundary(input.rel_path),
+    };
+    let suppressions = suppress::scan(source, &lines);
+    let mut out = Vec::new();
+    for rule in rules::RULES {
+        let Some(severity) = Severity::from_level(level(rule.id)) else {
+            continue;
+        };
+        for diagnostic in (rule.check)(&context) {
+            if !suppressions.covers(rule.id, diagnostic.location.line) {
+                out.push(finding(rule.id, severity, diagnostic));
+            }
+        }
+    }
+    if let Some(severity) = Severity::from_level(level(rules::invalid_suppression::ID)) {
+        for diagnostic in suppressions.invalid {
+            out.push(finding(
+                rules::invalid_suppression::ID,
+                severity,
+                diagnostic,
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    out.dedup();
+    out
+}
+
+/// The result of linting a workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Sorted by file, line, column, rule.
+    pub findings: Vec<Finding>,
+    /// How many files were linted.
+    pub files: usize,
+    /// How many lines they had.
+    pub lines: usize,
+}
+
+impl Report {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+}
+
+/// Lints every file of a workspace in parallel. A file that cannot be read is a
+/// `parse-error` finding.
+pub fn lint_workspace(workspace: &Workspace, config: &Config) -> Report {
+    let files: Vec<_> = workspace.files().collect();
+    let results: Vec<(Vec<Finding>, usize)> = files
+        .par_iter()
+        .map(|(package, file)| {
+            let input = |source: &'_ str| {
+                lint_file(
+                    &FileInput {
+                        source,
+                        rel_path: &file.rel_path,
+                        target_kind: file.target_kind,
+                        crates: &package.extern_crates,
+                        package: Some(&package.name),
+                    },
+                    config,
+                )
+            };
+            match read_source(&file.path) {
+                Ok(source) => (input(&source), source.lines().count()),
+                Err(message) => (
+                    unreadable_file(&file.rel_path, message, config, &package.name),
+                    0,
+                ),
+            }
+        })
+        .collect();
+    let mut report = Report {
+        files: files.len(),
+        ..Report::default()
+    };
+    for (findings, lines) in results {
+        report.findings.extend(findings);
+        report.lines += lines;
+    }
+    report
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report
+}
+
+fn read_source(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())
+}
+
+fn unreadable_file(
+    rel_path: &str,
+    message: String,
+    config: &Config,
+    package: &str,
+) -> Vec<Finding> {
+    let level = config.level(rules::parse_error::ID, Some(package));
+    let Some(severity) = Severity::from_level(level) else {
+        return Vec::new();
+    };
+    vec![Finding {
+        rule: rules::parse_error::ID,
+        severity,
+        file: rel_path.to_string(),
+        location: Location {
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+            byte_start: 0,
+            byte_end: 0,
+        },
+        message: format!("this file cannot be read: {message}"),
+        help: "make the file readable UTF-8 Rust source".into(),
+    }]
+}
+
+/// Whether a report fails the gate.
+pub fn fails_gate(report: &Report, deny_warnings: bool) -> bool {
+    report
+        .findings
+        .iter()
+        .any(|f| f.severity == Severity::Deny || deny_warnings)
+}

@@ -1,0 +1,188 @@
+//! `await-holding-lock`: a blocking lock guard alive across an `.await`.
+
+use syn::visit::{self, Visit};
+
+use super::common::{callee_path, is_ident_expr, pat_ident, strip_parens, AsyncStack, AwaitFinder};
+use super::Rule;
+use crate::engine::FileContext;
+use crate::finding::{Diagnostic, Level};
+
+pub const ID: &str = "await-holding-lock";
+
+pub const RULE: Rule = Rule {
+    id: ID,
+    default_level: Level::Deny,
+    summary: "a `std::sync`/`parking_lot` lock guard alive across an `.await`",
+    docs: DOCS,
+    check,
+};
+
+pub const DOCS: &str = r#"### What it does
+In async code, finds a guard of a blocking lock bound with `let` (from `.lock()`,
+`.read()`, `.write()`, `.try_lock()` called without arguments and not awaited,
+optionally followed by `.unwrap()`, `.expect(..)` or `?`) that is still alive when a
+later statement of the same block awaits.
+
+### Why is this bad
+A `std::sync::Mutex` or `parking_lot` guard held across a suspension point blocks
+every other task that needs the lock on a worker thread, can deadlock the
+scheduler, and makes the future `!Send`. If the task is cancelled while suspended,
+the critical section is abandoned half-way.
+
+### Example
+```rust
+async fn bump(cx: &Cx, state: &std::sync::Mutex<State>) {
+    let mut guard = state.lock().unwrap();
+    guard.count += 1;
+    save(cx, &guard).await;
+}
+```
+
+### Use instead
+```rust
+async fn bump(cx: &Cx, state: &std::sync::Mutex<State>) {
+    let snapshot = {
+        let mut guard = state.lock().unwrap();
+        guard.count += 1;
+        guard.clone()
+    };
+    save(cx, &snapshot).await;
+}
+```
+
+### How to fix
+End the guard's scope (or `drop(guard)`) before awaiting, or use
+`asupersync::sync::Mutex`, whose `lock(&cx).await` is cancel-aware and may be held
+across awaits.
+
+### Known limits
+The lock is recognised by its method shape, not its type: a zero-argument `.lock()`
+that is not awaited is taken to be blocking (async locks are awaited). Guards kept in
+temporaries (`match m.lock().unwrap().get() { .. }`), struct fields, or moved
+elsewhere are not tracked.
+"#;
+
+/// Methods that return a blocking lock guard when called without arguments.
+const LOCK_METHODS: &[&str] = &["lock", "read", "write", "try_lock", "try_read", "try_write"];
+/// Methods that unwrap a guard from its `Result`.
+const UNWRAP_METHODS: &[&str] = &["unwrap", "expect", "unwrap_or_else"];
+
+fn check(context: &FileContext<'_>) -> Vec<Diagnostic> {
+    let mut visitor = AwaitHoldingLock {
+        context,
+        asyncness: AsyncStack::default(),
+        out: Vec::new(),
+    };
+    visitor.visit_file(context.file);
+    visitor.out
+}
+
+struct AwaitHoldingLock<'c, 'a> {
+    context: &'c FileContext<'a>,
+    asyncness: AsyncStack,
+    out: Vec<Diagnostic>,
+}
+
+/// Whether an expression evaluates to a blocking lock guard (or its `Result`).
+fn is_guard_expr(expr: &syn::Expr) -> bool {
+    match strip_parens(expr) {
+        syn::Expr::Try(t) => is_guard_expr(&t.expr),
+        syn::Expr::MethodCall(m) => {
+            let method = m.method.to_string();
+            if UNWRAP_METHODS.contains(&method.as_str()) {
+                is_guard_expr(&m.receiver)
+            } else {
+                LOCK_METHODS.contains(&method.as_str())
+                    && m.args.is_empty()
+                    && AwaitFinder::first_in_expr(&m.receiver, false).is_none()
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether a statement ends the guard `name`: `drop(name);`, or rebinding it.
+fn releases(stmt: &syn::Stmt, name: &str) -> bool {
+    match stmt {
+        syn::Stmt::Expr(expr, _) => callee_path(expr).is_some_and(|p| {
+            p.is_ident("drop")
+                && matches!(strip_parens(expr), syn::Expr::Call(c) if c.args.len() == 1 && is_ident_expr(&c.args[0], name))
+        }),
+        syn::Stmt::Local(local) => pat_ident(&local.pat).is_some_and(|i| i == name),
+        _ => false,
+    }
+}
+
+impl AwaitHoldingLock<'_, '_> {
+    fn check_block(&mut self, block: &syn::Block) {
+        for (index, stmt) in block.stmts.iter().enumerate() {
+            let syn::Stmt::Local(local) = stmt else {
+                continue;
+            };
+            let (Some(name), Some(init)) = (pat_ident(&local.pat), &local.init) else {
+                continue;
+            };
+            if init.diverge.is_some() || !is_guard_expr(&init.expr) {
+                continue;
+            }
+            let name = name.to_string();
+            for later in &block.stmts[index + 1..] {
+                if releases(later, &name) {
+                    break;
+                }
+                if let Some(await_span) = AwaitFinder::first_in_stmt(later) {
+                    let await_line = await_span.start().line;
+                    self.out.push(Diagnostic {
+                        location: self.context.location(pat_ident(&local.pat).map(|i| i.span()).unwrap_or(await_span)),
+                        message: format!(
+                            "the lock guard `{name}` is held across the `.await` on line {await_line}"
+                        ),
+                        help: format!(
+                            "drop `{name}` before awaiting (end its block or call `drop({name})`), or use `asupersync::sync::Mutex`, whose `lock(&cx).await` is cancel-aware"
+                        ),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for AwaitHoldingLock<'_, '_> {
+    fn visit_block(&mut self, block: &'ast syn::Block) {
+        if self.asyncness.in_async() {
+            self.check_block(block);
+        }
+        visit::visit_block(self, block);
+    }
+
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.asyncness.push(item.sig.asyncness.is_some());
+        visit::visit_item_fn(self, item);
+        self.asyncness.pop();
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.asyncness.push(item.sig.asyncness.is_some());
+        visit::visit_impl_item_fn(self, item);
+        self.asyncness.pop();
+    }
+
+    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
+        self.asyncness.push(item.sig.asyncness.is_some());
+        visit::visit_trait_item_fn(self, item);
+        self.asyncness.pop();
+    }
+
+    fn visit_expr_async(&mut self, expr: &'ast syn::ExprAsync) {
+        self.asyncness.push(true);
+        visit::visit_expr_async(self, expr);
+        self.asyncness.pop();
+    }
+
+    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+        self.asyncness.push(closure.asyncness.is_some());
+        visit::visit_expr_closure(self, closure);
+        self.asyncness.pop();
+    }
+}

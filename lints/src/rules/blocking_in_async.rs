@@ -1,0 +1,221 @@
+//! `blocking-in-async`: blocking calls that stall a worker thread.
+
+use syn::visit::{self, Visit};
+
+use super::common::{path_span, strip_parens, AsyncStack};
+use super::Rule;
+use crate::engine::FileContext;
+use crate::finding::{Diagnostic, Level};
+
+pub const ID: &str = "blocking-in-async";
+
+pub const RULE: Rule = Rule {
+    id: ID,
+    default_level: Level::Warn,
+    summary: "blocking calls inside async code: `std::thread::sleep`, `std::fs::*`, std blocking net/io, blocking `recv`, `reqwest::blocking`",
+    docs: DOCS,
+    check,
+};
+
+pub const DOCS: &str = r#"### What it does
+Inside `async fn` bodies, `async` blocks and async closures (not in sync closures
+nested in them, which is where `spawn_blocking` work belongs), finds calls to
+`std::thread::sleep`, functions of `std::fs`, `std::net::TcpStream::connect*`,
+`std::io::copy`/`read_to_string`/`stdin`, anything under `reqwest::blocking`, and
+`.recv()` / `.recv_timeout(..)` calls that are not awaited (blocking channel receives
+such as `std::sync::mpsc::Receiver::recv`).
+
+### Why is this bad
+An async task shares its worker thread with many others. A blocking call parks the
+thread: every task scheduled on it stalls, timers fire late, and cancellation cannot
+interrupt the call.
+
+### Example
+```rust
+async fn load(cx: &Cx) -> String {
+    std::thread::sleep(Duration::from_millis(10));
+    std::fs::read_to_string("config.toml").unwrap()
+}
+```
+
+### Use instead
+```rust
+async fn load(cx: &Cx) -> String {
+    asupersync::time::sleep(cx, Duration::from_millis(10)).await;
+    asupersync::fs::read_to_string(cx, "config.toml").await.unwrap()
+}
+```
+
+### How to fix
+Use the async equivalent (`asupersync::time`, `asupersync::fs`, `asupersync::net`,
+`asupersync::channel`), or move the blocking work to the blocking pool with
+`asupersync::task::spawn_blocking(&cx, || ..)`.
+
+### Known limits
+Blocking methods on std values (`file.read_to_end(..)`, `listener.accept()`) are not
+recognised, and `.recv()` is recognised by shape: a zero-argument `.recv()` that is
+not awaited is taken to be blocking.
+"#;
+
+/// Exact blocking functions, with the advice for each family.
+const BLOCKING_CALLS: &[(&str, &str)] = &[
+    (
+        "std::thread::sleep",
+        "use `asupersync::time::sleep(&cx, d).await`",
+    ),
+    (
+        "std::net::TcpStream::connect",
+        "use `asupersync::net::TcpStream::connect(&cx, addr).await`",
+    ),
+    (
+        "std::net::TcpStream::connect_timeout",
+        "use `asupersync::net::TcpStream::connect(&cx, addr)` under `asupersync::time::timeout`",
+    ),
+    (
+        "std::io::copy",
+        "use `asupersync::io::copy` or `asupersync::task::spawn_blocking(&cx, ..)`",
+    ),
+    (
+        "std::io::read_to_string",
+        "use `asupersync::io` or `asupersync::task::spawn_blocking(&cx, ..)`",
+    ),
+    (
+        "std::io::stdin",
+        "read stdin in `asupersync::task::spawn_blocking(&cx, ..)`",
+    ),
+];
+
+/// Module prefixes whose every function blocks (minus a few constructors).
+const BLOCKING_MODULES: &[(&str, &str)] = &[
+    (
+        "std::fs::",
+        "use `asupersync::fs` or `asupersync::task::spawn_blocking(&cx, ..)`",
+    ),
+    (
+        "reqwest::blocking::",
+        "use the async `reqwest` client inside the compat quarantine",
+    ),
+];
+
+/// `std::fs` items that do not touch the file system.
+const NON_BLOCKING_FS: &[&str] = &["std::fs::OpenOptions::new", "std::fs::FileTimes::new"];
+
+fn check(context: &FileContext<'_>) -> Vec<Diagnostic> {
+    let mut visitor = BlockingInAsync {
+        context,
+        asyncness: AsyncStack::default(),
+        out: Vec::new(),
+    };
+    visitor.visit_file(context.file);
+    visitor.out
+}
+
+struct BlockingInAsync<'c, 'a> {
+    context: &'c FileContext<'a>,
+    asyncness: AsyncStack,
+    out: Vec<Diagnostic>,
+}
+
+fn advice(canonical: &str) -> Option<&'static str> {
+    if NON_BLOCKING_FS.contains(&canonical) {
+        return None;
+    }
+    BLOCKING_CALLS
+        .iter()
+        .find(|(path, _)| *path == canonical)
+        .or_else(|| {
+            BLOCKING_MODULES
+                .iter()
+                .find(|(prefix, _)| canonical.starts_with(prefix))
+        })
+        .map(|(_, advice)| *advice)
+}
+
+impl BlockingInAsync<'_, '_> {
+    fn check_method(&mut self, call: &syn::ExprMethodCall) {
+        let method = call.method.to_string();
+        let blocking_recv = (method == "recv" && call.args.is_empty())
+            || (method == "recv_timeout" && call.args.len() == 1);
+        if blocking_recv {
+            self.out.push(Diagnostic {
+                location: self.context.location(call.method.span()),
+                message: format!(
+                    "`.{method}()` without `.await` blocks the worker thread inside async code"
+                ),
+                help: "use an async channel (`asupersync::channel::mpsc`) and `rx.recv(&cx).await`"
+                    .into(),
+            });
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for BlockingInAsync<'_, '_> {
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if self.asyncness.in_async() {
+            if let syn::Expr::Path(p) = strip_parens(&call.func) {
+                if let Some(canonical) = self.context.resolve(&p.path) {
+                    if let Some(advice) = advice(canonical) {
+                        let (start, end) = path_span(&p.path);
+                        self.out.push(Diagnostic {
+                            location: self.context.location_between(start, end),
+                            message: format!(
+                                "`{canonical}` blocks the worker thread inside async code"
+                            ),
+                            help: advice.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        visit::visit_expr_call(self, call);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        if self.asyncness.in_async() {
+            self.check_method(call);
+        }
+        visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_await(&mut self, expr: &'ast syn::ExprAwait) {
+        // An awaited `.recv()` is an async receive: visit around it, not it.
+        if let syn::Expr::MethodCall(call) = strip_parens(&expr.base) {
+            self.visit_expr(&call.receiver);
+            for arg in &call.args {
+                self.visit_expr(arg);
+            }
+            return;
+        }
+        visit::visit_expr_await(self, expr);
+    }
+
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        self.asyncness.push(item.sig.asyncness.is_some());
+        visit::visit_item_fn(self, item);
+        self.asyncness.pop();
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        self.asyncness.push(item.sig.asyncness.is_some());
+        visit::visit_impl_item_fn(self, item);
+        self.asyncness.pop();
+    }
+
+    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
+        self.asyncness.push(item.sig.asyncness.is_some());
+        visit::visit_trait_item_fn(self, item);
+        self.asyncness.pop();
+    }
+
+    fn visit_expr_async(&mut self, expr: &'ast syn::ExprAsync) {
+        self.asyncness.push(true);
+        visit::visit_expr_async(self, expr);
+        self.asyncness.pop();
+    }
+
+    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+        self.asyncness.push(closure.asyncness.is_some());
+        visit::visit_expr_closure(self, closure);
+        self.asyncness.pop();
+    }
+}

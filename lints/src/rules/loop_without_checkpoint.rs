@@ -1,0 +1,209 @@
+//! `loop-without-checkpoint`: loops in cancellable code must notice cancellation.
+
+use quote::ToTokens;
+use syn::visit::{self, Visit};
+
+use super::common::{mentions_any, AwaitFinder};
+use super::Rule;
+use crate::engine::FileContext;
+use crate::finding::{Diagnostic, Level};
+
+pub const ID: &str = "loop-without-checkpoint";
+
+pub const RULE: Rule = Rule {
+    id: ID,
+    default_level: Level::Warn,
+    summary:
+        "in a function that has a `Cx`, a loop whose body awaits but never reaches a checkpoint",
+    docs: DOCS,
+    check,
+};
+
+pub const DOCS: &str = r#"### What it does
+In a function or closure that has a capability context (a parameter of type `Cx`,
+`&Cx`, or a closure parameter named `cx`), finds `loop`, `while` and `for` loops
+whose body awaits (`.await`, or `select!`/`race!`/`join!`) but never mentions the
+context: no `cx.checkpoint()`, no call that takes `&cx`, no use of `cx` at all.
+
+### Why is this bad
+Cancellation is cooperative. A loop that awaits operations which do not take the
+context only notices a cancel request when one of them happens to return; a loop
+over a stream that keeps yielding never does, so the task overruns its drain budget
+and gets finalized by force.
+
+### Example
+```rust
+async fn pump(cx: &Cx, mut rx: Receiver<Msg>) {
+    loop {
+        let msg = other_crate::next(&mut rx).await;
+        handle(msg);
+    }
+}
+```
+
+### Use instead
+```rust
+async fn pump(cx: &Cx, mut rx: Receiver<Msg>) -> Result<(), Cancelled> {
+    loop {
+        cx.checkpoint()?;
+        let msg = other_crate::next(&mut rx).await;
+        handle(msg);
+    }
+}
+```
+
+### How to fix
+Call `cx.checkpoint()?` at the top of the loop body, or pass `&cx` to the awaited
+operation (native operations are cancel-aware).
+
+### Known limits
+Any mention of the context counts as a checkpoint (over-approximation on purpose: no
+false positives from helpers that take the context). Only the innermost loop that
+awaits is reported. A context reached through a field (`self.cx`) is not recognised.
+"#;
+
+fn check(context: &FileContext<'_>) -> Vec<Diagnostic> {
+    let mut visitor = LoopCheck {
+        context,
+        cx_names: Vec::new(),
+        out: Vec::new(),
+    };
+    visitor.visit_file(context.file);
+    visitor.out
+}
+
+struct LoopCheck<'c, 'a> {
+    context: &'c FileContext<'a>,
+    /// Context variables visible in the function being visited (one entry per
+    /// function or closure; closures see their function's context).
+    cx_names: Vec<Vec<String>>,
+    out: Vec<Diagnostic>,
+}
+
+impl LoopCheck<'_, '_> {
+    fn visible_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.cx_names.iter().flatten().cloned().collect();
+        names.push("checkpoint".to_string());
+        names
+    }
+
+    fn has_context(&self) -> bool {
+        self.cx_names.iter().any(|names| !names.is_empty())
+    }
+
+    fn check_loop(
+        &mut self,
+        keyword: proc_macro2::Span,
+        awaiting: Option<proc_macro2::Span>,
+        code: proc_macro2::TokenStream,
+        what: &str,
+    ) {
+        if !self.has_context() || awaiting.is_none() {
+            return;
+        }
+        let names = self.visible_names();
+        if mentions_any(code, &names) {
+            return;
+        }
+        let cx = self
+            .cx_names
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "cx".into());
+        self.out.push(Diagnostic {
+            location: self.context.location(keyword),
+            message: format!(
+                "this `{what}` awaits but never reaches a checkpoint: a cancel request is only noticed when the awaited operation returns"
+            ),
+            help: format!("call `{cx}.checkpoint()?` at the top of the loop body, or pass `&{cx}` to the awaited operation"),
+        });
+    }
+
+    fn in_function(&mut self, names: Vec<String>, reset: bool, visit: impl FnOnce(&mut Self)) {
+        let saved = reset.then(|| std::mem::take(&mut self.cx_names));
+        self.cx_names.push(names);
+        visit(self);
+        self.cx_names.pop();
+        if let Some(saved) = saved {
+            self.cx_names = saved;
+        }
+    }
+
+    fn signature_cx_names(&self, sig: &syn::Signature) -> Vec<String> {
+        sig.inputs
+            .iter()
+            .filter_map(|input| match input {
+                syn::FnArg::Typed(t) if self.context.is_cx_type(&t.ty) => {
+                    super::common::pat_ident(&t.pat).map(|i| i.to_string())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl<'ast> Visit<'ast> for LoopCheck<'_, '_> {
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        let names = self.signature_cx_names(&item.sig);
+        self.in_function(names, true, |v| visit::visit_item_fn(v, item));
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        let names = self.signature_cx_names(&item.sig);
+        self.in_function(names, true, |v| visit::visit_impl_item_fn(v, item));
+    }
+
+    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
+        let names = self.signature_cx_names(&item.sig);
+        self.in_function(names, true, |v| visit::visit_trait_item_fn(v, item));
+    }
+
+    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+        let names = closure
+            .inputs
+            .iter()
+            .filter_map(|pat| match pat {
+                syn::Pat::Type(t) if self.context.is_cx_type(&t.ty) => {
+                    super::common::pat_ident(&t.pat).map(|i| i.to_string())
+                }
+                syn::Pat::Ident(i) if i.ident == "cx" => Some(i.ident.to_string()),
+                _ => None,
+            })
+            .collect();
+        self.in_function(names, false, |v| visit::visit_expr_closure(v, closure));
+    }
+
+    fn visit_expr_loop(&mut self, expr: &'ast syn::ExprLoop) {
+        let awaiting = AwaitFinder::first_in_block(&expr.body, true);
+        self.check_loop(
+            expr.loop_token.span,
+            awaiting,
+            expr.body.to_token_stream(),
+            "loop",
+        );
+        visit::visit_expr_loop(self, expr);
+    }
+
+    fn visit_expr_while(&mut self, expr: &'ast syn::ExprWhile) {
+        let awaiting = AwaitFinder::first_in_block(&expr.body, true)
+            .or_else(|| AwaitFinder::first_in_expr(&expr.cond, true));
+        let mut code = expr.cond.to_token_stream();
+        code.extend(expr.body.to_token_stream());
+        self.check_loop(expr.while_token.span, awaiting, code, "while");
+        visit::visit_expr_while(self, expr);
+    }
+
+    fn visit_expr_for_loop(&mut self, expr: &'ast syn::ExprForLoop) {
+        let awaiting = AwaitFinder::first_in_block(&expr.body, true);
+        self.check_loop(
+            expr.for_token.span,
+            awaiting,
+            expr.body.to_token_stream(),
+            "for",
+        );
+        visit::visit_expr_for_loop(self, expr);
+    }
+}

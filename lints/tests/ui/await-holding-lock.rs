@@ -1,0 +1,43 @@
+async fn positives(state: &std::sync::Mutex<u32>, lock: &RwLock<Vec<u8>>) {
+    let mut guard = state.lock().unwrap();
+    *guard += 1;
+    save(*guard).await;
+
+    let data = lock.read().expect("poisoned");
+    if ready() {
+        send(&data).await;
+    }
+}
+
+async fn negatives(cx: &Cx, state: &std::sync::Mutex<u32>, native: &asupersync::sync::Mutex<u32>) {
+    {
+        let mut guard = state.lock().unwrap();
+        *guard += 1;
+    }
+    save(1).await;
+
+    let guard = state.lock().unwrap();
+    let copy = *guard;
+    drop(guard);
+    save(copy).await;
+
+    let value = state.lock().unwrap().clone();
+    save(value).await;
+
+    let native_guard = native.lock(cx).await;
+    save(*native_guard).await;
+
+    let async_guard = tokio_lock.lock().await;
+    save(*async_guard).await;
+}
+
+fn sync_code(state: &std::sync::Mutex<u32>) {
+    let guard = state.lock().unwrap();
+    block_on(async { work().await });
+}
+
+async fn suppressed(state: &std::sync::Mutex<u32>) {
+    // asupersync: allow(await-holding-lock) -- single-threaded lab runtime only
+    let guard = state.lock().unwrap();
+    save(*guard).await;
+}

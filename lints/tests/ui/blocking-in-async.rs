@@ -1,0 +1,35 @@
+use std::fs;
+use std::thread::sleep;
+
+async fn positives(rx: std::sync::mpsc::Receiver<u8>) {
+    std::thread::sleep(D);
+    sleep(D);
+    let text = fs::read_to_string("config.toml").unwrap();
+    let file = std::fs::File::open("x").unwrap();
+    let v = rx.recv().unwrap();
+    let body = reqwest::blocking::get(URL);
+    let stream = std::net::TcpStream::connect(ADDR);
+    let task = async {
+        std::thread::sleep(D);
+    };
+}
+
+async fn negatives(cx: &Cx, rx: &mut Receiver<u8>) {
+    asupersync::time::sleep(cx, D).await;
+    let v = rx.recv().await;
+    let w = rx.recv(cx).await;
+    let options = std::fs::OpenOptions::new();
+    asupersync::task::spawn_blocking(cx, || std::fs::read("x")).await;
+    let s = "std::thread::sleep(D)";
+    // std::thread::sleep(D);
+}
+
+fn sync_code() {
+    std::thread::sleep(D);
+    let text = fs::read_to_string("config.toml");
+}
+
+async fn suppressed() {
+    // asupersync: allow(blocking-in-async) -- startup only, before the runtime serves
+    std::thread::sleep(D);
+}

@@ -1,0 +1,5 @@
+use asupersync::Cx;
+
+fn broken(cx: &Cx {
+    let x = ;
+}
