@@ -53,8 +53,14 @@ impl TaskCore {
         &self.region.rt
     }
 
+    /// Installs the task's waker. A cancel that arrived before there was a waker to
+    /// arm the drain timer with (a region cancelled from another thread mid-spawn) gets
+    /// its timer now.
     pub(crate) fn set_waker(&self, waker: Waker) {
         *lock(&self.waker) = Some(waker);
+        if self.scope.is_requested() {
+            self.arm_drain_timer();
+        }
     }
 
     pub(crate) fn wake(&self) {
