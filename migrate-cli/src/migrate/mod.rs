@@ -1,0 +1,180 @@
+//! `cargo asupersync migrate` (DESIGN.md §6): rewrites Tokio code onto asupersync.
+//!
+//! A migration tool is only useful if its output can be trusted without reading every
+//! line, so this one is built around three guarantees:
+//! - **Nothing is re-printed.** Rust files change by byte-range replacements on the
+//!   text as read ([`edit`], the rustfix model); manifests through `toml_edit`
+//!   ([`manifest`]). Comments and formatting outside an edit stay as they were.
+//! - **Nothing that might not compile is written.** Each usage is classed by the shared
+//!   mapping and then by what a rewrite of it needs ([`shape`]); the package-level
+//!   [`plan`] makes a rewrite only when it can show the result builds, and reports
+//!   everything else as manual or behind compat, with the mapping's note as the reason.
+//! - **Nothing that does not build is kept.** `--apply` refuses a dirty (or
+//!   unverifiable) git tree, then per package writes, runs `cargo check --all-targets`
+//!   and restores the package's files byte for byte if it no longer builds ([`apply`]).
+//!
+//! Tiers done: 1 manifests, 2 entry points, 3 imports and paths. Cx threading, spawn
+//! rewriting and compat wrapping (tiers 4-6) are not: what they would rewrite is
+//! reported as manual with the tier named. Running the command again on its own output
+//! changes nothing.
+//!
+//! Exit codes: `0` done (or a dry run), `1` a package was rolled back, `2` bad input or a
+//! refused `--apply`.
+
+pub mod apply;
+pub mod edit;
+pub mod manifest;
+pub mod plan;
+pub mod render;
+pub mod shape;
+pub mod source;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail};
+use asupersync_lints::workspace::Workspace;
+use clap::Args;
+
+use crate::cli::{Exit, Format, GlobalArgs};
+use crate::mapping::mapping;
+use manifest::DependencySource;
+use plan::PackagePlan;
+
+/// Arguments of `cargo asupersync migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The workspace to migrate: a directory or a Cargo.toml (default: the workspace
+    /// around the current directory; `--manifest-path` works too).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Write the edits (default: a dry run that prints the diff and the summary).
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: proceed even if the git tree is dirty or not a git repository.
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Only this member package (repeatable).
+    #[arg(long = "package", short = 'p', value_name = "P")]
+    pub packages: Vec<String>,
+    /// Depend on a local checkout of asupersync (`DIR/runtime`, `DIR/compat`) instead of
+    /// crates.io.
+    #[arg(long, value_name = "DIR")]
+    pub asupersync_path: Option<PathBuf>,
+}
+
+/// The plan of the whole run.
+#[derive(Debug)]
+pub struct Migration {
+    pub root: PathBuf,
+    pub packages: Vec<PackagePlan>,
+}
+
+/// Plans the migration of a workspace (reads only).
+pub fn plan(
+    manifest: Option<&std::path::Path>,
+    only: &[String],
+    source: &DependencySource,
+) -> anyhow::Result<Migration> {
+    let workspace = Workspace::load(manifest).map_err(|err| anyhow!("{err}"))?;
+    for name in only {
+        if !workspace.packages.iter().any(|p| &p.name == name) {
+            bail!("no member package named `{name}`");
+        }
+    }
+    let own: Vec<&str> = workspace
+        .packages
+        .iter()
+        .filter_map(|package| package.extern_crates.self_crate())
+        .collect();
+    let roots = mapping().audited_roots();
+    let roots: Vec<&str> = roots
+        .iter()
+        .map(String::as_str)
+        .filter(|root| !own.contains(root))
+        .collect();
+    let packages = workspace
+        .packages
+        .iter()
+        .filter(|package| only.is_empty() || only.contains(&package.name))
+        .map(|package| plan::plan_package(package, &workspace.root, &roots, source))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Migration {
+        root: workspace.root,
+        packages,
+    })
+}
+
+fn manifest_arg(global: &GlobalArgs, args: &MigrateArgs) -> anyhow::Result<Option<PathBuf>> {
+    let given = match (&args.path, &global.manifest_path) {
+        (Some(_), Some(_)) => bail!("give either PATH or --manifest-path, not both"),
+        (Some(path), None) | (None, Some(path)) => path,
+        (None, None) => return Ok(None),
+    };
+    let manifest = if given.is_dir() {
+        given.join("Cargo.toml")
+    } else {
+        given.clone()
+    };
+    if !manifest.is_file() {
+        bail!("no Cargo.toml at {}", manifest.display());
+    }
+    Ok(Some(manifest))
+}
+
+/// Runs the subcommand.
+pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> anyhow::Result<Exit> {
+    if !matches!(global.format, Format::Human | Format::Json) {
+        bail!("migrate prints `human` or `json`");
+    }
+    let manifest = manifest_arg(global, args)?;
+    let source = match &args.asupersync_path {
+        None => DependencySource::Registry,
+        Some(dir) => {
+            let dir = dir
+                .canonicalize()
+                .map_err(|err| anyhow!("--asupersync-path {}: {err}", dir.display()))?;
+            if !dir.join("runtime/Cargo.toml").is_file() {
+                bail!(
+                    "--asupersync-path {}: no runtime/Cargo.toml there (expected a checkout of the asupersync workspace)",
+                    dir.display()
+                );
+            }
+            DependencySource::Path(dir)
+        }
+    };
+    let migration = plan(manifest.as_deref(), &args.packages, &source)?;
+    let outcomes = if args.apply {
+        if !args.allow_dirty {
+            if let Err(why) = apply::check_clean(&migration.root) {
+                eprintln!("migrate: {why}");
+                return Ok(Exit::Usage);
+            }
+        }
+        Some(apply::apply(&migration)?)
+    } else {
+        None
+    };
+    let report = render::Report::new(&migration, outcomes.as_deref());
+    let text = match global.format {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        _ => render::human(&migration, &report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    let rolled_back = outcomes
+        .iter()
+        .flatten()
+        .any(|outcome| matches!(outcome.result, apply::ApplyResult::RolledBack { .. }));
+    Ok(if rolled_back {
+        Exit::Findings
+    } else {
+        Exit::Clean
+    })
+}

@@ -1,0 +1,305 @@
+//! The package-level plan: which usages are rewritten, which stay behind compat, which
+//! are left for a person, and the new text of every file that changes.
+//!
+//! Per package, because that is the unit that builds (and is rolled back): a rewrite
+//! that is only safe once nothing needs Tokio any more ([`Shape::needs_tokio_free_package`])
+//! is made only when every other usage of the package is rewritten too and the package
+//! pulls no compat-holdout crate; otherwise it is reported as manual with the usage that
+//! holds the package on Tokio.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use asupersync_lints::resolve::UseKind;
+use asupersync_lints::workspace::{Package, TargetKind};
+use serde::Serialize;
+
+use super::manifest::{self, DependencySource, ManifestNeeds};
+use super::shape::Shape;
+use super::source::{analyse, FileAnalysis};
+
+/// What happens to one usage site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Disposition {
+    /// Rewritten by this run.
+    Automatic,
+    /// Stays Tokio-bound: runs behind asupersync-tokio-compat.
+    Compat,
+    /// Left as written for a person to decide.
+    Manual,
+}
+
+/// One usage site and what this run does with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Site {
+    pub package: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub api: String,
+    pub kind: String,
+    pub disposition: Disposition,
+    /// The tier that rewrites it (2 entry points, 3 imports and paths).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One file that changes.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    pub path: PathBuf,
+    /// Relative to the workspace root.
+    pub rel_path: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// The plan of one package.
+#[derive(Debug, Clone)]
+pub struct PackagePlan {
+    pub name: String,
+    pub manifest_path: PathBuf,
+    pub sites: Vec<Site>,
+    /// Changed files, the manifest last.
+    pub changes: Vec<FileChange>,
+    pub manifest_changes: Vec<String>,
+    /// Notes about the package as a whole (files that do not parse, Tokio kept).
+    pub notes: Vec<String>,
+}
+
+struct Analysed<'p> {
+    rel_path: &'p str,
+    path: &'p std::path::Path,
+    target: TargetKind,
+    analysis: FileAnalysis,
+    /// Per draft: the import draft a path is written through (same file).
+    through: Vec<Option<usize>>,
+}
+
+/// Plans one package. `roots` are the crate names whose usages count.
+pub fn plan_package(
+    package: &Package,
+    root: &std::path::Path,
+    roots: &[&str],
+    source: &DependencySource,
+) -> anyhow::Result<PackagePlan> {
+    let mut notes = Vec::new();
+    let mut files = Vec::new();
+    for file in &package.files {
+        let text = std::fs::read_to_string(&file.path)?;
+        match analyse(text, &package.extern_crates, roots) {
+            Ok(analysis) => {
+                let through = link_through(&analysis);
+                files.push(Analysed {
+                    rel_path: &file.rel_path,
+                    path: &file.path,
+                    target: file.target_kind,
+                    analysis,
+                    through,
+                });
+            }
+            Err(err) => notes.push(format!(
+                "{} does not parse ({err}): nothing in the package is rewritten that needs it off Tokio",
+                file.rel_path
+            )),
+        }
+    }
+    let manifest_text = std::fs::read_to_string(&package.manifest_path)?;
+    let holdout = manifest::holdout_dependency(&manifest_text);
+
+    // Base shapes: a path written through an import shares the import's fate.
+    let base = |file: &Analysed<'_>, index: usize| -> Shape {
+        let draft = &file.analysis.drafts[index];
+        if file.target == TargetKind::BuildScript {
+            return Shape::Manual("in a build script: migrate it by hand".to_string());
+        }
+        match (&draft.through, file.through[index]) {
+            (None, _) => draft.shape.clone(),
+            (Some(_), Some(import)) => {
+                let import = &file.analysis.drafts[import];
+                match &import.shape {
+                    Shape::Manual(_) => Shape::Manual(format!(
+                        "written through `use {}`, which stays (see that import)",
+                        import.resolved.path
+                    )),
+                    shape => shape.clone(),
+                }
+            }
+            (Some(name), None) => Shape::Manual(format!(
+                "written through `{name}`, which is not a `use` of it by name (a glob, a crate alias or a local item)"
+            )),
+        }
+    };
+
+    let mut refused: HashMap<(usize, usize), String> = HashMap::new();
+    let mut demoted_by: Option<String>;
+    loop {
+        // What holds the package on Tokio, if anything.
+        let holder = files.iter().enumerate().find_map(|(f, file)| {
+            (0..file.analysis.drafts.len()).find_map(|i| {
+                let stays = refused.contains_key(&(f, i)) || base(file, i).native().is_none();
+                stays.then(|| {
+                    let r = &file.analysis.drafts[i].resolved;
+                    format!("`{}` at {}:{}", r.path, file.rel_path, r.location.line)
+                })
+            })
+        });
+        demoted_by = holder
+            .or_else(|| holdout.as_ref().map(|h| format!("the dependency `{h}`")))
+            .or_else(|| (!notes.is_empty()).then(|| "a file that does not parse".to_string()));
+        let effective = |refused: &HashMap<(usize, usize), String>, f: usize, i: usize| -> Shape {
+            if let Some(reason) = refused.get(&(f, i)) {
+                return Shape::Manual(reason.clone());
+            }
+            let shape = base(&files[f], i);
+            match (&demoted_by, &shape) {
+                (Some(holder), Shape::EntryPoint(_)) => Shape::Manual(format!(
+                    "the package still needs a Tokio runtime ({holder}); switching the entry point now would leave that code without one"
+                )),
+                (Some(holder), Shape::SameShape(_)) => Shape::Manual(format!(
+                    "waits for the rest of the package: {holder} stays on Tokio, and a native value cannot be passed to Tokio APIs"
+                )),
+                _ => shape,
+            }
+        };
+        let mut new_refusals = Vec::new();
+        let mut rewrites = Vec::new();
+        for (f, file) in files.iter().enumerate() {
+            let verdict = |i: usize| -> Option<String> {
+                let draft = &file.analysis.drafts[i];
+                // A path written through an import follows it: only the import is edited.
+                if draft.through.is_some() {
+                    return None;
+                }
+                effective(&refused, f, i).native().map(str::to_string)
+            };
+            let rewrite = file.analysis.rewrite(&verdict);
+            for (i, reason) in &rewrite.refused {
+                new_refusals.push(((f, *i), reason.clone()));
+            }
+            rewrites.push(rewrite);
+        }
+        let mut refused_more = false;
+        for (key, reason) in new_refusals {
+            refused_more |= refused.insert(key, reason).is_none();
+        }
+        if refused_more {
+            continue;
+        }
+
+        // Sites, file changes and the manifest.
+        let mut sites = Vec::new();
+        let mut changes = Vec::new();
+        let mut needs = ManifestNeeds::default();
+        for (f, file) in files.iter().enumerate() {
+            for (i, draft) in file.analysis.drafts.iter().enumerate() {
+                let shape = effective(&refused, f, i);
+                let r = &draft.resolved;
+                let root = r.path.split("::").next().unwrap_or("");
+                let (disposition, reason) = match &shape {
+                    Shape::Compat(reason) => (Disposition::Compat, Some(reason.clone())),
+                    Shape::Manual(reason) => (Disposition::Manual, Some(reason.clone())),
+                    _ => (Disposition::Automatic, None),
+                };
+                if disposition != Disposition::Automatic && root == "tokio" {
+                    needs.tokio_left = true;
+                }
+                if shape.native().is_some_and(|n| n.starts_with("asupersync"))
+                    && (draft.through.is_none() || r.kind == UseKind::Import)
+                {
+                    let table = match file.target {
+                        TargetKind::Lib | TargetKind::Bin | TargetKind::BuildScript => {
+                            "dependencies"
+                        }
+                        _ => "dev-dependencies",
+                    };
+                    if needs.asupersync_in != Some("dependencies") {
+                        needs.asupersync_in = Some(table);
+                    }
+                }
+                sites.push(Site {
+                    package: package.name.clone(),
+                    file: file.rel_path.to_string(),
+                    line: r.location.line,
+                    column: r.location.column,
+                    api: r.path.clone(),
+                    kind: r.kind.as_str().to_string(),
+                    disposition,
+                    tier: (disposition == Disposition::Automatic).then_some(
+                        if matches!(shape, Shape::EntryPoint(_)) {
+                            2
+                        } else {
+                            3
+                        },
+                    ),
+                    native: shape.native().map(str::to_string),
+                    reason,
+                });
+            }
+            let new = rewrites[f].edits.apply(&file.analysis.source);
+            if new != file.analysis.source {
+                changes.push(FileChange {
+                    path: file.path.to_path_buf(),
+                    rel_path: file.rel_path.to_string(),
+                    old: file.analysis.source.clone(),
+                    new,
+                });
+            }
+        }
+        if !notes.is_empty() {
+            needs.tokio_left = true;
+        }
+        let manifest = manifest::plan(&manifest_text, &needs, source)
+            .map_err(|err| anyhow::anyhow!("{}: {err}", package.manifest_path.display()))?;
+        notes.extend(
+            manifest
+                .kept_tokio
+                .map(|why| format!("tokio stays in the manifest: {why}")),
+        );
+        if manifest.new_text != manifest_text {
+            changes.push(FileChange {
+                path: package.manifest_path.clone(),
+                rel_path: crate::audit::relative(root, &package.manifest_path),
+                old: manifest_text,
+                new: manifest.new_text,
+            });
+        }
+        return Ok(PackagePlan {
+            name: package.name.clone(),
+            manifest_path: package.manifest_path.clone(),
+            sites,
+            changes,
+            manifest_changes: manifest.changes,
+            notes,
+        });
+    }
+}
+
+/// For each path written through a name, the import draft of the same file that binds
+/// that name, when exactly one import leaf binds it.
+fn link_through(analysis: &FileAnalysis) -> Vec<Option<usize>> {
+    let bound = analysis.import_bindings();
+    analysis
+        .drafts
+        .iter()
+        .map(|draft| {
+            let name = draft.through.as_ref()?;
+            let index = (*bound.get(name.as_str())?)?;
+            // The import must be the one the resolver went through: its path is a
+            // prefix of the path written through it.
+            let import = &analysis.drafts[index].resolved.path;
+            let linked = draft.resolved.path == *import
+                || draft
+                    .resolved
+                    .path
+                    .strip_prefix(import.as_str())
+                    .is_some_and(|tail| tail.starts_with("::"));
+            linked.then_some(index)
+        })
+        .collect()
+}
