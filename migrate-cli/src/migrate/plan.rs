@@ -113,7 +113,13 @@ pub fn plan_package(
     let holdout = manifest::holdout_dependency(&manifest_text);
 
     // Base shapes: a path written through an import shares the import's fate.
-    let base = |file: &Analysed<'_>, index: usize| -> Shape {
+    // Base shapes: a path written through an import shares the import's fate (its
+    // refusal included); `refused` holds the rewrites refused at the edit stage.
+    let base = |refused: &HashMap<(usize, usize), String>, f: usize, index: usize| -> Shape {
+        let file = &files[f];
+        if let Some(reason) = refused.get(&(f, index)) {
+            return Shape::Manual(reason.clone());
+        }
         let draft = &file.analysis.drafts[index];
         if file.target == TargetKind::BuildScript {
             return Shape::Manual("in a build script: migrate it by hand".to_string());
@@ -121,13 +127,17 @@ pub fn plan_package(
         match (&draft.through, file.through[index]) {
             (None, _) => draft.shape.clone(),
             (Some(_), Some(import)) => {
-                let import = &file.analysis.drafts[import];
-                match &import.shape {
-                    Shape::Manual(_) => Shape::Manual(format!(
+                let stays = refused.contains_key(&(f, import))
+                    || file.analysis.drafts[import].shape.native().is_none();
+                if stays {
+                    Shape::Manual(format!(
                         "written through `use {}`, which stays (see that import)",
-                        import.resolved.path
-                    )),
-                    shape => shape.clone(),
+                        file.analysis.drafts[import].resolved.path
+                    ))
+                } else if draft.shape.native().is_some() {
+                    draft.shape.clone()
+                } else {
+                    file.analysis.drafts[import].shape.clone()
                 }
             }
             (Some(name), None) => Shape::Manual(format!(
@@ -142,7 +152,15 @@ pub fn plan_package(
         // What holds the package on Tokio, if anything.
         let holder = files.iter().enumerate().find_map(|(f, file)| {
             (0..file.analysis.drafts.len()).find_map(|i| {
-                let stays = refused.contains_key(&(f, i)) || base(file, i).native().is_none();
+                // An entry point left on Tokio holds nothing else back: it calls no
+                // Tokio API from other code and no value crosses it.
+                let r = &file.analysis.drafts[i].resolved;
+                if r.kind == UseKind::Attribute
+                    && matches!(r.path.as_str(), "tokio::main" | "tokio::test")
+                {
+                    return None;
+                }
+                let stays = base(&refused, f, i).native().is_none();
                 stays.then(|| {
                     let r = &file.analysis.drafts[i].resolved;
                     format!("`{}` at {}:{}", r.path, file.rel_path, r.location.line)
@@ -153,10 +171,7 @@ pub fn plan_package(
             .or_else(|| holdout.as_ref().map(|h| format!("the dependency `{h}`")))
             .or_else(|| (!notes.is_empty()).then(|| "a file that does not parse".to_string()));
         let effective = |refused: &HashMap<(usize, usize), String>, f: usize, i: usize| -> Shape {
-            if let Some(reason) = refused.get(&(f, i)) {
-                return Shape::Manual(reason.clone());
-            }
-            let shape = base(&files[f], i);
+            let shape = base(refused, f, i);
             match (&demoted_by, &shape) {
                 (Some(holder), Shape::EntryPoint(_)) => Shape::Manual(format!(
                     "the package still needs a Tokio runtime ({holder}); switching the entry point now would leave that code without one"
