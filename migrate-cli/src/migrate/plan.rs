@@ -127,11 +127,14 @@ pub fn plan_package(
         match (&draft.through, file.through[index]) {
             (None, _) => draft.shape.clone(),
             (Some(_), Some(import)) => {
-                let stays = refused.contains_key(&(f, import))
-                    || file.analysis.drafts[import].shape.native().is_none();
-                if stays {
+                let import_shape = &file.analysis.drafts[import].shape;
+                let stays = refused.contains_key(&(f, import)) || import_shape.native().is_none();
+                if let (false, Shape::Compat(reason)) = (refused.contains_key(&(f, import)), import_shape) {
+                    Shape::Compat(reason.clone())
+                } else if stays {
                     Shape::Manual(format!(
-                        "written through `use {}`, which stays (see that import)",
+                        "written through `{}` (`use {}`), which stays (see that import)",
+                        draft.through.as_deref().unwrap_or_default(),
                         file.analysis.drafts[import].resolved.path
                     ))
                 } else if draft.shape.native().is_some() {
