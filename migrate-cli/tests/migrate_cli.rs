@@ -221,6 +221,16 @@ fn migrate_mixed_fixture_dry_run() {
     insta::assert_snapshot!(fixture.stdout(&output));
 }
 
+/// A crate that pulls Tokio (found in the resolved graph, not in the code) holds the
+/// entry point on Tokio: switching would leave that crate without its runtime.
+#[test]
+fn migrate_pulled_fixture_keeps_the_entry_point() {
+    let fixture = Fixture::new("migrate-pulled");
+    let output = fixture.migrate_local(&[]);
+    assert!(output.status.success(), "{}", fixture.stderr(&output));
+    insta::assert_snapshot!(fixture.stdout(&output));
+}
+
 #[test]
 fn migrate_dry_run_preserves_everything_outside_the_edits() {
     let fixture = Fixture::new("migrate-imports");

@@ -33,6 +33,10 @@ pub struct ManifestNeeds {
     pub asupersync_in: Option<&'static str>,
     /// Whether Tokio usages are left in the package's code.
     pub tokio_left: bool,
+    /// Whether this run rewrites Tokio usages. A Tokio dependency that no code uses is
+    /// not removed: it may be there for its features (feature unification) or for code
+    /// the resolver cannot see, which a person knows and the tool does not.
+    pub tokio_rewritten: bool,
 }
 
 /// The planned manifest: its new text and one line per change (or per change refused).
@@ -151,6 +155,13 @@ pub fn plan(
 
     let mut kept_tokio = None;
     let remove_tokio = if needs.tokio_left || !has(&mut doc, "tokio") {
+        false
+    } else if !needs.tokio_rewritten {
+        kept_tokio = Some(
+            "no code uses it; it may be there for its features or for code the tool cannot \
+             see: remove it by hand if nothing needs it"
+                .to_string(),
+        );
         false
     } else if let Some(why) = tokio_named_elsewhere(&mut doc) {
         kept_tokio = Some(why);
@@ -271,6 +282,7 @@ tokio = { version = "1", features = ["test-util"] }
         let needs = ManifestNeeds {
             asupersync_in: Some("dependencies"),
             tokio_left: false,
+            tokio_rewritten: true,
         };
         let plan = plan(MANIFEST, &needs, &DependencySource::Registry).unwrap();
         assert_eq!(
@@ -301,6 +313,7 @@ asupersync = "0.1"
         let needs = ManifestNeeds {
             asupersync_in: Some("dev-dependencies"),
             tokio_left: true,
+            tokio_rewritten: true,
         };
         let source = DependencySource::Path("/x/asupersync".into());
         let plan = plan(MANIFEST, &needs, &source).unwrap();
@@ -315,10 +328,25 @@ asupersync = "0.1"
     #[test]
     fn a_feature_naming_tokio_keeps_it() {
         let text = format!("{MANIFEST}\n[features]\nfull = [\"tokio/full\"]\n");
-        let needs = ManifestNeeds::default();
+        let needs = ManifestNeeds {
+            tokio_rewritten: true,
+            ..ManifestNeeds::default()
+        };
         let plan = plan(&text, &needs, &DependencySource::Registry).unwrap();
         assert_eq!(plan.new_text, text);
         assert!(plan.kept_tokio.unwrap().contains("tokio/full"));
+    }
+
+    #[test]
+    fn a_tokio_no_code_uses_is_left_to_a_person() {
+        let plan = plan(
+            MANIFEST,
+            &ManifestNeeds::default(),
+            &DependencySource::Registry,
+        )
+        .unwrap();
+        assert_eq!(plan.new_text, MANIFEST);
+        assert!(plan.kept_tokio.unwrap().contains("no code uses it"));
     }
 
     #[test]
@@ -326,6 +354,7 @@ asupersync = "0.1"
         let needs = ManifestNeeds {
             asupersync_in: None,
             tokio_left: true,
+            tokio_rewritten: false,
         };
         let plan = plan(MANIFEST, &needs, &DependencySource::Registry).unwrap();
         assert_eq!(plan.new_text, MANIFEST);

@@ -29,6 +29,7 @@ pub mod render;
 pub mod shape;
 pub mod source;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -93,15 +94,97 @@ pub fn plan(
         .map(String::as_str)
         .filter(|root| !own.contains(root))
         .collect();
-    let packages = workspace
+    let metadata = crate::audit::graph::load_metadata(Some(&workspace.root.join("Cargo.toml")))
+        .map_err(|err| anyhow!(err))?;
+    let vias = tokio_vias(&metadata);
+    let selected: Vec<&asupersync_lints::workspace::Package> = workspace
         .packages
         .iter()
         .filter(|package| only.is_empty() || only.contains(&package.name))
-        .map(|package| plan::plan_package(package, &workspace.root, &roots, source))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect();
+    // A package that pulls Tokio through another member is held back unless that member
+    // ends up Tokio-free; settle that to a fixed point (chains of members).
+    let mut held: Vec<Option<String>> = selected
+        .iter()
+        .map(|package| external_via(&vias, &package.name, &workspace))
+        .collect();
+    let mut packages = Vec::new();
+    for _ in 0..=selected.len() {
+        packages = selected
+            .iter()
+            .zip(&held)
+            .map(|(package, via)| {
+                plan::plan_package(package, &workspace.root, &roots, source, via.as_deref())
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut changed = false;
+        for (index, package) in selected.iter().enumerate() {
+            if held[index].is_some() {
+                continue;
+            }
+            let bound_member = vias
+                .get(package.name.as_str())
+                .into_iter()
+                .flatten()
+                .find(|via| {
+                    !packages
+                        .iter()
+                        .any(|plan: &PackagePlan| &plan.name == *via && plan.tokio_free)
+                });
+            if let Some(via) = bound_member {
+                held[index] = Some(format!("the member `{via}`, which still pulls Tokio"));
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
     Ok(Migration {
         root: workspace.root,
         packages,
+    })
+}
+
+/// For each member: the crates right below it on a path to `tokio` other than `tokio`
+/// itself (`app → reqwest → hyper → tokio` gives `reqwest`). A truncated path list is
+/// reported as `…` so that the member is held back.
+fn tokio_vias(metadata: &cargo_metadata::Metadata) -> HashMap<String, Vec<String>> {
+    let facts = crate::audit::graph::analyze(metadata, mapping());
+    let mut vias: HashMap<String, Vec<String>> = HashMap::new();
+    for dependency in facts.dependencies.iter().filter(|d| d.name == "tokio") {
+        for path in &dependency.paths {
+            if let [member, via, _, ..] = path.as_slice() {
+                vias.entry(member.clone()).or_default().push(via.clone());
+            }
+        }
+        if dependency.paths_truncated {
+            for path in &dependency.paths {
+                if let Some(member) = path.first() {
+                    vias.entry(member.clone())
+                        .or_default()
+                        .push("…".to_string());
+                }
+            }
+        }
+    }
+    vias
+}
+
+/// Why a member is held on Tokio by a crate that is not a workspace member, if it is.
+fn external_via(
+    vias: &HashMap<String, Vec<String>>,
+    name: &str,
+    workspace: &Workspace,
+) -> Option<String> {
+    let via = vias
+        .get(name)?
+        .iter()
+        .find(|via| !workspace.packages.iter().any(|p| &p.name == *via))?;
+    Some(if via == "…" {
+        "more paths to Tokio than the graph lists".to_string()
+    } else {
+        format!("the dependency `{via}`, which pulls Tokio")
     })
 }
 

@@ -70,6 +70,9 @@ pub struct PackagePlan {
     pub manifest_changes: Vec<String>,
     /// Notes about the package as a whole (files that do not parse, Tokio kept).
     pub notes: Vec<String>,
+    /// Whether nothing in the package needs Tokio after this plan: no usage left, no
+    /// crate pulling Tokio, no compat-holdout dependency.
+    pub tokio_free: bool,
 }
 
 struct Analysed<'p> {
@@ -82,11 +85,16 @@ struct Analysed<'p> {
 }
 
 /// Plans one package. `roots` are the crate names whose usages count.
+///
+/// `pulled_through` names a crate through which the package pulls Tokio other than its
+/// own `tokio` dependency (from the resolved graph): code in it may need a Tokio runtime,
+/// so it holds the package's entry points on Tokio like a usage left in the package.
 pub fn plan_package(
     package: &Package,
     root: &std::path::Path,
     roots: &[&str],
     source: &DependencySource,
+    pulled_through: Option<&str>,
 ) -> anyhow::Result<PackagePlan> {
     let mut notes = Vec::new();
     let mut files = Vec::new();
@@ -172,6 +180,7 @@ pub fn plan_package(
         });
         demoted_by = holder
             .or_else(|| holdout.as_ref().map(|h| format!("the dependency `{h}`")))
+            .or_else(|| pulled_through.map(str::to_string))
             .or_else(|| (!notes.is_empty()).then(|| "a file that does not parse".to_string()));
         let effective = |refused: &HashMap<(usize, usize), String>, f: usize, i: usize| -> Shape {
             let shape = base(refused, f, i);
@@ -224,8 +233,12 @@ pub fn plan_package(
                     Shape::Manual(reason) => (Disposition::Manual, Some(reason.clone())),
                     _ => (Disposition::Automatic, None),
                 };
-                if disposition != Disposition::Automatic && root == "tokio" {
-                    needs.tokio_left = true;
+                if root == "tokio" {
+                    if disposition == Disposition::Automatic {
+                        needs.tokio_rewritten = true;
+                    } else {
+                        needs.tokio_left = true;
+                    }
                 }
                 if shape.native().is_some_and(|n| n.starts_with("asupersync"))
                     && (draft.through.is_none() || r.kind == UseKind::Import)
@@ -294,6 +307,7 @@ pub fn plan_package(
             changes,
             manifest_changes: manifest.changes,
             notes,
+            tokio_free: demoted_by.is_none() && !needs.tokio_left,
         });
     }
 }
