@@ -610,3 +610,102 @@ fn entry_problem(function: &syn::ItemFn, attr: &syn::Attribute) -> Option<String
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rewrites `source` with every usage whose own shape is a rewrite (no package rule).
+    fn rewrite_all(source: &str) -> (String, Vec<String>) {
+        let mut crates = ExternCrates::new();
+        crates.insert("tokio", "tokio");
+        let analysis = analyse(source.to_string(), &crates, &["tokio"]).unwrap();
+        let verdict = |i: usize| {
+            let draft = &analysis.drafts[i];
+            if draft.through.is_some() {
+                return None;
+            }
+            draft.shape.native().map(str::to_string)
+        };
+        let rewrite = analysis.rewrite(&verdict);
+        let refused = rewrite.refused.iter().map(|(_, why)| why.clone()).collect();
+        (rewrite.edits.apply(source), refused)
+    }
+
+    #[test]
+    fn a_mixed_nested_group_is_split_and_self_keeps_its_braces() {
+        let (out, refused) = rewrite_all(
+            "fn f() {\n    pub(crate) use ::tokio::{time::{self, Duration}, io::Error as E};\n}\n",
+        );
+        assert_eq!(
+            out,
+            "fn f() {\n    pub(crate) use ::tokio::time::{self};\n    pub(crate) use std::time::Duration;\n    pub(crate) use std::io::Error as E;\n}\n"
+        );
+        assert!(refused.is_empty());
+    }
+
+    #[test]
+    fn a_simple_import_keeps_its_attributes_visibility_and_trailing_comment() {
+        let source = "#[cfg(unix)]\npub use tokio::io::Result; // re-exported\n";
+        let (out, _) = rewrite_all(source);
+        assert_eq!(
+            out,
+            "#[cfg(unix)]\npub use std::io::Result; // re-exported\n"
+        );
+    }
+
+    #[test]
+    fn a_renamed_leaf_keeps_its_name_and_a_group_under_attributes_stays_one_statement() {
+        let source = "#[cfg(test)]\nuse tokio::{io::ErrorKind as K, time::sleep};\n";
+        let (out, _) = rewrite_all(source);
+        assert_eq!(
+            out,
+            "#[cfg(test)]\nuse {tokio::time::sleep, std::io::ErrorKind as K};\n"
+        );
+    }
+
+    #[test]
+    fn entry_points_carry_their_options_or_say_why_not() {
+        let source =
+            "#[tokio::main(flavor = \"multi_thread\", worker_threads = 2)]\nasync fn main() {}\n\
+                      #[tokio::test(start_paused = true)]\nasync fn t() {}\n\
+                      #[tokio::test]\nfn not_async() {}\n";
+        let (out, _) = rewrite_all(source);
+        assert!(out.starts_with(
+            "#[asupersync::main(flavor = \"multi_thread\", worker_threads = 2)]\nasync fn main() {}\n#[tokio::test(start_paused = true)]"
+        ), "{out}");
+        assert!(out.contains("#[tokio::test]\nfn not_async"), "{out}");
+    }
+
+    #[test]
+    fn paths_in_unknown_macros_and_with_generics_are_left_alone() {
+        let source = concat!(
+            "fn f() { m!(tokio::time::Duration::ZERO); let _ = tokio::time::Duration::ZERO; ",
+            "println!(\"{:?}\", tokio::time::Duration::ZERO); ",
+            "let _ = tokio::io::Result::<()>::Ok(()); }\n",
+        );
+        let (out, _) = rewrite_all(source);
+        assert_eq!(
+            out,
+            concat!(
+                "fn f() { m!(tokio::time::Duration::ZERO); let _ = std::time::Duration::ZERO; ",
+                "println!(\"{:?}\", std::time::Duration::ZERO); ",
+                "let _ = tokio::io::Result::<()>::Ok(()); }\n",
+            )
+        );
+        let mut crates = ExternCrates::new();
+        crates.insert("tokio", "tokio");
+        let analysis = analyse(source.to_string(), &crates, &["tokio"]).unwrap();
+        let reasons: Vec<String> = analysis
+            .drafts
+            .iter()
+            .filter_map(|d| match &d.shape {
+                Shape::Manual(reason) => Some(reason.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(reasons[0].contains("inside a macro invocation"));
+        assert!(reasons[1].contains("generic arguments"));
+    }
+}
