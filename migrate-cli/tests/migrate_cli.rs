@@ -70,6 +70,21 @@ impl Fixture {
         self.migrate(&all)
     }
 
+    /// Runs cargo on the fixture, with the shared target directory, offline.
+    fn cargo(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO"))
+            .args(args)
+            .arg("--manifest-path")
+            .arg(self.root.join("Cargo.toml"))
+            .env("CARGO_NET_OFFLINE", "true")
+            .env(
+                "CARGO_TARGET_DIR",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("migrate-check"),
+            )
+            .output()
+            .unwrap()
+    }
+
     fn redact(&self, text: &str) -> String {
         text.replace(&self.root.display().to_string(), "[ROOT]")
             .replace(&asupersync_root().display().to_string(), "[ASUPERSYNC]")
@@ -304,16 +319,7 @@ fn migrate_apply_builds_runs_and_is_idempotent() {
     insta::assert_snapshot!(fixture.redact(&fixture.read("Cargo.toml")));
 
     // The migrated package's tests run on the native runtime.
-    let test = Command::new(env!("CARGO"))
-        .args(["test", "--quiet", "--manifest-path"])
-        .arg(fixture.root.join("Cargo.toml"))
-        .env("CARGO_NET_OFFLINE", "true")
-        .env(
-            "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("migrate-check"),
-        )
-        .output()
-        .unwrap();
+    let test = fixture.cargo(&["test", "--quiet"]);
     assert!(
         test.status.success(),
         "{}",
@@ -327,6 +333,34 @@ fn migrate_apply_builds_runs_and_is_idempotent() {
     assert_eq!(fixture.files(), after);
     let stdout = fixture.stdout(&again);
     assert!(stdout.contains("nothing to change"), "{stdout}");
+}
+
+/// Tier 4 (simple case): sleeps and yields in entry points get the entry point's `cx`;
+/// the result builds, its test and binary run on the native runtime, and a second run
+/// changes nothing.
+#[test]
+fn migrate_cx_fixture_threads_cx_into_entry_points_and_runs() {
+    let fixture = Fixture::new("migrate-cx");
+    let dry = fixture.migrate_local(&[]);
+    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
+    insta::assert_snapshot!(fixture.stdout(&dry));
+    let output = fixture.migrate_local(&["--apply", "--allow-dirty"]);
+    assert_eq!(output.status.code(), Some(0), "{}", fixture.stdout(&output));
+    for args in [&["test", "--quiet"][..], &["run", "--quiet"][..]] {
+        let run = fixture.cargo(args);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        if args[0] == "run" {
+            assert_eq!(String::from_utf8_lossy(&run.stdout), "done\n");
+        }
+    }
+    let after = fixture.files();
+    let again = fixture.migrate_local(&["--apply", "--allow-dirty"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(fixture.files(), after);
 }
 
 /// Tier 3 rewrites that keep Tokio around (re-exports of std) also build for real.

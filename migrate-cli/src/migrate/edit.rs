@@ -84,6 +84,17 @@ impl EditSet {
     }
 }
 
+/// The whitespace before `at` on its line (empty when other text precedes it there).
+pub fn indent_of(source: &str, at: usize) -> &str {
+    let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = &source[line_start..at];
+    if before.chars().all(char::is_whitespace) {
+        before
+    } else {
+        ""
+    }
+}
+
 /// A unified diff of `old` → `new` for `path` (git's `a/` `b/` headers), empty when equal.
 pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
     if old == new {

@@ -22,6 +22,7 @@
 //! refused `--apply`.
 
 pub mod apply;
+pub mod cx;
 pub mod edit;
 pub mod manifest;
 pub mod plan;

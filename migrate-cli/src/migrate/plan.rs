@@ -14,6 +14,7 @@ use asupersync_lints::resolve::UseKind;
 use asupersync_lints::workspace::{Package, TargetKind};
 use serde::Serialize;
 
+use super::cx::CX_FUNCTIONS;
 use super::manifest::{self, DependencySource, ManifestNeeds};
 use super::shape::Shape;
 use super::source::{analyse, FileAnalysis};
@@ -120,41 +121,8 @@ pub fn plan_package(
     let manifest_text = std::fs::read_to_string(&package.manifest_path)?;
     let holdout = manifest::holdout_dependency(&manifest_text);
 
-    // Base shapes: a path written through an import shares the import's fate.
-    // Base shapes: a path written through an import shares the import's fate (its
-    // refusal included); `refused` holds the rewrites refused at the edit stage.
-    let base = |refused: &HashMap<(usize, usize), String>, f: usize, index: usize| -> Shape {
-        let file = &files[f];
-        if let Some(reason) = refused.get(&(f, index)) {
-            return Shape::Manual(reason.clone());
-        }
-        let draft = &file.analysis.drafts[index];
-        if file.target == TargetKind::BuildScript {
-            return Shape::Manual("in a build script: migrate it by hand".to_string());
-        }
-        match (&draft.through, file.through[index]) {
-            (None, _) => draft.shape.clone(),
-            (Some(_), Some(import)) => {
-                let import_shape = &file.analysis.drafts[import].shape;
-                let stays = refused.contains_key(&(f, import)) || import_shape.native().is_none();
-                if let (false, Shape::Compat(reason)) = (refused.contains_key(&(f, import)), import_shape) {
-                    Shape::Compat(reason.clone())
-                } else if stays {
-                    Shape::Manual(format!(
-                        "written through `{}` (`use {}`), which stays (see that import)",
-                        draft.through.as_deref().unwrap_or_default(),
-                        file.analysis.drafts[import].resolved.path
-                    ))
-                } else if draft.shape.native().is_some() {
-                    draft.shape.clone()
-                } else {
-                    file.analysis.drafts[import].shape.clone()
-                }
-            }
-            (Some(name), None) => Shape::Manual(format!(
-                "written through `{name}`, which is not a `use` of it by name (a glob, a crate alias or a local item)"
-            )),
-        }
+    let base = |refused: &HashMap<(usize, usize), String>, f: usize, index: usize| {
+        base_shape(&files, refused, f, index)
     };
 
     let mut refused: HashMap<(usize, usize), String> = HashMap::new();
@@ -198,11 +166,6 @@ pub fn plan_package(
         let mut rewrites = Vec::new();
         for (f, file) in files.iter().enumerate() {
             let verdict = |i: usize| -> Option<String> {
-                let draft = &file.analysis.drafts[i];
-                // A path written through an import follows it: only the import is edited.
-                if draft.through.is_some() {
-                    return None;
-                }
                 effective(&refused, f, i).native().map(str::to_string)
             };
             let rewrite = file.analysis.rewrite(&verdict);
@@ -261,13 +224,11 @@ pub fn plan_package(
                     api: r.path.clone(),
                     kind: r.kind.as_str().to_string(),
                     disposition,
-                    tier: (disposition == Disposition::Automatic).then_some(
-                        if matches!(shape, Shape::EntryPoint(_)) {
-                            2
-                        } else {
-                            3
-                        },
-                    ),
+                    tier: (disposition == Disposition::Automatic).then_some(match shape {
+                        Shape::EntryPoint(_) => 2,
+                        Shape::CxCall(_) => 4,
+                        _ => 3,
+                    }),
                     native: shape.native().map(str::to_string),
                     reason,
                 });
@@ -334,4 +295,65 @@ fn link_through(analysis: &FileAnalysis) -> Vec<Option<usize>> {
             linked.then_some(index)
         })
         .collect()
+}
+
+// Base shapes: a path written through an import shares the import's fate (its
+// refusal included); `refused` holds the rewrites refused at the edit stage.
+fn base_shape(
+    files: &[Analysed<'_>],
+    refused: &HashMap<(usize, usize), String>,
+    f: usize,
+    index: usize,
+) -> Shape {
+    let file = &files[f];
+    if let Some(reason) = refused.get(&(f, index)) {
+        return Shape::Manual(reason.clone());
+    }
+    let draft = &file.analysis.drafts[index];
+    if file.target == TargetKind::BuildScript {
+        return Shape::Manual("in a build script: migrate it by hand".to_string());
+    }
+    match (&draft.through, file.through[index]) {
+        (None, _) if draft.resolved.kind == UseKind::Import
+            && CX_FUNCTIONS.contains(&draft.resolved.path.as_str()) =>
+        {
+            // Tier 4: the import of a cx-taking function moves when every path
+            // written through it is a call that gets the entry point's cx.
+            let mut through = (0..file.through.len()).filter(|&j| file.through[j] == Some(index));
+            let first = through.next();
+            let all_calls = first.is_some()
+                && first.into_iter().chain(through).all(|j| {
+                    !refused.contains_key(&(f, j))
+                        && matches!(file.analysis.drafts[j].shape, Shape::CxCall(_))
+                });
+            match (&draft.shape, all_calls) {
+                (Shape::Manual(_), true) => crate::mapping::mapping()
+                    .classify(&draft.resolved.path)
+                    .and_then(|c| c.native)
+                    .map_or_else(|| draft.shape.clone(), Shape::SameShape),
+                _ => draft.shape.clone(),
+            }
+        }
+        (None, _) => draft.shape.clone(),
+        (Some(_), Some(import)) => {
+            let import_shape = &base_shape(files, refused, f, import);
+            let stays = refused.contains_key(&(f, import)) || import_shape.native().is_none();
+            if let (false, Shape::Compat(reason)) = (refused.contains_key(&(f, import)), import_shape) {
+                Shape::Compat(reason.clone())
+            } else if stays {
+                Shape::Manual(format!(
+                    "written through `{}` (`use {}`), which stays (see that import)",
+                    draft.through.as_deref().unwrap_or_default(),
+                    file.analysis.drafts[import].resolved.path
+                ))
+            } else if draft.shape.native().is_some() {
+                draft.shape.clone()
+            } else {
+                import_shape.clone()
+            }
+        }
+        (Some(name), None) => Shape::Manual(format!(
+            "written through `{name}`, which is not a `use` of it by name (a glob, a crate alias or a local item)"
+        )),
+    }
 }

@@ -27,6 +27,8 @@ pub enum Shape {
     Identical(String),
     SameShape(String),
     EntryPoint(String),
+    /// A call that gets the entry point's `cx` (tier 4, see `cx`).
+    CxCall(String),
     Compat(String),
     Manual(String),
 }
@@ -35,16 +37,20 @@ impl Shape {
     /// The native path a rewrite writes, if this shape is a rewrite.
     pub fn native(&self) -> Option<&str> {
         match self {
-            Shape::Identical(native) | Shape::SameShape(native) | Shape::EntryPoint(native) => {
-                Some(native)
-            }
+            Shape::Identical(native)
+            | Shape::SameShape(native)
+            | Shape::EntryPoint(native)
+            | Shape::CxCall(native) => Some(native),
             Shape::Compat(_) | Shape::Manual(_) => None,
         }
     }
 
     /// Whether the rewrite is safe only once the package is off Tokio.
     pub fn needs_tokio_free_package(&self) -> bool {
-        matches!(self, Shape::SameShape(_) | Shape::EntryPoint(_))
+        matches!(
+            self,
+            Shape::SameShape(_) | Shape::EntryPoint(_) | Shape::CxCall(_)
+        )
     }
 }
 

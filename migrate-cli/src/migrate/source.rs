@@ -21,7 +21,8 @@ use asupersync_lints::resolve::{collect_uses, ExternCrates, LineIndex, ResolvedU
 use proc_macro2::Span;
 use syn::visit::Visit;
 
-use super::edit::{Edit, EditSet};
+use super::cx::{find_calls, CxCall, CX_FUNCTIONS};
+use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
 
 /// A usage and what `migrate` can do about it, before the package-level decision.
@@ -31,6 +32,8 @@ pub struct Draft {
     pub shape: Shape,
     /// For a path written through an import: the name it is written through.
     pub through: Option<String>,
+    /// For a call an entry point's `cx` can be threaded into (tier 4).
+    pub cx_call: Option<CxCall>,
 }
 
 /// One parsed file, analysed.
@@ -86,12 +89,14 @@ pub fn analyse(
         uses: Vec::new(),
         macro_bodies: Vec::new(),
         entries: Vec::new(),
+        cx_calls: Vec::new(),
     };
     collector.visit_file(&file);
     let Collector {
         uses,
         macro_bodies,
         entries,
+        cx_calls,
         ..
     } = collector;
     let leaf_at: HashMap<usize, ()> = uses
@@ -101,7 +106,15 @@ pub fn analyse(
     let drafts = resolved
         .into_iter()
         .map(|resolved| {
-            let (shape, through) = draft_shape(
+            let cx_call = cx_calls
+                .iter()
+                .find(|call| {
+                    call.callee_start == resolved.location.byte_start
+                        && resolved.kind == UseKind::Path
+                        && CX_FUNCTIONS.contains(&resolved.path.as_str())
+                })
+                .cloned();
+            let (mut shape, through) = draft_shape(
                 &source,
                 &resolved,
                 crates,
@@ -109,10 +122,20 @@ pub fn analyse(
                 &macro_bodies,
                 &entries,
             );
+            if cx_call.is_some() {
+                if let Some(native) = crate::mapping::mapping()
+                    .classify(&resolved.path)
+                    .and_then(|c| c.native)
+                    .filter(|native| super::shape::native_exists(native))
+                {
+                    shape = Shape::CxCall(native);
+                }
+            }
             Draft {
                 resolved,
                 shape,
                 through,
+                cx_call,
             }
         })
         .collect();
@@ -211,6 +234,7 @@ impl FileAnalysis {
     pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
         let mut out = FileRewrite::default();
         let mut import_at: HashMap<usize, (usize, String)> = HashMap::new();
+        let mut params = std::collections::HashSet::new();
         for (index, draft) in self.drafts.iter().enumerate() {
             let Some(native) = verdict(index) else {
                 continue;
@@ -218,10 +242,27 @@ impl FileAnalysis {
             let range = draft.resolved.location.byte_start..draft.resolved.location.byte_end;
             if draft.resolved.kind == UseKind::Import {
                 import_at.insert(range.end, (index, native));
-            } else if draft.through.is_none() {
-                if let Err(overlap) = out.edits.add(Edit::new(range, native), &self.source) {
-                    out.refused.push((index, overlap_reason(&overlap.accepted)));
+                continue;
+            }
+            // A path written through an import follows it: only the import is edited.
+            let mut edits = Vec::new();
+            if draft.through.is_none() {
+                edits.push(Edit::new(range, native));
+            }
+            if let Some(call) = &draft.cx_call {
+                edits.extend(call.edits(&self.source));
+                if params.insert(call.param_at) {
+                    edits.push(call.param_edit());
                 }
+            }
+            // All of a usage's edits or none of them.
+            let mut trial = out.edits.clone();
+            let result = edits
+                .into_iter()
+                .try_for_each(|edit| trial.add(edit, &self.source).map_err(|o| o.accepted));
+            match result {
+                Ok(()) => out.edits = trial,
+                Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
             }
         }
         for item in &self.uses {
@@ -403,16 +444,6 @@ fn print_tree(
     }
 }
 
-fn indent_of(source: &str, at: usize) -> &str {
-    let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
-    let before = &source[line_start..at];
-    if before.chars().all(char::is_whitespace) {
-        before
-    } else {
-        ""
-    }
-}
-
 /// Finds `use` items, macro bodies and entry-point functions.
 struct Collector<'s> {
     source: &'s str,
@@ -420,6 +451,7 @@ struct Collector<'s> {
     uses: Vec<UseItem>,
     macro_bodies: Vec<Range<usize>>,
     entries: Vec<EntryAttr>,
+    cx_calls: Vec<CxCall>,
 }
 
 impl Collector<'_> {
@@ -524,9 +556,17 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             if !matches!(last.as_deref(), Some("main" | "test")) {
                 continue;
             }
+            let problem = entry_problem(function, attr);
+            if problem.is_none() {
+                let offset = |span: Span| {
+                    let location = self.lines.span_location(self.source, span);
+                    location.byte_start..location.byte_end
+                };
+                self.cx_calls.extend(find_calls(function, &offset));
+            }
             self.entries.push(EntryAttr {
                 path_start,
-                problem: entry_problem(function, attr),
+                problem,
             });
         }
         syn::visit::visit_item_fn(self, function);
@@ -707,5 +747,38 @@ mod tests {
         assert_eq!(reasons.len(), 2, "{reasons:?}");
         assert!(reasons[0].contains("inside a macro invocation"));
         assert!(reasons[1].contains("generic arguments"));
+    }
+
+    #[test]
+    fn cx_is_threaded_only_into_plain_statements_of_a_unit_entry_point() {
+        let threaded = "#[tokio::main]\nasync fn main() {\n    tokio::time::sleep(D).await;\n}\n";
+        let (out, _) = rewrite_all(threaded);
+        assert_eq!(
+            out,
+            "#[asupersync::main]\nasync fn main(cx: &asupersync::Cx) {\n    if asupersync::time::sleep(cx, D).await.is_err() {\n        return;\n    }\n}\n"
+        );
+        for (case, body) in [
+            (
+                "a closure",
+                "let f = || async { tokio::time::sleep(D).await; };",
+            ),
+            (
+                "an async block",
+                "let f = async { tokio::time::sleep(D).await; };",
+            ),
+            ("a value", "let v = tokio::time::sleep(D).await;"),
+            ("the name cx", "let cx = 1; tokio::time::sleep(D).await;"),
+            ("a macro", "m!(tokio::time::sleep(D).await);"),
+        ] {
+            let source = format!("#[tokio::main]\nasync fn main() {{ {body} }}\n");
+            let (out, _) = rewrite_all(&source);
+            assert!(out.contains("tokio::time::sleep(D)"), "{case}: {out}");
+            assert!(!out.contains("cx: &asupersync::Cx"), "{case}: {out}");
+        }
+        let returns = "#[tokio::main]\nasync fn main() -> Result<(), E> { tokio::time::sleep(D).await; Ok(()) }\n";
+        let (out, _) = rewrite_all(returns);
+        assert!(out.contains("tokio::time::sleep(D)"), "{out}");
+        let not_entry = "async fn f() { tokio::time::sleep(D).await; }\n";
+        assert_eq!(rewrite_all(not_entry).0, not_entry);
     }
 }
