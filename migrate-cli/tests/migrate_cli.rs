@@ -406,6 +406,37 @@ fn migrate_apply_rolls_back_a_package_that_no_longer_builds() {
 
 // ------------------------------------------------------------------ input errors
 
+/// A file that does not parse is reported, and the package keeps Tokio: nothing that
+/// needs the package off Tokio is rewritten, and the manifest keeps `tokio`.
+#[test]
+fn migrate_a_file_that_does_not_parse_holds_the_package_on_tokio() {
+    let fixture = Fixture::new("migrate-native");
+    std::fs::write(fixture.root.join("tests/timing.rs"), "fn broken( {\n").unwrap();
+    let report = fixture.json(&[]);
+    let notes = report["packages"][0]["notes"].to_string();
+    assert!(notes.contains("tests/timing.rs does not parse"), "{notes}");
+    let sites = report["sites"].as_array().unwrap();
+    for site in sites.iter().filter(|s| s["api"] == "tokio::main") {
+        assert_eq!(site["disposition"], "manual", "{site}");
+    }
+    assert!(report["packages"][0]["manifest_changes"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // Re-exports of std still move: they are the same items whatever stays.
+    assert!(sites
+        .iter()
+        .any(|s| s["api"] == "tokio::time::Duration" && s["disposition"] == "automatic"));
+}
+
+#[test]
+fn migrate_package_selects_a_member() {
+    let fixture = Fixture::new("migrate-native");
+    let all = fixture.json(&[]);
+    let one = fixture.json(&["--package", "native-app"]);
+    assert_eq!(all["summary"], one["summary"]);
+}
+
 #[test]
 fn migrate_rejects_unknown_packages_and_bad_paths() {
     let fixture = Fixture::new("migrate-native");

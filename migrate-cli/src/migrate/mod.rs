@@ -13,10 +13,11 @@
 //!   unverifiable) git tree, then per package writes, runs `cargo check --all-targets`
 //!   and restores the package's files byte for byte if it no longer builds ([`apply`]).
 //!
-//! Tiers done: 1 manifests, 2 entry points, 3 imports and paths. Cx threading, spawn
-//! rewriting and compat wrapping (tiers 4-6) are not: what they would rewrite is
-//! reported as manual with the tier named. Running the command again on its own output
-//! changes nothing.
+//! Tiers done: 1 manifests, 2 entry points, 3 imports and paths, and the simple case
+//! of 4 (a Cx threaded into `sleep`/`sleep_until`/`yield_now` statements of entry
+//! points, [`cx`]). Cx threading through other functions, spawn rewriting and compat
+//! wrapping (tiers 4-6) are not done: what they would rewrite is reported as manual
+//! with the tier named. Running the command again on its own output changes nothing.
 //!
 //! Exit codes: `0` done (or a dry run), `1` a package was rolled back, `2` bad input or a
 //! refused `--apply`.
