@@ -159,6 +159,12 @@ pub fn plan_package(
                 (Some(holder), Shape::SameShape(_)) => Shape::Manual(format!(
                     "waits for the rest of the package: {holder} stays on Tokio, and a native value cannot be passed to Tokio APIs"
                 )),
+                (Some(holder), Shape::CxCall(_)) => Shape::Manual(format!(
+                    "its entry point stays on Tokio while {holder} does, so there is no cx to pass"
+                )),
+                (Some(holder), shape) if shape.needs_tokio_free_package() => Shape::Manual(
+                    format!("waits for the rest of the package: {holder} stays on Tokio"),
+                ),
                 _ => shape,
             }
         };
