@@ -1,5 +1,5 @@
-//! Rewrites of one Rust file (tiers 2 and 3): entry-point attributes, `use` trees and
-//! paths, as byte-range [`Edit`]s on the original text.
+//! Rewrites of one Rust file (tiers 2-4): entry-point attributes, `use` trees, paths
+//! and the calls of [`super::cx`], as byte-range [`Edit`]s on the original text.
 //!
 //! Usages come from the resolver shared with `audit` and the lints
 //! (`asupersync_lints::resolve::collect_uses`), so an alias, a renamed crate or a group
@@ -294,12 +294,9 @@ impl FileAnalysis {
                 out.refused.push((*index, reason.to_string()));
             }
         };
-        let (edit, ok) = if !item.grouped {
+        let edit = if !item.grouped {
             let (leaf, _, native) = rewritten[0];
-            (
-                Edit::new(item.tree_range.clone(), leaf_text(leaf, native)),
-                true,
-            )
+            Edit::new(item.tree_range.clone(), leaf_text(leaf, native))
         } else {
             let text = &self.source[item.range.clone()];
             if text.contains("//") || text.contains("/*") {
@@ -321,23 +318,18 @@ impl FileAnalysis {
                 } else {
                     format!("{{{}}}", trees.join(", "))
                 };
-                (Edit::new(item.tree_range.clone(), tree), true)
+                Edit::new(item.tree_range.clone(), tree)
             } else {
                 let indent = indent_of(&self.source, item.range.start);
                 let statements: Vec<String> = trees
                     .iter()
                     .map(|tree| format!("{}use {tree};", item.vis))
                     .collect();
-                (
-                    Edit::new(item.range.clone(), statements.join(&format!("\n{indent}"))),
-                    true,
-                )
+                Edit::new(item.range.clone(), statements.join(&format!("\n{indent}")))
             }
         };
-        if ok {
-            if let Err(overlap) = out.edits.add(edit, &self.source) {
-                refuse(out, &overlap_reason(&overlap.accepted));
-            }
+        if let Err(overlap) = out.edits.add(edit, &self.source) {
+            refuse(out, &overlap_reason(&overlap.accepted));
         }
     }
 
