@@ -7,7 +7,7 @@
 //!   ([`manifest`]). Comments and formatting outside an edit stay as they were.
 //! - **Nothing that might not compile is written.** Each usage is classed by the shared
 //!   mapping and then by what a rewrite of it needs ([`shape`]); the package-level
-//!   [`plan`] makes a rewrite only when it can show the result builds, and reports
+//!   [`mod@plan`] makes a rewrite only when it can show the result builds, and reports
 //!   everything else as manual or behind compat, with the mapping's note as the reason.
 //! - **Nothing that does not build is kept.** `--apply` refuses a dirty (or
 //!   unverifiable) git tree, then per package writes, runs `cargo check --all-targets`
