@@ -404,6 +404,31 @@ fn migrate_apply_rolls_back_a_package_that_no_longer_builds() {
     assert_eq!(fixture.files(), before);
 }
 
+/// A member whose own rewrite builds but breaks a member that depends on it (a native
+/// `Instant` handed to Tokio's `sleep_until`) is rolled back too: dependents are
+/// checked with it.
+#[test]
+fn migrate_apply_rolls_back_a_rewrite_that_breaks_a_dependent_member() {
+    let fixture = Fixture::new("migrate-dependents");
+    let before = fixture.files();
+    let output = fixture.migrate_local(&["--apply", "--allow-dirty", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", fixture.stderr(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let timing = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "timing")
+        .unwrap();
+    assert_eq!(timing["outcome"], "rolled-back", "{timing}");
+    let error = timing["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("src/main.rs:"),
+        "the dependent's error: {error}"
+    );
+    assert_eq!(fixture.files(), before, "files restored byte for byte");
+}
+
 // ------------------------------------------------------------------ input errors
 
 /// A file that does not parse is reported, and the package keeps Tokio: nothing that
@@ -486,4 +511,21 @@ fn migrate_brownfield_dry_run_summary() {
         .unwrap();
     let audit: Value = serde_json::from_slice(&audit.stdout).unwrap();
     assert_eq!(audit["summary"]["usages"], report["summary"]["usages"]);
+}
+
+/// `--apply` on the brownfield copy builds (`cargo check --all-targets` of a hyper and
+/// reqwest app: minutes on a cold cache, hence ignored; run with `--ignored`).
+#[test]
+#[ignore = "builds the brownfield app's dependency tree"]
+fn migrate_brownfield_apply_builds() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/brownfield");
+    let fixture = Fixture::copy_of(&source, "brownfield");
+    let output = fixture.migrate_local(&["--apply", "--allow-dirty", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", fixture.stderr(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["packages"][0]["outcome"], "applied");
+    let after = fixture.files();
+    let again = fixture.json(&["--apply", "--allow-dirty"]);
+    assert_eq!(again["summary"]["files_changed"], 0);
+    assert_eq!(fixture.files(), after);
 }

@@ -3,9 +3,10 @@
 //! Packages are applied one at a time so a failure is attributed to the package whose
 //! edits caused it: snapshot the bytes of every file the package's plan touches (and
 //! the workspace's `Cargo.lock`, which `cargo check` updates after a manifest change),
-//! write the new text, run `cargo check --all-targets -p NAME`, and on failure write the
-//! snapshot back byte for byte (a lockfile that did not exist is removed again). The
-//! compiler's first error is kept for the report.
+//! write the new text, run `cargo check --all-targets` on the package and on the
+//! members that depend on it (a rewritten public type can break them), and on failure
+//! write the snapshot back byte for byte (a lockfile that did not exist is removed
+//! again). The compiler's first error is kept for the report.
 //!
 //! Before anything is written the git tree must be clean: the user's way back from a
 //! migration is `git diff`/`git checkout`, which only works on a clean start. A
@@ -76,13 +77,24 @@ pub fn apply(migration: &Migration) -> anyhow::Result<Vec<PackageOutcome>> {
         .map(|package| {
             Ok(PackageOutcome {
                 package: package.name.clone(),
-                result: apply_package(&migration.root, package)?,
+                result: apply_package(
+                    &migration.root,
+                    package,
+                    migration
+                        .dependents
+                        .get(&package.name)
+                        .map_or(&[][..], Vec::as_slice),
+                )?,
             })
         })
         .collect()
 }
 
-fn apply_package(root: &Path, package: &PackagePlan) -> anyhow::Result<ApplyResult> {
+fn apply_package(
+    root: &Path,
+    package: &PackagePlan,
+    dependents: &[String],
+) -> anyhow::Result<ApplyResult> {
     if package.changes.is_empty() {
         return Ok(ApplyResult::Unchanged);
     }
@@ -96,7 +108,9 @@ fn apply_package(root: &Path, package: &PackagePlan) -> anyhow::Result<ApplyResu
     for change in &package.changes {
         std::fs::write(&change.path, &change.new)?;
     }
-    match cargo_check(root, &package.name) {
+    let mut checked = vec![package.name.as_str()];
+    checked.extend(dependents.iter().map(String::as_str));
+    match cargo_check(root, &checked) {
         Ok(()) => Ok(ApplyResult::Applied),
         Err(error) => {
             for (path, bytes) in &snapshot {
@@ -114,21 +128,15 @@ fn apply_package(root: &Path, package: &PackagePlan) -> anyhow::Result<ApplyResu
     }
 }
 
-/// Runs `cargo check --all-targets` on one package; `Err` holds the first error.
-fn cargo_check(root: &Path, package: &str) -> Result<(), String> {
+/// Runs `cargo check --all-targets` on the packages; `Err` holds the first error.
+fn cargo_check(root: &Path, packages: &[&str]) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .arg("check")
         .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
-        .args([
-            "--all-targets",
-            "--quiet",
-            "--message-format",
-            "short",
-            "-p",
-            package,
-        ])
+        .args(["--all-targets", "--quiet", "--message-format", "short"])
+        .args(packages.iter().flat_map(|package| ["-p", package]))
         .output()
         .map_err(|err| format!("cannot run cargo check: {err}"))?;
     if output.status.success() {

@@ -71,6 +71,9 @@ pub struct MigrateArgs {
 pub struct Migration {
     pub root: PathBuf,
     pub packages: Vec<PackagePlan>,
+    /// For each member, the members that depend on it, directly or not: a rewrite of
+    /// the member's API can break them, so they are checked with it.
+    pub dependents: HashMap<String, Vec<String>>,
 }
 
 /// Plans the migration of a workspace (reads only).
@@ -145,7 +148,43 @@ pub fn plan(
     Ok(Migration {
         root: workspace.root,
         packages,
+        dependents: member_dependents(&metadata),
     })
+}
+
+/// For each member, every member that depends on it (transitively), sorted.
+fn member_dependents(metadata: &cargo_metadata::Metadata) -> HashMap<String, Vec<String>> {
+    let members: HashMap<&cargo_metadata::PackageId, &str> = metadata
+        .workspace_packages()
+        .into_iter()
+        .map(|package| (&package.id, package.name.as_str()))
+        .collect();
+    let mut direct: HashMap<&str, Vec<&str>> = HashMap::new();
+    for node in metadata.resolve.iter().flat_map(|resolve| &resolve.nodes) {
+        let Some(&dependent) = members.get(&node.id) else {
+            continue;
+        };
+        for dep in &node.deps {
+            if let Some(&member) = members.get(&dep.pkg) {
+                direct.entry(member).or_default().push(dependent);
+            }
+        }
+    }
+    members
+        .values()
+        .map(|&member| {
+            let mut seen: Vec<String> = Vec::new();
+            let mut stack: Vec<&str> = direct.get(member).cloned().unwrap_or_default();
+            while let Some(next) = stack.pop() {
+                if next != member && !seen.iter().any(|s| s == next) {
+                    seen.push(next.to_string());
+                    stack.extend(direct.get(next).into_iter().flatten().copied());
+                }
+            }
+            seen.sort();
+            (member.to_string(), seen)
+        })
+        .collect()
 }
 
 /// For each member: the crates right below it on a path to `tokio` other than `tokio`
