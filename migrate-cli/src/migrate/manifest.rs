@@ -9,6 +9,7 @@
 //! - `tokio` is removed from every dependency table (with its features, `test-util`
 //!   included) only when no Tokio usage is left and nothing else names it: a `[features]`
 //!   entry or an `optional` Tokio would break the manifest, so those keep it (reported).
+//!   A comment on the lines right above a removed entry belongs to it and goes with it.
 
 use std::path::Path;
 
@@ -278,7 +279,7 @@ tokio = { version = "1", features = ["test-util"] }
 "#;
 
     #[test]
-    fn tokio_is_replaced_and_comments_stay() {
+    fn tokio_is_replaced_and_other_comments_stay() {
         let needs = ManifestNeeds {
             asupersync_in: Some("dependencies"),
             tokio_left: false,
