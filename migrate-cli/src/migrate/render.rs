@@ -132,15 +132,21 @@ pub fn human(_migration: &Migration, report: &Report) -> String {
     }
     let share = (s.automatic * 100).checked_div(s.usages).unwrap_or(100);
     if s.usages > 0 || !report.files.is_empty() {
+        let files = if s.files_changed == 1 {
+            "file"
+        } else {
+            "files"
+        };
+        let done = if report.applied {
+            "written"
+        } else {
+            "to change"
+        };
         let _ = writeln!(
             out,
-        "{} usage sites: {} automatic ({share}%), {} behind compat, {} left for a person; {} files {}",
-        s.usages,
-        s.automatic,
-        s.compat,
-        s.manual,
-        s.files_changed,
-            if report.applied { "written" } else { "to change" },
+            "{} usage sites: {} automatic ({share}%), {} behind compat, {} left for a person; \
+             {} {files} {done}",
+            s.usages, s.automatic, s.compat, s.manual, s.files_changed,
         );
     }
     for (tier, count) in &s.automatic_by_tier {
