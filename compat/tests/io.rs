@@ -135,8 +135,7 @@ fn the_adapters_compose_both_ways_for_tokio_io_copy() {
     common::on_each_flavor(|cx| async move {
         let copied = run(&cx, async {
             // futures-io -> Tokio -> futures-io -> Tokio: every layer passes bytes as is.
-            let mut source =
-                IntoTokio::new(FromTokio::new(IntoTokio::new(Cursor::new(vec![
+            let mut source = IntoTokio::new(FromTokio::new(IntoTokio::new(Cursor::new(vec![
                     1u8;
                     10_000
                 ]))));

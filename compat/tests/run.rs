@@ -1,8 +1,7 @@
 //! `run` across the boundary: values, panics, cancellation both ways, ownership by the
 //! caller's region, and the host's accounting of what quarantined code spawns.
 
-#[path = "../../runtime/tests/common/mod.rs"]
-mod common;
+mod support;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,22 +11,14 @@ use asupersync::{Budget, CancelKind, CancelReason, Cx, Outcome, Region};
 use asupersync_tokio_compat::{cancelled, run, TokioHost};
 use common::{flag, DropFlag, MS};
 
-/// Runs `body` on every native flavor, with a short default drain budget.
+use support::common;
+
 fn on_each_flavor<T, F, Fut>(drain: Duration, body: F) -> Vec<T>
 where
     F: Fn(Cx) -> Fut,
     Fut: std::future::Future<Output = T>,
 {
-    common::flavors()
-        .into_iter()
-        .map(|(name, builder)| {
-            let rt = builder.drain_budget(drain).build().unwrap();
-            match rt.block_on(&body) {
-                Outcome::Ok(v) => v,
-                other => panic!("[{name}] block_on did not finish: {:?}", other.map(|_| ())),
-            }
-        })
-        .collect()
+    support::on_each_flavor_with_drain(drain, body)
 }
 
 fn host(name: &str) -> TokioHost {
