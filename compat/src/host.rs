@@ -163,6 +163,7 @@ pub(crate) struct Counters {
     pub(crate) aborted: AtomicU64,
     pub(crate) panicked: AtomicU64,
     pub(crate) drop_waits_timed_out: AtomicU64,
+    pub(crate) tracked_alive: AtomicUsize,
 }
 
 /// A snapshot of what lives in a host; see [`TokioHost::metrics`].
@@ -183,6 +184,9 @@ pub struct HostMetrics {
     /// Every Tokio task alive on the host: the `run` futures plus whatever quarantined
     /// code spawned with `tokio::spawn` (or hyper's executor) and has not finished.
     pub tokio_tasks_alive: usize,
+    /// Tasks started with [`crate::spawn`] and not yet dropped (part of
+    /// `tokio_tasks_alive`); each belongs to a run and ends with it.
+    pub tracked_tasks_alive: usize,
     /// Dropped `run`s that gave up waiting for their aborted future to be dropped.
     pub drop_waits_timed_out: u64,
 }
@@ -262,6 +266,7 @@ impl TokioHost {
             runs_aborted: c.aborted.load(Ordering::Relaxed),
             runs_panicked: c.panicked.load(Ordering::Relaxed),
             tokio_tasks_alive: self.inner.handle.metrics().num_alive_tasks(),
+            tracked_tasks_alive: c.tracked_alive.load(Ordering::Acquire),
             drop_waits_timed_out: c.drop_waits_timed_out.load(Ordering::Relaxed),
         }
     }

@@ -21,8 +21,10 @@ mod host;
 pub mod hyper_rt;
 pub mod io;
 mod run;
+mod scope;
 mod token;
 
 pub use host::{HostMetrics, ShutdownReport, TokioHost, TokioHostBuilder};
 pub use run::{run, RunFuture};
-pub use token::{cancelled, current_token, is_cancelled, CancelToken};
+pub use scope::{cancelled, current_token, is_cancelled, spawn};
+pub use token::CancelToken;

@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::host::{HostInner, TokioHost};
+use crate::scope::{Children, RunScope};
 use crate::token::{lock, CancelToken};
 
 /// Runs a Tokio-requiring future on the default host ([`TokioHost::global`]) and
@@ -112,15 +113,14 @@ where
         let gone = Arc::new(Gone::default());
         let (abort_at, abort_rx) = watch::channel(None);
         inner.future_arrived();
+        let scope = RunScope::new(token.clone(), inner.clone());
+        let children = scope.children.clone();
         let hosted = Hosted {
-            future: host_side(
-                token.clone().scope(future),
-                abort_rx,
-                inner.config.enable_time,
-            ),
+            future: host_side(future, scope, abort_rx, inner.config.enable_time),
             guard: GoneGuard {
                 host: inner.clone(),
                 gone: gone.clone(),
+                children,
             },
         };
         let join = inner.handle.spawn(hosted);
@@ -135,27 +135,36 @@ where
 }
 
 /// The host side of a run: the user's future, unless the abort deadline passes first
-/// (`None`). The abort deadline can move earlier while it runs.
+/// (`None`); then the tasks it started with [`crate::spawn`] that are still alive are
+/// aborted and awaited. The abort deadline can move earlier while it runs.
 async fn host_side<F: Future>(
     future: F,
+    scope: RunScope,
     mut abort_rx: watch::Receiver<Option<std::time::Instant>>,
     timers: bool,
 ) -> Option<F::Output> {
-    let mut future = std::pin::pin!(future);
+    let children = scope.children.clone();
+    let mut future = std::pin::pin!(Some(scope.enter(future)));
     let mut native_alive = true;
-    loop {
+    let result = loop {
         let abort_at = (*abort_rx.borrow_and_update()).filter(|_| timers);
         tokio::select! {
             biased;
-            value = &mut future => return Some(value),
+            value = future.as_mut().as_pin_mut().expect("polled until it completes") => {
+                break Some(value)
+            }
             changed = abort_rx.changed(), if native_alive => {
                 // The sender goes away with the `RunFuture`, whose destructor aborts
                 // this task; until then keep running.
                 native_alive = changed.is_ok();
             }
-            () = sleep_until(abort_at), if abort_at.is_some() => return None,
+            () = sleep_until(abort_at), if abort_at.is_some() => break None,
         }
-    }
+    };
+    // Drop the user's future before its children are reaped, as a region does.
+    future.set(None);
+    children.abort_and_wait().await;
+    result
 }
 
 async fn sleep_until(at: Option<std::time::Instant>) {
@@ -185,10 +194,14 @@ impl<Fut: Future> Future for Hosted<Fut> {
 struct GoneGuard {
     host: Arc<HostInner>,
     gone: Arc<Gone>,
+    children: Arc<Children>,
 }
 
 impl Drop for GoneGuard {
     fn drop(&mut self) {
+        // Aborted from outside (the `RunFuture` was dropped, or the host shut down):
+        // the children cannot be awaited here, only aborted.
+        self.children.abort_all();
         // Counted out before the waiter is released, so the metrics agree with what
         // the returning `run` observed.
         self.host.future_gone();

@@ -7,6 +7,9 @@
 //! Tokio-only library can reach it without a parameter) or a token handed down
 //! explicitly with [`current_token()`]. This is the cooperative half of the bridge; the
 //! hard half (aborting the future when the native drain is spent) is in `run`.
+//!
+//! [`cancelled()`]: crate::cancelled
+//! [`current_token()`]: crate::current_token
 
 use std::fmt;
 use std::pin::pin;
@@ -15,11 +18,6 @@ use std::sync::{Arc, Mutex};
 
 use asupersync::CancelReason;
 use tokio::sync::Notify;
-
-tokio::task_local! {
-    /// The token of the `run` whose future is being polled on the host.
-    static CURRENT: CancelToken;
-}
 
 /// A cancellation request crossing from the native side into the Tokio host.
 ///
@@ -84,14 +82,6 @@ impl CancelToken {
         }
         first
     }
-
-    /// Runs `future` with this token as the one [`cancelled()`] answers to.
-    pub(crate) fn scope<F: std::future::Future>(
-        self,
-        future: F,
-    ) -> tokio::task::futures::TaskLocalFuture<CancelToken, F> {
-        CURRENT.scope(self, future)
-    }
 }
 
 impl fmt::Debug for CancelToken {
@@ -101,30 +91,6 @@ impl fmt::Debug for CancelToken {
             .field("reason", &self.reason())
             .finish()
     }
-}
-
-/// The token of the [`run`](crate::run) this code is running under, to hand to tasks
-/// it spawns (task-locals do not follow `tokio::spawn`). `None` outside a `run`.
-pub fn current_token() -> Option<CancelToken> {
-    CURRENT.try_with(CancelToken::clone).ok()
-}
-
-/// Resolves when the native caller of the enclosing [`run`](crate::run) is cancelled.
-///
-/// Outside a `run` (no native caller) it never resolves. Inside one, await it next to
-/// the work (`tokio::select!`) to stop cooperatively within the native drain budget;
-/// past the budget the future is aborted anyway.
-pub async fn cancelled() {
-    match current_token() {
-        Some(token) => token.cancelled().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// `true` if the native caller of the enclosing [`run`](crate::run) has been cancelled
-/// (`false` outside a `run`).
-pub fn is_cancelled() -> bool {
-    CURRENT.try_with(CancelToken::is_cancelled).unwrap_or(false)
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

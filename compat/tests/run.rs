@@ -449,3 +449,64 @@ fn the_global_host_is_started_once() {
     let host = Arc::new(TokioHost::global().clone());
     assert!(!host.is_shut_down());
 }
+
+#[test]
+fn tracked_tasks_still_alive_when_the_run_ends_are_aborted_before_it_returns() {
+    let host = host("compat-tracked");
+    on_each_flavor(Duration::from_secs(5), |cx| {
+        let host = host.clone();
+        async move {
+            let child_dropped = flag();
+            let grandchild_dropped = flag();
+            let (child_flag, grandchild_flag) = (child_dropped.clone(), grandchild_dropped.clone());
+            let outcome = Region::open(&cx, "quarantine", |cx| {
+                let host = host.clone();
+                async move {
+                    host.run(&cx, async move {
+                        drop(asupersync_tokio_compat::spawn(async move {
+                            let _alive = DropFlag(child_flag);
+                            drop(asupersync_tokio_compat::spawn(async move {
+                                let _alive = DropFlag(grandchild_flag);
+                                std::future::pending::<()>().await;
+                            }));
+                            std::future::pending::<()>().await;
+                        }));
+                        tokio::time::sleep(10 * MS).await;
+                        "returned without joining"
+                    })
+                    .await
+                }
+            })
+            .await;
+            assert_eq!(outcome.unwrap().unwrap(), "returned without joining");
+            assert!(child_dropped.load(Ordering::SeqCst));
+            assert!(grandchild_dropped.load(Ordering::SeqCst));
+            assert_eq!(host.metrics().tracked_tasks_alive, 0);
+        }
+    });
+}
+
+#[test]
+fn tracked_tasks_see_the_native_cancellation() {
+    let host = host("compat-tracked-cancel");
+    on_each_flavor(Duration::from_secs(5), |cx| {
+        let host = host.clone();
+        async move {
+            let task = cx.spawn(move |cx| async move {
+                host.run(&cx, async {
+                    let child = asupersync_tokio_compat::spawn(async {
+                        // The token follows the tracked spawn (a task-local would not
+                        // follow tokio::spawn).
+                        cancelled().await;
+                        asupersync_tokio_compat::is_cancelled()
+                    });
+                    child.await.unwrap()
+                })
+                .await
+            });
+            asupersync::time::sleep(&cx, 20 * MS).await.unwrap();
+            task.cancel(CancelReason::user("stop"));
+            assert!(task.join(&cx).await.unwrap().unwrap());
+        }
+    });
+}
