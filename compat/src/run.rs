@@ -15,6 +15,11 @@
 //!    [`Cx::drain_deadline`]) travels to the host, which drops a future that is still
 //!    running a margin before it; `run` then returns `Cancelled` with the native reason.
 //!
+//! A drain bounded only by a poll quota has no deadline to act on: the host then
+//! waits for the native runtime to drop the `RunFuture` (rule 1), which happens on the
+//! poll after the quota is spent, so a Tokio future that never wakes its caller is only
+//! stopped by a deadline (every default drain has one).
+//!
 //! From the Tokio side back: a panic becomes [`Outcome::Panicked`] with its payload; an
 //! abort (the drain, or a host shutdown) becomes [`Outcome::Cancelled`] with the reason.
 

@@ -13,7 +13,7 @@ use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 use asupersync::{CancelKind, Outcome};
-use asupersync_tokio_compat::hyper_rt::{hyper_io, HostTimer, RegionExecutor};
+use asupersync_tokio_compat::hyper_rt::{hyper_io, HostExecutor, HostTimer, RegionExecutor};
 use asupersync_tokio_compat::io::FromTokio;
 use asupersync_tokio_compat::TokioHost;
 use bytes::Bytes;
@@ -265,7 +265,9 @@ fn hyper_http2_runs_on_native_tasks_over_an_in_memory_pipe() {
         let host = host.clone();
         async move {
             let (client_end, server_end) = tokio::io::duplex(16 * 1024);
+            let region_host = host.clone();
             let outcome = asupersync::Region::open(&cx, "h2", |cx| async move {
+                let host = region_host;
                 let server_timer = HostTimer::new(&host);
                 let server_exec = RegionExecutor::new(&cx);
                 let server = cx.spawn(move |_cx| async move {
@@ -274,12 +276,20 @@ fn hyper_http2_runs_on_native_tasks_over_an_in_memory_pipe() {
                         .serve_connection(hyper_io(FromTokio::new(server_end)), service_fn(hello))
                         .await
                 });
+                // The client's background work goes to the host instead, to cover both
+                // executors.
                 let (mut sender, connection) =
-                    hyper::client::conn::http2::Builder::new(RegionExecutor::new(&cx))
+                    hyper::client::conn::http2::Builder::new(HostExecutor::new(&host))
                         .timer(HostTimer::new(&host))
                         .handshake::<_, Full<Bytes>>(hyper_io(FromTokio::new(client_end)))
                         .await
                         .unwrap();
+                // hyper drives the h2 connection in a task on the executor.
+                assert!(
+                    host.metrics().tokio_tasks_alive >= 1,
+                    "{:?}",
+                    host.metrics()
+                );
                 let connection = cx.spawn(move |_cx| connection);
                 // Concurrent streams on one connection, each a hyper background task
                 // spawned into this region by the executor.
@@ -304,6 +314,14 @@ fn hyper_http2_runs_on_native_tasks_over_an_in_memory_pipe() {
             })
             .await;
             let bodies = outcome.unwrap();
+            // What the client spawned on the host ended with its connection.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while host.metrics().tokio_tasks_alive != 0 {
+                assert!(Instant::now() < deadline, "{:?}", host.metrics());
+                asupersync::time::sleep(&cx, Duration::from_millis(2))
+                    .await
+                    .unwrap();
+            }
             assert_eq!(bodies.len(), 3);
             for (body, path) in bodies.iter().zip(["/a", "/b", "/c"]) {
                 assert!(body.starts_with(&format!("GET {path} on ")), "{body}");
