@@ -225,7 +225,8 @@ impl TokioHost {
     }
 
     /// The process-wide default host, started on first use with the builder's
-    /// defaults. [`crate::run`] uses it.
+    /// defaults. [`crate::run`] uses it. Shutting it down is final for the process:
+    /// later runs on it are born cancelled.
     ///
     /// # Panics
     ///

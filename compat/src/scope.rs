@@ -168,7 +168,6 @@ where
     F::Output: Send + 'static,
 {
     let Ok(scope) = CURRENT.try_with(RunScope::clone) else {
-        // asupersync: allow(detached-spawn) -- the caller gets the handle; outside a run there is no owner to give the task to
         return tokio::spawn(future);
     };
     let id = scope.children.register();
