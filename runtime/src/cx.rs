@@ -114,6 +114,19 @@ impl Cx {
         self.scope().reason()
     }
 
+    /// When the drain of this `Cx`'s cancellation ends: past it the runtime drops the
+    /// future instead of polling it. `None` while no cancel was requested, or when the
+    /// drain is bounded by a poll quota only.
+    ///
+    /// For bridges to other executors (the Tokio quarantine), which must stop work they
+    /// host elsewhere *before* the drain is spent so they can still report it.
+    pub fn drain_deadline(&self) -> Option<Instant> {
+        if !self.is_cancel_requested() {
+            return None;
+        }
+        self.scope().drain().deadline
+    }
+
     /// This task's budget (the meet of its own and its region's).
     pub fn budget(&self) -> Budget {
         self.budget
