@@ -41,11 +41,15 @@
 
 pub mod budget;
 pub mod cancel;
+pub mod channel;
+pub mod combinator;
 mod cx;
 pub mod outcome;
+pub mod obligation;
 pub mod region;
 pub mod runtime;
 mod scope;
+pub mod sync;
 pub mod task;
 pub mod time;
 pub mod trace;
@@ -56,6 +60,7 @@ pub use cx::{Cx, ShutdownSignal};
 pub use outcome::{Outcome, OutcomeError, PanicPayload, Severity};
 pub use region::{Region, RegionBuilder};
 pub use runtime::{BuildError, Flavor, Runtime, RuntimeBuilder, RuntimeError, RuntimeHandle};
+pub use obligation::LeakPolicy;
 pub use task::TaskHandle;
 
 /// Runs an `async fn main` on an asupersync runtime.
