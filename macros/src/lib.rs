@@ -6,6 +6,8 @@
 //! region's capability context) as its only parameter; anything else is rejected at
 //! compile time with an error that says what to write instead.
 
+mod combinators;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{quote, quote_spanned};
@@ -268,4 +270,31 @@ fn expand(entry: Entry, args: TokenStream2, item: TokenStream2) -> syn::Result<T
         },
     };
     Ok(expanded)
+}
+
+/// Runs every branch to completion and returns the tuple of outputs. See
+/// `asupersync::join!`.
+#[proc_macro]
+pub fn join(input: TokenStream) -> TokenStream {
+    combinators::join(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The first branch to finish wins; the losers are cancelled and drained. See
+/// `asupersync::race!`.
+#[proc_macro]
+pub fn race(input: TokenStream) -> TokenStream {
+    combinators::race(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Tokio-style `select!` whose losers are cancelled and drained. See
+/// `asupersync::select!`.
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    combinators::select(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -5,6 +5,8 @@ use std::fmt::Debug;
 use crate::outcome::Outcome;
 use crate::runtime::{Runtime, RuntimeBuilder, RuntimeError};
 
+pub use crate::combinator::{arm, branch, drive, Arm, JoinArm};
+
 /// The runtime `#[asupersync::main]` and `#[asupersync::test]` build.
 pub fn build_runtime(worker_threads: Option<usize>) -> Runtime {
     let builder = match worker_threads {

@@ -340,7 +340,10 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// An unbounded channel: sends never wait.
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
     let chan = Chan::new(None);
-    (UnboundedSender { chan: chan.clone() }, UnboundedReceiver { chan })
+    (
+        UnboundedSender { chan: chan.clone() },
+        UnboundedReceiver { chan },
+    )
 }
 
 /// The sending half of a bounded channel. Clone it for more producers.
@@ -463,11 +466,7 @@ impl<'a, T> Future for Reserve<'a, T> {
         match std::task::ready!(this.acquire.poll(task)) {
             Ok(()) => Poll::Ready(Ok(Permit {
                 sender: this.sender,
-                _token: ObligationToken::track(
-                    this.acquire.cx,
-                    "mpsc send permit",
-                    this.location,
-                ),
+                _token: ObligationToken::track(this.acquire.cx, "mpsc send permit", this.location),
                 sent: false,
             })),
             Err(AcquireFailed::Closed) => Poll::Ready(Err(ReserveError::Closed)),

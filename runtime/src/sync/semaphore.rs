@@ -239,7 +239,10 @@ impl Future for AcquireOwned<'_> {
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        std::task::ready!(this.sem.core.poll_acquire(this.cx, &mut this.key, this.n, task))?;
+        std::task::ready!(this
+            .sem
+            .core
+            .poll_acquire(this.cx, &mut this.key, this.n, task))?;
         Poll::Ready(Ok(OwnedSemaphorePermit {
             sem: this.sem.clone(),
             n: this.n,

@@ -1,0 +1,326 @@
+//! `join!`, `race!` and `select!`: parsing, and expansions onto
+//! `asupersync::__private` (the runtime side lives in `asupersync::combinator`).
+//!
+//! `race!` and `select!` run each branch in a branch region with a `Cx` of its own.
+//! Inside a branch expression, the context identifier (`cx` unless another is named
+//! before a `;`) is rebound to the branch's `Cx`, so `rx.recv(&cx)` or
+//! `sleep(cx, d)` written in a branch waits under the branch's cancel scope and sees
+//! `RaceLost` when another branch wins. Handlers (`=> expr`) run after the race, with
+//! the caller's own `cx`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, Pat, Token};
+
+/// `join!(a, b, ...)`: every branch runs to completion; the tuple of outputs. A
+/// panicking branch does not stop the others: its panic is resumed once all are done.
+pub(crate) fn join(input: TokenStream) -> syn::Result<TokenStream> {
+    let exprs = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(input)?;
+    if exprs.is_empty() {
+        return Ok(quote! { async {}.await });
+    }
+    let arms: Vec<Ident> = (0..exprs.len())
+        .map(|i| format_ident!("__asx_join_{}", i))
+        .collect();
+    let values: Vec<Ident> = (0..exprs.len())
+        .map(|i| format_ident!("__asx_value_{}", i))
+        .collect();
+    let exprs = exprs.iter();
+    Ok(quote! {{
+        #( let mut #arms = ::core::pin::pin!(::asupersync::__private::JoinArm::new(#exprs)); )*
+        ::core::future::poll_fn(|__asx_task| {
+            let mut __asx_all = true;
+            #( __asx_all &= #arms.as_mut().poll_arm(__asx_task); )*
+            if __asx_all {
+                ::core::task::Poll::Ready(())
+            } else {
+                ::core::task::Poll::Pending
+            }
+        })
+        .await;
+        #( let #values = #arms.as_mut().take(); )*
+        ( #( match #values {
+            ::core::result::Result::Ok(v) => v,
+            ::core::result::Result::Err(panic) => panic.resume(),
+        }, )* )
+    }})
+}
+
+/// An optional leading `ident;` naming the context, then an optional `biased;`.
+struct Header {
+    cx: Ident,
+    biased: bool,
+}
+
+fn parse_header(input: ParseStream<'_>) -> syn::Result<Header> {
+    let mut cx = Ident::new("cx", Span::call_site());
+    let mut biased = false;
+    for _ in 0..2 {
+        if input.peek(Ident) && input.peek2(Token![;]) {
+            let ident: Ident = input.parse()?;
+            input.parse::<Token![;]>()?;
+            if ident == "biased" {
+                biased = true;
+            } else {
+                cx = ident;
+            }
+        }
+    }
+    Ok(Header { cx, biased })
+}
+
+struct RaceInput {
+    header: Header,
+    branches: Vec<Expr>,
+}
+
+impl Parse for RaceInput {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let header = parse_header(input)?;
+        let branches = Punctuated::<Expr, Token![,]>::parse_terminated(input)?
+            .into_iter()
+            .collect::<Vec<_>>();
+        if branches.is_empty() {
+            return Err(input.error("race! needs at least one branch"));
+        }
+        Ok(RaceInput { header, branches })
+    }
+}
+
+/// Opens one branch region per branch and builds its arm with the context rebound.
+fn build_arms(cx: &Ident, exprs: &[&Expr], accepts: &[TokenStream]) -> (Vec<Ident>, TokenStream) {
+    let arms: Vec<Ident> = (0..exprs.len())
+        .map(|i| format_ident!("__asx_arm_{}", i))
+        .collect();
+    let mut tokens = TokenStream::new();
+    for (i, (expr, accept)) in exprs.iter().zip(accepts).enumerate() {
+        let scope = format_ident!("__asx_scope_{}", i);
+        let branch_cx = format_ident!("__asx_cx_{}", i);
+        let arm = &arms[i];
+        tokens.extend(quote! {
+            let (#scope, #branch_cx) = ::asupersync::__private::branch(__asx_parent, "branch");
+            #[allow(unused_variables)]
+            let #cx: &::asupersync::Cx = &#branch_cx;
+            let mut #arm = ::core::pin::pin!(::asupersync::__private::arm(#scope, #expr, #accept));
+        });
+    }
+    (arms, tokens)
+}
+
+/// `race!(cx; a, b, ...)`: the first branch to finish wins; the others are cancelled
+/// with `RaceLost` and drained. The winner's `Outcome`.
+pub(crate) fn race(input: TokenStream) -> syn::Result<TokenStream> {
+    let RaceInput { header, branches } = syn::parse2(input)?;
+    let cx = &header.cx;
+    let biased = header.biased;
+    let exprs: Vec<&Expr> = branches.iter().collect();
+    let accepts: Vec<TokenStream> = exprs
+        .iter()
+        .map(|_| quote! { |_: &::asupersync::Outcome<_>| true })
+        .collect();
+    let (arms, setup) = build_arms(cx, &exprs, &accepts);
+    let indices = 0..arms.len();
+    Ok(quote! {{
+        let __asx_parent: &::asupersync::Cx = &#cx;
+        #setup
+        let __asx_winner = ::asupersync::__private::drive(
+            __asx_parent,
+            &mut [ #( #arms.as_mut() as ::core::pin::Pin<&mut dyn ::asupersync::__private::Arm>, )* ],
+            #biased,
+        )
+        .await;
+        match __asx_winner {
+            #( ::core::option::Option::Some(#indices) => #arms.as_mut().take_outcome(), )*
+            _ => ::core::unreachable!("race!: every branch finishes, so one wins"),
+        }
+    }})
+}
+
+struct SelectBranch {
+    pat: Pat,
+    future: Expr,
+    condition: Option<Expr>,
+    handler: Expr,
+}
+
+struct SelectInput {
+    header: Header,
+    branches: Vec<SelectBranch>,
+    otherwise: Option<Expr>,
+}
+
+fn parse_handler(input: ParseStream<'_>) -> syn::Result<Expr> {
+    let handler: Expr = input.parse()?;
+    let block_like = matches!(
+        handler,
+        Expr::Block(_)
+            | Expr::If(_)
+            | Expr::Match(_)
+            | Expr::Loop(_)
+            | Expr::While(_)
+            | Expr::ForLoop(_)
+            | Expr::Unsafe(_)
+    );
+    if input.is_empty() {
+        return Ok(handler);
+    }
+    if block_like {
+        let _ = input.parse::<Option<Token![,]>>()?;
+    } else {
+        input.parse::<Token![,]>()?;
+    }
+    Ok(handler)
+}
+
+impl Parse for SelectInput {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let header = parse_header(input)?;
+        let mut branches = Vec::new();
+        let mut otherwise = None;
+        while !input.is_empty() {
+            if input.peek(Token![else]) {
+                input.parse::<Token![else]>()?;
+                input.parse::<Token![=>]>()?;
+                otherwise = Some(parse_handler(input)?);
+                continue;
+            }
+            let pat = Pat::parse_multi_with_leading_vert(input)?;
+            input.parse::<Token![=]>()?;
+            let future = Expr::parse_without_eager_brace(input)?;
+            let condition = if input.peek(Token![,]) && input.peek2(Token![if]) {
+                input.parse::<Token![,]>()?;
+                input.parse::<Token![if]>()?;
+                Some(Expr::parse_without_eager_brace(input)?)
+            } else {
+                None
+            };
+            input.parse::<Token![=>]>()?;
+            let handler = parse_handler(input)?;
+            branches.push(SelectBranch {
+                pat,
+                future,
+                condition,
+                handler,
+            });
+        }
+        if branches.is_empty() {
+            return Err(
+                input.error("select! needs at least one `pattern = future => handler` branch")
+            );
+        }
+        Ok(SelectInput {
+            header,
+            branches,
+            otherwise,
+        })
+    }
+}
+
+/// `select! { [cx;] [biased;] pat = fut [, if cond] => handler, ... [else => handler] }`:
+/// the first branch whose output matches its pattern wins; the others are cancelled
+/// and drained; then the winner's handler runs with the pattern's bindings.
+pub(crate) fn select(input: TokenStream) -> syn::Result<TokenStream> {
+    let SelectInput {
+        header,
+        branches,
+        otherwise,
+    } = syn::parse2(input)?;
+    let cx = &header.cx;
+    let biased = header.biased;
+    let n = branches.len();
+    let exprs: Vec<&Expr> = branches.iter().map(|b| &b.future).collect();
+    let accepts: Vec<TokenStream> = branches
+        .iter()
+        .map(|b| {
+            let pat = &b.pat;
+            quote! {
+                |__asx_outcome: &::asupersync::Outcome<_>| match __asx_outcome {
+                    ::asupersync::Outcome::Ok(__asx_value) => {
+                        #[allow(unreachable_patterns, unused_variables)]
+                        let __asx_matches = match __asx_value {
+                            #pat => true,
+                            _ => false,
+                        };
+                        __asx_matches
+                    }
+                    ::asupersync::Outcome::Panicked(_) => true,
+                    _ => false,
+                }
+            }
+        })
+        .collect();
+    let (arms, setup) = build_arms(cx, &exprs, &accepts);
+    let variants: Vec<Ident> = (0..n).map(|i| format_ident!("B{}", i)).collect();
+    let generics: Vec<Ident> = (0..n).map(|i| format_ident!("T{}", i)).collect();
+    // Conditions are evaluated with the caller's cx, before any rebinding.
+    let conditions: Vec<TokenStream> = branches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let name = format_ident!("__asx_enabled_{}", i);
+            match &b.condition {
+                Some(cond) => quote! { let #name: bool = #cond; },
+                None => quote! { let #name: bool = true; },
+            }
+        })
+        .collect();
+    let enabled: Vec<Ident> = (0..n)
+        .map(|i| format_ident!("__asx_enabled_{}", i))
+        .collect();
+    let indices = 0..n;
+    let handlers = branches.iter().zip(&variants).map(|(b, variant)| {
+        let pat = &b.pat;
+        let handler = &b.handler;
+        quote! {
+            __AsxSelected::#variant(__asx_value) => {
+                #[allow(unreachable_patterns)]
+                let __asx_result = match __asx_value {
+                    #pat => #handler,
+                    _ => ::core::unreachable!("select!: the winning branch matched its pattern"),
+                };
+                __asx_result
+            }
+        }
+    });
+    let otherwise = match otherwise {
+        Some(handler) => quote! { __AsxSelected::None => #handler, },
+        None => quote! {
+            __AsxSelected::None => ::core::panic!(
+                "select!: every branch was disabled and there is no `else` branch"
+            ),
+        },
+    };
+    Ok(quote! {{
+        #[allow(non_camel_case_types, dead_code)]
+        enum __AsxSelected<#(#generics),*> {
+            #( #variants(#generics), )*
+            None,
+        }
+        #( #conditions )*
+        let __asx_selected = {
+            let __asx_parent: &::asupersync::Cx = &#cx;
+            #setup
+            #(
+                if !#enabled {
+                    ::asupersync::__private::Arm::disable(#arms.as_mut());
+                }
+            )*
+            let __asx_winner = ::asupersync::__private::drive(
+                __asx_parent,
+                &mut [ #( #arms.as_mut() as ::core::pin::Pin<&mut dyn ::asupersync::__private::Arm>, )* ],
+                #biased,
+            )
+            .await;
+            match __asx_winner {
+                #( ::core::option::Option::Some(#indices) => __AsxSelected::#variants(#arms.as_mut().take_value()), )*
+                _ => __AsxSelected::None,
+            }
+        };
+        match __asx_selected {
+            #( #handlers )*
+            #otherwise
+        }
+    }})
+}

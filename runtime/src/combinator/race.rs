@@ -1,0 +1,218 @@
+//! The machinery behind `race!` and `select!` (the macros expand to calls here).
+
+use std::cell::Cell;
+use std::fmt;
+use std::future::{poll_fn, Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use crate::cancel::{CancelKind, CancelReason};
+use crate::cx::Cx;
+use crate::outcome::Outcome;
+use crate::region::{open_branch, BranchRegion, RegionCore};
+
+/// A branch region about to run one branch of a `race!`/`select!`.
+pub struct BranchScope {
+    region: BranchRegion,
+}
+
+impl fmt::Debug for BranchScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BranchScope")
+            .field("region", &self.region.core().id)
+            .finish()
+    }
+}
+
+/// Opens a branch region under `parent` and returns it with the `Cx` the branch's
+/// future must use.
+pub fn branch(parent: &Cx, name: &'static str) -> (BranchScope, Cx) {
+    let (region, cx) = open_branch(parent, name);
+    (BranchScope { region }, cx)
+}
+
+/// One branch as the driver sees it.
+pub trait Arm {
+    /// Polls the branch; `Ready(true)` if it finished with an output the combinator
+    /// accepts (it wins), `Ready(false)` if it finished with one it does not (a
+    /// `select!` pattern that did not match, or a branch cancelled from outside).
+    /// Never called again once ready.
+    fn poll_arm(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<bool>;
+    /// `true` once the branch's region has closed.
+    fn is_done(&self) -> bool;
+    /// Cancels the branch's region (it lost).
+    fn lose(&self, reason: CancelReason);
+    /// Takes this arm out of the race before it is ever polled (`select!`'s
+    /// `, if false`).
+    fn disable(self: Pin<&mut Self>);
+}
+
+pin_project! {
+    /// A branch: its region, its future running in that region, and the test its
+    /// output must pass to win.
+    pub struct RaceArm<F: Future, A> {
+        #[pin]
+        future: F,
+        region: Arc<RegionCore>,
+        accept: A,
+        output: Option<F::Output>,
+        done: bool,
+    }
+}
+
+/// Builds an arm running `future` (built with the scope's `Cx`) in `scope`.
+pub fn arm<Fut, A>(
+    scope: BranchScope,
+    future: Fut,
+    accept: A,
+) -> RaceArm<impl Future<Output = Outcome<Fut::Output>>, A>
+where
+    Fut: IntoFuture,
+    A: Fn(&Outcome<Fut::Output>) -> bool,
+{
+    let region = scope.region.core().clone();
+    RaceArm {
+        future: scope.region.run(future.into_future()),
+        region,
+        accept,
+        output: None,
+        done: false,
+    }
+}
+
+impl<T, F, A> RaceArm<F, A>
+where
+    F: Future<Output = Outcome<T>>,
+{
+    /// The branch's outcome (once it is done).
+    pub fn take_outcome(self: Pin<&mut Self>) -> Outcome<T> {
+        self.project()
+            .output
+            .take()
+            .expect("take_outcome on a branch that has not finished")
+    }
+
+    /// The winning branch's value; a panic in the branch is resumed here, after
+    /// every loser has drained.
+    pub fn take_value(self: Pin<&mut Self>) -> T {
+        match self.take_outcome() {
+            Outcome::Ok(v) => v,
+            Outcome::Panicked(p) => p.resume(),
+            Outcome::Err(never) => match never {},
+            Outcome::Cancelled(reason) => {
+                unreachable!("a cancelled branch never wins a select: {reason}")
+            }
+        }
+    }
+}
+
+impl<T, F, A> Arm for RaceArm<F, A>
+where
+    F: Future<Output = Outcome<T>>,
+    A: Fn(&Outcome<T>) -> bool,
+{
+    fn poll_arm(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<bool> {
+        let this = self.project();
+        let outcome = std::task::ready!(this.future.poll(task));
+        *this.done = true;
+        let accepted = (this.accept)(&outcome);
+        *this.output = Some(outcome);
+        Poll::Ready(accepted)
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn lose(&self, reason: CancelReason) {
+        let drain = self.region.rt.default_drain();
+        self.region.cancel(reason, drain);
+    }
+
+    fn disable(self: Pin<&mut Self>) {
+        let this = self.project();
+        *this.done = true;
+        let reason = CancelReason::new(CancelKind::RaceLost)
+            .with_message("the branch's precondition was false");
+        let drain = this.region.rt.default_drain();
+        this.region.cancel(reason, drain);
+    }
+}
+
+thread_local! {
+    static NEXT_START: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Where an unbiased race starts polling: rotates so that no branch is always
+/// first.
+fn rotating_start(n: usize) -> usize {
+    NEXT_START.with(|c| {
+        let v = c.get().wrapping_add(1);
+        c.set(v);
+        v % n
+    })
+}
+
+/// Polls the arms until one wins (or all finish without a winner), then cancels the
+/// others with `RaceLost` and keeps polling them until every one has closed.
+/// Returns the winner's index.
+pub async fn drive(parent: &Cx, arms: &mut [Pin<&mut dyn Arm>], biased: bool) -> Option<usize> {
+    let n = arms.len();
+    if n == 0 {
+        return None;
+    }
+    let start = if biased { 0 } else { rotating_start(n) };
+    let mut winner = None;
+    poll_fn(|task| {
+        let mut pending = false;
+        for offset in 0..n {
+            let i = (start + offset) % n;
+            if arms[i].is_done() {
+                continue;
+            }
+            match arms[i].as_mut().poll_arm(task) {
+                Poll::Ready(true) => {
+                    winner = Some(i);
+                    return Poll::Ready(());
+                }
+                Poll::Ready(false) => {}
+                Poll::Pending => pending = true,
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    if let Some(w) = winner {
+        let reason = CancelReason::new(CancelKind::RaceLost)
+            .with_origin(parent.origin())
+            .with_message(format!("branch {w} finished first"));
+        for (i, arm) in arms.iter().enumerate() {
+            if i != w && !arm.is_done() {
+                arm.lose(reason.clone());
+            }
+        }
+    }
+    // Drain: nobody returns before every branch region has closed.
+    poll_fn(|task| {
+        let mut pending = false;
+        for arm in arms.iter_mut() {
+            if !arm.is_done() && arm.as_mut().poll_arm(task).is_pending() {
+                pending = true;
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    winner
+}
