@@ -103,6 +103,10 @@ fn build_arms(cx: &Ident, exprs: &[&Expr], accepts: &[TokenStream]) -> (Vec<Iden
             let (#scope, #branch_cx) = ::asupersync::__private::branch(__asx_parent, "branch");
             #[allow(unused_variables)]
             let #cx: &::asupersync::Cx = &#branch_cx;
+            // `cx` is a `&Cx` here whatever it was outside, so a branch written for an
+            // owned `Cx` (`recv(&cx)`) borrows a reference: fine, and not the user's
+            // doing.
+            #[allow(clippy::needless_borrow, clippy::needless_borrows_for_generic_args)]
             let mut #arm = ::core::pin::pin!(::asupersync::__private::arm(#scope, #expr, #accept));
         });
     }
