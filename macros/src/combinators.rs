@@ -113,6 +113,67 @@ fn build_arms(cx: &Ident, exprs: &[&Expr], accepts: &[TokenStream]) -> (Vec<Iden
     (arms, tokens)
 }
 
+/// The race and drain phases, inlined over the arms (no trait objects, so the
+/// expansion is `Send` whenever the branches are): poll until one arm wins or all
+/// finish, cancel the others with `RaceLost`, poll them until every branch region has
+/// closed. Evaluates to the winner's index.
+fn driver(arms: &[Ident], biased: bool) -> TokenStream {
+    let n = arms.len();
+    let indices: Vec<usize> = (0..n).collect();
+    quote! {{
+        let __asx_start = ::asupersync::__private::race_start(#n, #biased);
+        let mut __asx_winner: ::core::option::Option<usize> = ::core::option::Option::None;
+        ::core::future::poll_fn(|__asx_task| {
+            let mut __asx_pending = false;
+            for __asx_offset in 0..#n {
+                let __asx_index = ::asupersync::__private::arm_index(__asx_start, __asx_offset, #n);
+                let __asx_step = match __asx_index {
+                    #( #indices => ::asupersync::__private::step(#arms.as_mut(), __asx_task), )*
+                    _ => ::core::unreachable!(),
+                };
+                match __asx_step {
+                    ::asupersync::__private::Step::Won => {
+                        __asx_winner = ::core::option::Option::Some(__asx_index);
+                        return ::core::task::Poll::Ready(());
+                    }
+                    ::asupersync::__private::Step::Pending => __asx_pending = true,
+                    ::asupersync::__private::Step::Finished => {}
+                }
+            }
+            if __asx_pending {
+                ::core::task::Poll::Pending
+            } else {
+                ::core::task::Poll::Ready(())
+            }
+        })
+        .await;
+        if let ::core::option::Option::Some(__asx_won) = __asx_winner {
+            let __asx_reason = ::asupersync::__private::lost_reason(__asx_parent, __asx_won);
+            #(
+                if __asx_won != #indices && !::asupersync::__private::Arm::is_done(&*#arms) {
+                    ::asupersync::__private::Arm::lose(&*#arms, __asx_reason.clone());
+                }
+            )*
+        }
+        // Drain: nothing returns before every branch region has closed.
+        ::core::future::poll_fn(|__asx_task| {
+            let mut __asx_pending = false;
+            #(
+                if ::asupersync::__private::draining(#arms.as_mut(), __asx_task) {
+                    __asx_pending = true;
+                }
+            )*
+            if __asx_pending {
+                ::core::task::Poll::Pending
+            } else {
+                ::core::task::Poll::Ready(())
+            }
+        })
+        .await;
+        __asx_winner
+    }}
+}
+
 /// `race!(cx; a, b, ...)`: the first branch to finish wins; the others are cancelled
 /// with `RaceLost` and drained. The winner's `Outcome`.
 pub(crate) fn race(input: TokenStream) -> syn::Result<TokenStream> {
@@ -125,16 +186,12 @@ pub(crate) fn race(input: TokenStream) -> syn::Result<TokenStream> {
         .map(|_| quote! { |_: &::asupersync::Outcome<_>| true })
         .collect();
     let (arms, setup) = build_arms(cx, &exprs, &accepts);
+    let driver = driver(&arms, biased);
     let indices = 0..arms.len();
     Ok(quote! {{
         let __asx_parent: &::asupersync::Cx = &#cx;
         #setup
-        let __asx_winner = ::asupersync::__private::drive(
-            __asx_parent,
-            &mut [ #( #arms.as_mut() as ::core::pin::Pin<&mut dyn ::asupersync::__private::Arm>, )* ],
-            #biased,
-        )
-        .await;
+        let __asx_winner = #driver;
         match __asx_winner {
             #( ::core::option::Option::Some(#indices) => #arms.as_mut().take_outcome(), )*
             _ => ::core::unreachable!("race!: every branch finishes, so one wins"),
@@ -256,6 +313,7 @@ pub(crate) fn select(input: TokenStream) -> syn::Result<TokenStream> {
         })
         .collect();
     let (arms, setup) = build_arms(cx, &exprs, &accepts);
+    let driver = driver(&arms, biased);
     let variants: Vec<Ident> = (0..n).map(|i| format_ident!("B{}", i)).collect();
     let generics: Vec<Ident> = (0..n).map(|i| format_ident!("T{}", i)).collect();
     // Conditions are evaluated with the caller's cx, before any rebinding.
@@ -311,12 +369,7 @@ pub(crate) fn select(input: TokenStream) -> syn::Result<TokenStream> {
                     ::asupersync::__private::Arm::disable(#arms.as_mut());
                 }
             )*
-            let __asx_winner = ::asupersync::__private::drive(
-                __asx_parent,
-                &mut [ #( #arms.as_mut() as ::core::pin::Pin<&mut dyn ::asupersync::__private::Arm>, )* ],
-                #biased,
-            )
-            .await;
+            let __asx_winner = #driver;
             match __asx_winner {
                 #( ::core::option::Option::Some(#indices) => __AsxSelected::#variants(#arms.as_mut().take_value()), )*
                 _ => __AsxSelected::None,

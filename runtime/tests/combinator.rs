@@ -15,9 +15,12 @@ use common::{counter, on_each_flavor, Log, MS};
 fn join_runs_every_branch_and_returns_the_tuple() {
     on_each_flavor(|cx| async move {
         let log = Log::default();
+        // `a` waits for `c`, which waits a little: the order of completion is fixed
+        // by the data flow, not by timing.
+        let (c_done, mut c_signal) = asupersync::channel::oneshot::channel::<()>();
         let (a, b, c) = asupersync::join!(
             async {
-                sleep(&cx, 5 * MS).await.unwrap();
+                c_signal.recv(&cx).await.unwrap();
                 log.push("a");
                 1
             },
@@ -28,6 +31,7 @@ fn join_runs_every_branch_and_returns_the_tuple() {
             async {
                 sleep(&cx, 2 * MS).await.unwrap();
                 log.push("c");
+                c_done.send(()).unwrap();
                 3.0
             },
         );
@@ -285,19 +289,24 @@ fn select_handlers_can_break_out_of_a_loop() {
 fn task_group_joins_in_completion_order() {
     on_each_flavor(|cx| async move {
         let mut group = TaskGroup::new(&cx);
-        for delay in [30u32, 10, 20] {
+        let mut releases = Vec::new();
+        for id in 0..3u32 {
+            let (release, mut wait) = asupersync::channel::oneshot::channel::<()>();
+            releases.push(Some(release));
             group.spawn(move |cx| async move {
-                sleep(&cx, delay * MS).await.unwrap();
-                delay
+                wait.recv(&cx).await.unwrap();
+                id
             });
         }
         assert_eq!(group.len(), 3);
         let mut order = Vec::new();
-        while let Some(outcome) = group.join_next(&cx).await {
-            order.push(outcome.unwrap());
+        for id in [1usize, 2, 0] {
+            releases[id].take().unwrap().send(()).unwrap();
+            order.push(group.join_next(&cx).await.unwrap().unwrap());
         }
-        assert_eq!(order, [10, 20, 30]);
+        assert_eq!(order, [1, 2, 0]);
         assert!(group.is_empty());
+        assert!(group.join_next(&cx).await.is_none());
     });
 }
 
@@ -330,5 +339,72 @@ fn task_group_reports_panics_as_outcomes() {
         let outcomes: Vec<_> = group.join_all(&cx).await;
         assert_eq!(outcomes.iter().filter(|o| o.is_panicked()).count(), 1);
         assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    });
+}
+
+#[test]
+fn select_in_a_loop_over_two_channels_loses_no_message() {
+    on_each_flavor(|cx| async move {
+        let (tx_a, mut rx_a) = mpsc::channel::<u64>(8);
+        let (tx_b, mut rx_b) = mpsc::channel::<u64>(8);
+        let producer_a = cx.spawn(move |cx| async move {
+            for i in 0..500u64 {
+                tx_a.send(&cx, i).await.unwrap();
+            }
+        });
+        let producer_b = cx.spawn(move |cx| async move {
+            for i in 0..500u64 {
+                tx_b.send(&cx, 1000 + i).await.unwrap();
+            }
+        });
+        let (mut sum, mut count) = (0u64, 0);
+        let (mut a_open, mut b_open) = (true, true);
+        while a_open || b_open {
+            // Every iteration cancels the losing recv; a message it was about to take
+            // must stay queued for a later iteration.
+            asupersync::select! {
+                r = rx_a.recv(&cx), if a_open => match r {
+                    Ok(v) => { sum += v; count += 1; }
+                    Err(_) => a_open = false,
+                },
+                r = rx_b.recv(&cx), if b_open => match r {
+                    Ok(v) => { sum += v; count += 1; }
+                    Err(_) => b_open = false,
+                },
+            }
+        }
+        producer_a.join(&cx).await.unwrap();
+        producer_b.join(&cx).await.unwrap();
+        assert_eq!(count, 1000);
+        assert_eq!(sum, (0..500).sum::<u64>() + (1000..1500).sum::<u64>());
+    });
+}
+
+#[test]
+fn race_under_a_cancelled_caller_cancels_every_branch() {
+    on_each_flavor(|cx| async move {
+        let handle = cx.spawn(|cx| async move {
+            asupersync::race!(cx;
+                async { sleep(cx, 60_000 * MS).await.map_err(|c| c.into_reason().kind) },
+                async { sleep(cx, 60_000 * MS).await.map_err(|c| c.into_reason().kind) },
+            )
+        });
+        sleep(&cx, 2 * MS).await.unwrap();
+        handle.cancel(CancelReason::user("stop"));
+        let winner = handle.join(&cx).await.unwrap();
+        assert_eq!(winner.unwrap(), Err(CancelKind::ParentCancelled));
+    });
+}
+
+#[test]
+fn race_with_a_named_context_and_many_iterations() {
+    on_each_flavor(|root| async move {
+        for i in 0..200u32 {
+            let winner = asupersync::race!(root;
+                async move { i },
+                async { sleep(root, 60_000 * MS).await.ok(); u32::MAX },
+            );
+            assert_eq!(winner.unwrap(), i);
+        }
     });
 }

@@ -30,4 +30,7 @@ pub use join::JoinOutcomes;
 #[doc(hidden)]
 pub use join::JoinArm;
 #[doc(hidden)]
-pub use race::{arm, branch, drive, Arm, BranchScope, RaceArm};
+pub use race::{
+    arm, arm_index, branch, draining, lost_reason, race_start, step, Arm, BranchScope, RaceArm,
+    Step,
+};

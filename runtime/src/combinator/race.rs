@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::future::{poll_fn, Future, IntoFuture};
+use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -156,63 +156,52 @@ fn rotating_start(n: usize) -> usize {
     })
 }
 
-/// Polls the arms until one wins (or all finish without a winner), then cancels the
-/// others with `RaceLost` and keeps polling them until every one has closed.
-/// Returns the winner's index.
-pub async fn drive(parent: &Cx, arms: &mut [Pin<&mut dyn Arm>], biased: bool) -> Option<usize> {
-    let n = arms.len();
-    if n == 0 {
-        return None;
+/// What one poll of an arm during the race phase found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Finished with an accepted output: this arm wins.
+    Won,
+    /// Finished without winning (or already finished earlier).
+    Finished,
+    /// Still running.
+    Pending,
+}
+
+/// Polls `arm` once in the race phase.
+pub fn step<A: Arm + ?Sized>(arm: Pin<&mut A>, task: &mut Context<'_>) -> Step {
+    if arm.is_done() {
+        return Step::Finished;
     }
-    let start = if biased { 0 } else { rotating_start(n) };
-    let mut winner = None;
-    poll_fn(|task| {
-        let mut pending = false;
-        for offset in 0..n {
-            let i = (start + offset) % n;
-            if arms[i].is_done() {
-                continue;
-            }
-            match arms[i].as_mut().poll_arm(task) {
-                Poll::Ready(true) => {
-                    winner = Some(i);
-                    return Poll::Ready(());
-                }
-                Poll::Ready(false) => {}
-                Poll::Pending => pending = true,
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    if let Some(w) = winner {
-        let reason = CancelReason::new(CancelKind::RaceLost)
-            .with_origin(parent.origin())
-            .with_message(format!("branch {w} finished first"));
-        for (i, arm) in arms.iter().enumerate() {
-            if i != w && !arm.is_done() {
-                arm.lose(reason.clone());
-            }
-        }
+    match arm.poll_arm(task) {
+        Poll::Ready(true) => Step::Won,
+        Poll::Ready(false) => Step::Finished,
+        Poll::Pending => Step::Pending,
     }
-    // Drain: nobody returns before every branch region has closed.
-    poll_fn(|task| {
-        let mut pending = false;
-        for arm in arms.iter_mut() {
-            if !arm.is_done() && arm.as_mut().poll_arm(task).is_pending() {
-                pending = true;
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    winner
+}
+
+/// Polls `arm` once in the drain phase; `true` while it still runs.
+pub fn draining<A: Arm + ?Sized>(arm: Pin<&mut A>, task: &mut Context<'_>) -> bool {
+    !arm.is_done() && arm.poll_arm(task).is_pending()
+}
+
+/// The index the race phase starts polling at: 0 when `biased`, else rotating so
+/// that no branch is always first.
+pub fn race_start(n: usize, biased: bool) -> usize {
+    if biased || n == 0 {
+        0
+    } else {
+        rotating_start(n)
+    }
+}
+
+/// The arm polled `offset`-th in a round that starts at `start`.
+pub fn arm_index(start: usize, offset: usize, n: usize) -> usize {
+    (start + offset) % n
+}
+
+/// The reason a loser is cancelled with.
+pub fn lost_reason(parent: &Cx, winner: usize) -> CancelReason {
+    CancelReason::new(CancelKind::RaceLost)
+        .with_origin(parent.origin())
+        .with_message(format!("branch {winner} finished first"))
 }
