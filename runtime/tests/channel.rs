@@ -449,3 +449,51 @@ fn watch_cancelled_changed_does_not_mark_the_value_seen() {
         assert_eq!(*rx.borrow(), 1);
     });
 }
+
+#[test]
+fn mpsc_weak_senders_do_not_keep_the_channel_open() {
+    on_each_flavor(|cx| async move {
+        let (tx, mut rx) = mpsc::channel::<u32>(2);
+        let weak = tx.downgrade();
+        let again = weak.upgrade().expect("a sender still exists");
+        again.send(&cx, 1).await.unwrap();
+        drop((tx, again));
+        assert!(weak.upgrade().is_none());
+        assert_eq!(rx.recv(&cx).await.unwrap(), 1);
+        assert!(matches!(rx.recv(&cx).await, Err(mpsc::RecvError::Closed)));
+
+        let (utx, mut urx) = mpsc::unbounded_channel::<u32>();
+        let uweak = utx.downgrade();
+        drop(utx);
+        assert!(uweak.upgrade().is_none());
+        assert!(matches!(urx.recv(&cx).await, Err(mpsc::RecvError::Closed)));
+
+        let (btx, _brx) = broadcast::channel::<u32>(2);
+        let bweak = btx.downgrade();
+        assert!(bweak.upgrade().is_some());
+        drop(btx);
+        assert!(bweak.upgrade().is_none());
+    });
+}
+
+#[test]
+fn mpsc_owned_permits_carry_the_sender() {
+    on_each_flavor(|cx| async move {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let permit = tx.reserve_owned(&cx).await.unwrap();
+        let h = cx.spawn(move |_cx| async move {
+            let tx = permit.send(4);
+            tx.max_capacity()
+        });
+        assert_eq!(h.join(&cx).await.unwrap(), 1);
+        assert_eq!(rx.recv(&cx).await.unwrap(), 4);
+        let (tx, _rx2) = mpsc::channel::<u32>(1);
+        let held = tx.clone().try_reserve_owned().unwrap();
+        let Err(mpsc::TrySendError::Full(tx)) = tx.try_reserve_owned() else {
+            panic!("the only slot is held");
+        };
+        let tx2 = held.release();
+        assert!(tx.same_channel(&tx2));
+        assert_eq!(tx.capacity(), 1);
+    });
+}

@@ -448,3 +448,80 @@ fn once_cell_initialiser_dropped_mid_way_leaves_the_cell_empty_and_unlocked() {
         assert_eq!(*cell.get_or_init(&cx, || async { 3 }).await.unwrap(), 3);
     });
 }
+
+#[test]
+fn mapped_guards_narrow_and_still_unlock() {
+    use asupersync::sync::{MappedMutexGuard, MutexGuard, OwnedMutexGuard, RwLockWriteGuard};
+    on_each_flavor(|cx| async move {
+        let mutex = Mutex::new((1, String::from("a")));
+        {
+            let mut name: MappedMutexGuard<'_, String> =
+                MutexGuard::map(mutex.lock(&cx).await.unwrap(), |v| &mut v.1);
+            name.push('b');
+            assert!(mutex.try_lock().is_err(), "the mapped guard keeps the lock");
+        }
+        assert_eq!(mutex.try_lock().unwrap().1, "ab");
+
+        let shared = Arc::new(Mutex::new(vec![1, 2]));
+        let mut first =
+            OwnedMutexGuard::map(shared.clone().lock_owned(&cx).await.unwrap(), |v| &mut v[0]);
+        *first = 10;
+        drop(first);
+        assert_eq!(*shared.try_lock().unwrap(), [10, 2]);
+        assert_eq!(Arc::strong_count(&shared), 1, "no Arc count leaked by map");
+
+        let lock = RwLock::new([0u8; 2]);
+        let mut second = RwLockWriteGuard::map(lock.write(&cx).await.unwrap(), |v| &mut v[1]);
+        *second = 7;
+        assert!(lock.try_read().is_err());
+        drop(second);
+        assert_eq!(*lock.try_read().unwrap(), [0, 7]);
+    });
+}
+
+#[test]
+fn owned_rwlock_guards_move_into_tasks() {
+    on_each_flavor(|cx| async move {
+        let lock = Arc::new(RwLock::new(1));
+        let mut w = lock.clone().write_owned(&cx).await.unwrap();
+        let h = cx.spawn(move |_cx| async move { *w += 1 });
+        h.join(&cx).await.unwrap();
+        let r = lock.clone().read_owned(&cx).await.unwrap();
+        assert_eq!(*r, 2);
+        assert!(lock.try_write().is_err());
+        drop(r);
+        assert!(lock.try_write().is_ok());
+    });
+}
+
+#[test]
+fn once_cell_set_reports_why_it_failed() {
+    use asupersync::sync::SetError;
+    let cell = OnceCell::new();
+    assert!(cell.set(1).is_ok());
+    assert_eq!(cell.set(2), Err(SetError::AlreadyInitializedError(2)));
+    assert_eq!(cell.into_inner(), Some(1));
+}
+
+#[test]
+fn set_once_wakes_every_waiter_and_waiting_is_cancel_aware() {
+    use asupersync::sync::SetOnce;
+    on_each_flavor(|cx| async move {
+        let once = Arc::new(SetOnce::new());
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let once = once.clone();
+            handles.push(cx.spawn(move |cx| async move { *once.wait(&cx).await.unwrap() }));
+        }
+        let o = once.clone();
+        let quitter = cx.spawn(move |cx| async move { o.wait(&cx).await.copied() });
+        settle(&cx).await;
+        quitter.cancel(CancelReason::user("stop"));
+        assert!(quitter.join(&cx).await.unwrap().is_err());
+        once.set(5).unwrap();
+        assert!(once.set(6).is_err());
+        for h in handles {
+            assert_eq!(h.join(&cx).await.unwrap(), 5);
+        }
+    });
+}

@@ -18,6 +18,11 @@ use slab::Slab;
 use crate::cancel::Cancelled;
 use crate::cx::Cx;
 
+/// The error types, under Tokio's path (`broadcast::error::RecvError`).
+pub mod error {
+    pub use super::{RecvError, SendError, TryRecvError};
+}
+
 /// Why a broadcast send failed: no receiver exists. The value comes back.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
@@ -189,6 +194,46 @@ impl<T> Sender<T> {
     /// How many receivers exist.
     pub fn receiver_count(&self) -> usize {
         self.shared.lock().receivers
+    }
+
+    /// A handle that does not keep the channel open.
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// A broadcast sender that does not keep the channel open.
+pub struct WeakSender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// A sender again, if some sender still exists.
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let mut state = self.shared.lock();
+        if state.senders == 0 {
+            return None;
+        }
+        state.senders += 1;
+        Some(Sender {
+            shared: self.shared.clone(),
+        })
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSender").finish_non_exhaustive()
     }
 }
 

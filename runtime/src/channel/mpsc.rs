@@ -27,6 +27,11 @@ use crate::cx::Cx;
 use crate::obligation::ObligationToken;
 use crate::sync::sem::{AcquireCore, AcquireFailed, SemCore, TryAcquireFailed};
 
+/// The error types, under Tokio's path (`mpsc::error::SendError`).
+pub mod error {
+    pub use super::{RecvError, ReserveError, SendError, TryRecvError, TrySendError};
+}
+
 /// Why a send failed; the value comes back.
 #[derive(Clone, PartialEq, Eq)]
 pub enum SendError<T> {
@@ -239,6 +244,16 @@ impl<T> Chan<T> {
         self.lock().rx_closed
     }
 
+    /// Adds a sender if one still exists (a weak sender upgrading).
+    fn upgrade(&self) -> bool {
+        let mut state = self.lock();
+        if state.senders == 0 {
+            return false;
+        }
+        state.senders += 1;
+        true
+    }
+
     fn add_sender(&self) {
         self.lock().senders += 1;
     }
@@ -418,6 +433,37 @@ impl<T> Sender<T> {
         Arc::ptr_eq(&self.chan, &other.chan)
     }
 
+    /// A handle that does not keep the channel open (see [`WeakSender`]).
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            chan: self.chan.clone(),
+        }
+    }
+
+    /// Like [`reserve`](Sender::reserve), for a permit that owns the sender (so it
+    /// can be moved into another task). `Err` gives the sender back.
+    #[track_caller]
+    pub fn reserve_owned(self, cx: &Cx) -> ReserveOwned<'_, T> {
+        ReserveOwned {
+            sender: Some(self),
+            cx,
+            key: None,
+            location: Location::caller(),
+        }
+    }
+
+    /// Like [`try_reserve`](Sender::try_reserve), for an owned permit.
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Sender<T>>> {
+        match self.slots().try_acquire(1) {
+            Ok(()) => Ok(OwnedPermit {
+                sender: Some(self),
+                _token: ObligationToken::untracked(),
+            }),
+            Err(TryAcquireFailed::Closed) => Err(TrySendError::Closed(self)),
+            Err(TryAcquireFailed::NoPermits) => Err(TrySendError::Full(self)),
+        }
+    }
+
     fn slots(&self) -> &SemCore {
         self.chan
             .slots
@@ -447,6 +493,121 @@ impl<T> fmt::Debug for Sender<T> {
             .field("capacity", &self.capacity())
             .field("max_capacity", &self.max_capacity())
             .finish()
+    }
+}
+
+/// A sender that does not keep the channel open: once every [`Sender`] is gone,
+/// [`upgrade`](WeakSender::upgrade) returns `None` and the receiver sees the end.
+pub struct WeakSender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// A sender again, if some sender still exists.
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        self.chan.upgrade().then(|| Sender {
+            chan: self.chan.clone(),
+        })
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        WeakSender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSender").finish_non_exhaustive()
+    }
+}
+
+/// The future returned by [`Sender::reserve_owned`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct ReserveOwned<'cx, T> {
+    sender: Option<Sender<T>>,
+    cx: &'cx Cx,
+    key: Option<usize>,
+    location: &'static Location<'static>,
+}
+
+impl<T> Unpin for ReserveOwned<'_, T> {}
+
+impl<T> Future for ReserveOwned<'_, T> {
+    type Output = Result<OwnedPermit<T>, (Sender<T>, ReserveError)>;
+
+    fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let sender = this
+            .sender
+            .as_ref()
+            .expect("ReserveOwned polled after completion");
+        let result =
+            std::task::ready!(sender.slots().poll_acquire(this.cx, &mut this.key, 1, task));
+        let sender = this.sender.take().expect("checked above");
+        Poll::Ready(match result {
+            Ok(()) => Ok(OwnedPermit {
+                sender: Some(sender),
+                _token: ObligationToken::track(this.cx, "mpsc send permit", this.location),
+            }),
+            Err(AcquireFailed::Closed) => Err((sender, ReserveError::Closed)),
+            Err(AcquireFailed::Cancelled(c)) => Err((sender, ReserveError::Cancelled(c))),
+        })
+    }
+}
+
+impl<T> Drop for ReserveOwned<'_, T> {
+    fn drop(&mut self) {
+        if let (Some(sender), Some(key)) = (&self.sender, self.key.take()) {
+            sender.slots().leave(key);
+        }
+    }
+}
+
+impl<T> fmt::Debug for ReserveOwned<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReserveOwned").finish_non_exhaustive()
+    }
+}
+
+/// A reserved slot that owns its [`Sender`]; [`send`](OwnedPermit::send) gives the
+/// sender back. An obligation, like [`Permit`].
+#[must_use = "a permit holds a slot until it is used or dropped"]
+pub struct OwnedPermit<T> {
+    sender: Option<Sender<T>>,
+    _token: ObligationToken,
+}
+
+impl<T> OwnedPermit<T> {
+    /// Sends `value` into the reserved slot and returns the sender.
+    pub fn send(mut self, value: T) -> Sender<T> {
+        let sender = self.sender.take().expect("a permit sends once");
+        let _ = sender.chan.push(value);
+        sender
+    }
+
+    /// Gives the slot back unused and returns the sender.
+    pub fn release(mut self) -> Sender<T> {
+        let sender = self.sender.take().expect("a permit is released once");
+        sender.chan.release_slot();
+        sender
+    }
+}
+
+impl<T> Drop for OwnedPermit<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            sender.chan.release_slot();
+        }
+    }
+}
+
+impl<T> fmt::Debug for OwnedPermit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit").finish_non_exhaustive()
     }
 }
 
@@ -663,6 +824,13 @@ impl<T> UnboundedSender<T> {
         self.chan.is_closed()
     }
 
+    /// A handle that does not keep the channel open.
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        WeakUnboundedSender {
+            chan: self.chan.clone(),
+        }
+    }
+
     /// `true` if both senders send into the same channel.
     pub fn same_channel(&self, other: &UnboundedSender<T>) -> bool {
         Arc::ptr_eq(&self.chan, &other.chan)
@@ -687,6 +855,35 @@ impl<T> Drop for UnboundedSender<T> {
 impl<T> fmt::Debug for UnboundedSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnboundedSender").finish_non_exhaustive()
+    }
+}
+
+/// An unbounded sender that does not keep the channel open.
+pub struct WeakUnboundedSender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+impl<T> WeakUnboundedSender<T> {
+    /// A sender again, if some sender still exists.
+    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
+        self.chan.upgrade().then(|| UnboundedSender {
+            chan: self.chan.clone(),
+        })
+    }
+}
+
+impl<T> Clone for WeakUnboundedSender<T> {
+    fn clone(&self) -> Self {
+        WeakUnboundedSender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakUnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakUnboundedSender")
+            .finish_non_exhaustive()
     }
 }
 

@@ -17,6 +17,11 @@ use crate::cx::Cx;
 
 pub use super::mpsc::{RecvError, TryRecvError};
 
+/// The error types, under Tokio's path (`oneshot::error::RecvError`).
+pub mod error {
+    pub use super::{RecvError, TryRecvError};
+}
+
 struct Shared<T> {
     state: Mutex<State<T>>,
 }

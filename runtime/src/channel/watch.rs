@@ -15,6 +15,11 @@ use slab::Slab;
 use crate::cancel::Cancelled;
 use crate::cx::Cx;
 
+/// The error types, under Tokio's path (`watch::error::SendError`).
+pub mod error {
+    pub use super::{RecvError, SendError};
+}
+
 /// Why a watch `send` failed: no receiver exists. The value comes back.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SendError<T>(pub T);

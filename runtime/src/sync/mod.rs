@@ -9,19 +9,32 @@
 //! FIFO hand-off queue (see `sem.rs`) so that these rules are proven once.
 
 mod barrier;
+mod mapped;
 mod mutex;
 mod notify;
 mod once_cell;
 mod rwlock;
 pub(crate) mod sem;
 mod semaphore;
+mod set_once;
 
 pub use barrier::{Barrier, BarrierWaitResult};
+pub use mapped::{
+    MappedMutexGuard, OwnedMappedMutexGuard, OwnedRwLockMappedWriteGuard, RwLockMappedWriteGuard,
+};
 pub use mutex::{Lock, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
-pub use once_cell::OnceCell;
-pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
     TryAcquireError,
 };
+pub use set_once::{SetOnce, SetOnceError};
+
+/// The named futures, under Tokio's path (`sync::futures::Notified`).
+pub mod futures {
+    pub use super::notify::Notified;
+}

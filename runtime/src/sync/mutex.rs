@@ -150,6 +150,18 @@ pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
 }
 
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    pub(super) fn semaphore(&self) -> &'a SemCore {
+        &self.mutex.sem
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    pub(super) fn semaphore(&self) -> &SemCore {
+        &self.sem
+    }
+}
+
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {

@@ -17,6 +17,44 @@ pub struct OnceCell<T> {
     init: SemCore,
 }
 
+/// Why [`OnceCell::set`] did not set the value; the value comes back.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SetError<T> {
+    /// The cell already holds a value.
+    AlreadyInitializedError(T),
+    /// An initialiser is running.
+    InitializingError(T),
+}
+
+impl<T> SetError<T> {
+    /// The value that was not set.
+    pub fn into_inner(self) -> T {
+        match self {
+            SetError::AlreadyInitializedError(v) | SetError::InitializingError(v) => v,
+        }
+    }
+}
+
+impl<T> fmt::Debug for SetError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetError::AlreadyInitializedError(_) => f.write_str("AlreadyInitializedError(..)"),
+            SetError::InitializingError(_) => f.write_str("InitializingError(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for SetError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetError::AlreadyInitializedError(_) => f.write_str("the cell is already initialised"),
+            SetError::InitializingError(_) => f.write_str("the cell is being initialised"),
+        }
+    }
+}
+
+impl<T> std::error::Error for SetError<T> {}
+
 impl<T> Default for OnceCell<T> {
     fn default() -> Self {
         OnceCell::new()
@@ -52,13 +90,18 @@ impl<T> OnceCell<T> {
     }
 
     /// Sets the value if the cell is empty and no initialiser is running; otherwise
-    /// gives `value` back.
-    pub fn set(&self, value: T) -> Result<(), T> {
+    /// gives `value` back in the error.
+    pub fn set(&self, value: T) -> Result<(), SetError<T>> {
+        if self.value.get().is_some() {
+            return Err(SetError::AlreadyInitializedError(value));
+        }
         if self.init.try_acquire(1).is_err() {
-            return Err(value);
+            return Err(SetError::InitializingError(value));
         }
         let _lock = InitLock(&self.init);
-        self.value.set(value)
+        self.value
+            .set(value)
+            .map_err(SetError::AlreadyInitializedError)
     }
 
     /// The value, running `init` to produce it if the cell is empty. Waiting for

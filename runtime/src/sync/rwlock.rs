@@ -1,6 +1,7 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use super::sem::{AcquireCore, AcquireFailed, SemCore};
 use crate::cancel::Cancelled;
@@ -97,6 +98,30 @@ impl<T: ?Sized> RwLock<T> {
             .map_err(|_| TryLockError(()))
     }
 
+    /// Like [`read`](RwLock::read), for a guard that keeps the `Arc` alive.
+    pub async fn read_owned(
+        self: Arc<Self>,
+        cx: &Cx,
+    ) -> Result<OwnedRwLockReadGuard<T>, Cancelled> {
+        AcquireCore::new(&self.sem, cx, 1)
+            .await_acquire()
+            .await
+            .map_err(cancelled)?;
+        Ok(OwnedRwLockReadGuard { lock: self })
+    }
+
+    /// Like [`write`](RwLock::write), for a guard that keeps the `Arc` alive.
+    pub async fn write_owned(
+        self: Arc<Self>,
+        cx: &Cx,
+    ) -> Result<OwnedRwLockWriteGuard<T>, Cancelled> {
+        AcquireCore::new(&self.sem, cx, MAX_READERS)
+            .await_acquire()
+            .await
+            .map_err(cancelled)?;
+        Ok(OwnedRwLockWriteGuard { lock: self })
+    }
+
     /// Mutable access without locking.
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
@@ -147,6 +172,25 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
 }
 
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    pub(super) fn semaphore(&self) -> (&'a SemCore, usize) {
+        self.lock.write_permits()
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
+    /// The queue and how many permits a writer holds.
+    pub(super) fn write_permits(&self) -> (&SemCore, usize) {
+        (&self.sem, MAX_READERS)
+    }
+}
+
+impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
+    pub(super) fn lock(&self) -> &Arc<RwLock<T>> {
+        &self.lock
+    }
+}
+
 impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -169,6 +213,65 @@ impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
 }
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// A read guard that owns an `Arc` of its lock.
+#[must_use = "dropping the guard unlocks at once"]
+pub struct OwnedRwLockReadGuard<T: ?Sized> {
+    lock: Arc<RwLock<T>>,
+}
+
+impl<T: ?Sized> Deref for OwnedRwLockReadGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds one reader permit: only shared references exist.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedRwLockReadGuard<T> {
+    fn drop(&mut self) {
+        self.lock.sem.release(1);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedRwLockReadGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// A write guard that owns an `Arc` of its lock.
+#[must_use = "dropping the guard unlocks at once"]
+pub struct OwnedRwLockWriteGuard<T: ?Sized> {
+    lock: Arc<RwLock<T>>,
+}
+
+impl<T: ?Sized> Deref for OwnedRwLockWriteGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds every permit: no other guard exists.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for OwnedRwLockWriteGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds every permit; `&mut self` is exclusive.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedRwLockWriteGuard<T> {
+    fn drop(&mut self) {
+        self.lock.sem.release(MAX_READERS);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedRwLockWriteGuard<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
