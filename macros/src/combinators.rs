@@ -89,25 +89,45 @@ impl Parse for RaceInput {
     }
 }
 
-/// Opens one branch region per branch and builds its arm with the context rebound.
-fn build_arms(cx: &Ident, exprs: &[&Expr], accepts: &[TokenStream]) -> (Vec<Ident>, TokenStream) {
+/// Opens one branch region per enabled branch and builds its arm with the context
+/// rebound. A disabled branch (`, if false`) gets no region and its future
+/// expression is not evaluated: its arm is `None`, finished from the start.
+fn build_arms(
+    cx: &Ident,
+    exprs: &[&Expr],
+    accepts: &[TokenStream],
+    enabled: &[TokenStream],
+) -> (Vec<Ident>, TokenStream) {
     let arms: Vec<Ident> = (0..exprs.len())
         .map(|i| format_ident!("__asx_arm_{}", i))
         .collect();
     let mut tokens = TokenStream::new();
-    for (i, (expr, accept)) in exprs.iter().zip(accepts).enumerate() {
+    for (i, ((expr, accept), enabled)) in exprs.iter().zip(accepts).zip(enabled).enumerate() {
         let scope = format_ident!("__asx_scope_{}", i);
         let branch_cx = format_ident!("__asx_cx_{}", i);
         let arm = &arms[i];
         tokens.extend(quote! {
-            let (#scope, #branch_cx) = ::asupersync::__private::branch(__asx_parent, "branch");
+            let (#scope, #branch_cx) = if #enabled {
+                let (scope, cx) = ::asupersync::__private::branch(__asx_parent, "branch");
+                (::core::option::Option::Some(scope), ::core::option::Option::Some(cx))
+            } else {
+                (::core::option::Option::None, ::core::option::Option::None)
+            };
             #[allow(unused_variables)]
-            let #cx: &::asupersync::Cx = &#branch_cx;
+            let #cx: &::asupersync::Cx = match &#branch_cx {
+                ::core::option::Option::Some(cx) => cx,
+                ::core::option::Option::None => __asx_parent,
+            };
             // `cx` is a `&Cx` here whatever it was outside, so a branch written for an
             // owned `Cx` (`recv(&cx)`) borrows a reference: fine, and not the user's
             // doing.
             #[allow(clippy::needless_borrow, clippy::needless_borrows_for_generic_args)]
-            let mut #arm = ::core::pin::pin!(::asupersync::__private::arm(#scope, #expr, #accept));
+            let mut #arm = ::core::pin::pin!(match #scope {
+                ::core::option::Option::Some(scope) => ::core::option::Option::Some(
+                    ::asupersync::__private::arm(scope, #expr, #accept),
+                ),
+                ::core::option::Option::None => ::core::option::Option::None,
+            });
         });
     }
     (arms, tokens)
@@ -185,7 +205,8 @@ pub(crate) fn race(input: TokenStream) -> syn::Result<TokenStream> {
         .iter()
         .map(|_| quote! { |_: &::asupersync::Outcome<_>| true })
         .collect();
-    let (arms, setup) = build_arms(cx, &exprs, &accepts);
+    let enabled: Vec<TokenStream> = exprs.iter().map(|_| quote! { true }).collect();
+    let (arms, setup) = build_arms(cx, &exprs, &accepts, &enabled);
     let driver = driver(&arms, biased);
     let indices = 0..arms.len();
     Ok(quote! {{
@@ -193,7 +214,7 @@ pub(crate) fn race(input: TokenStream) -> syn::Result<TokenStream> {
         #setup
         let __asx_winner = #driver;
         match __asx_winner {
-            #( ::core::option::Option::Some(#indices) => #arms.as_mut().take_outcome(), )*
+            #( ::core::option::Option::Some(#indices) => ::asupersync::__private::take_outcome(#arms.as_mut()), )*
             _ => ::core::unreachable!("race!: every branch finishes, so one wins"),
         }
     }})
@@ -312,7 +333,13 @@ pub(crate) fn select(input: TokenStream) -> syn::Result<TokenStream> {
             }
         })
         .collect();
-    let (arms, setup) = build_arms(cx, &exprs, &accepts);
+    let enabled_flags: Vec<TokenStream> = (0..n)
+        .map(|i| {
+            let name = format_ident!("__asx_enabled_{}", i);
+            quote! { #name }
+        })
+        .collect();
+    let (arms, setup) = build_arms(cx, &exprs, &accepts, &enabled_flags);
     let driver = driver(&arms, biased);
     let variants: Vec<Ident> = (0..n).map(|i| format_ident!("B{}", i)).collect();
     let generics: Vec<Ident> = (0..n).map(|i| format_ident!("T{}", i)).collect();
@@ -327,9 +354,6 @@ pub(crate) fn select(input: TokenStream) -> syn::Result<TokenStream> {
                 None => quote! { let #name: bool = true; },
             }
         })
-        .collect();
-    let enabled: Vec<Ident> = (0..n)
-        .map(|i| format_ident!("__asx_enabled_{}", i))
         .collect();
     let indices = 0..n;
     let handlers = branches.iter().zip(&variants).map(|(b, variant)| {
@@ -364,14 +388,9 @@ pub(crate) fn select(input: TokenStream) -> syn::Result<TokenStream> {
         let __asx_selected = {
             let __asx_parent: &::asupersync::Cx = &#cx;
             #setup
-            #(
-                if !#enabled {
-                    ::asupersync::__private::Arm::disable(#arms.as_mut());
-                }
-            )*
             let __asx_winner = #driver;
             match __asx_winner {
-                #( ::core::option::Option::Some(#indices) => __AsxSelected::#variants(#arms.as_mut().take_value()), )*
+                #( ::core::option::Option::Some(#indices) => __AsxSelected::#variants(::asupersync::__private::take_value(#arms.as_mut())), )*
                 _ => __AsxSelected::None,
             }
         };

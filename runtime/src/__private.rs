@@ -6,7 +6,8 @@ use crate::outcome::Outcome;
 use crate::runtime::{Runtime, RuntimeBuilder, RuntimeError};
 
 pub use crate::combinator::{
-    arm, arm_index, branch, draining, lost_reason, race_start, step, Arm, JoinArm, Step,
+    arm, arm_index, branch, draining, lost_reason, race_start, step, take_outcome, take_value, Arm,
+    JoinArm, Step,
 };
 
 /// The runtime `#[asupersync::main]` and `#[asupersync::test]` build.

@@ -31,6 +31,6 @@ pub use join::JoinOutcomes;
 pub use join::JoinArm;
 #[doc(hidden)]
 pub use race::{
-    arm, arm_index, branch, draining, lost_reason, race_start, step, Arm, BranchScope, RaceArm,
-    Step,
+    arm, arm_index, branch, draining, lost_reason, race_start, step, take_outcome, take_value, Arm,
+    BranchScope, RaceArm, Step,
 };

@@ -45,9 +45,47 @@ pub trait Arm {
     fn is_done(&self) -> bool;
     /// Cancels the branch's region (it lost).
     fn lose(&self, reason: CancelReason);
-    /// Takes this arm out of the race before it is ever polled (`select!`'s
-    /// `, if false`).
-    fn disable(self: Pin<&mut Self>);
+}
+
+/// A branch that may be disabled (`select!`'s `, if false`): `None` has no region, is
+/// never polled and never wins.
+impl<A: Arm> Arm for Option<A> {
+    fn poll_arm(self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<bool> {
+        match self.as_pin_mut() {
+            Some(arm) => arm.poll_arm(task),
+            None => Poll::Ready(false),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.as_ref().is_none_or(Arm::is_done)
+    }
+
+    fn lose(&self, reason: CancelReason) {
+        if let Some(arm) = self {
+            arm.lose(reason);
+        }
+    }
+}
+
+/// The winning arm's outcome (`race!`).
+pub fn take_outcome<T, F, A>(arm: Pin<&mut Option<RaceArm<F, A>>>) -> Outcome<T>
+where
+    F: Future<Output = Outcome<T>>,
+{
+    arm.as_pin_mut()
+        .expect("the winning arm is enabled")
+        .take_outcome()
+}
+
+/// The winning arm's value, resuming its panic (`select!`).
+pub fn take_value<T, F, A>(arm: Pin<&mut Option<RaceArm<F, A>>>) -> T
+where
+    F: Future<Output = Outcome<T>>,
+{
+    arm.as_pin_mut()
+        .expect("the winning arm is enabled")
+        .take_value()
 }
 
 pin_project! {
@@ -130,15 +168,6 @@ where
     fn lose(&self, reason: CancelReason) {
         let drain = self.region.rt.default_drain();
         self.region.cancel(reason, drain);
-    }
-
-    fn disable(self: Pin<&mut Self>) {
-        let this = self.project();
-        *this.done = true;
-        let reason = CancelReason::new(CancelKind::RaceLost)
-            .with_message("the branch's precondition was false");
-        let drain = this.region.rt.default_drain();
-        this.region.cancel(reason, drain);
     }
 }
 

@@ -33,7 +33,7 @@ use std::fmt;
 use std::task::{Context, Poll, Waker};
 
 #[cfg(loom)]
-use loom::sync::{
+use ::loom::sync::{
     atomic::{AtomicUsize, Ordering},
     Mutex, MutexGuard,
 };
@@ -279,7 +279,8 @@ impl SemCore {
         let mut state = self.lock();
         let wakers = if state.waiters[key].granted {
             let waiter = state.waiters.remove(key);
-            self.word.fetch_add(waiter.needed << SHIFT, Ordering::AcqRel);
+            self.word
+                .fetch_add(waiter.needed << SHIFT, Ordering::AcqRel);
             self.grant(&mut state)
         } else {
             self.dequeue(&mut state, key)
@@ -397,7 +398,7 @@ mod models {
     use std::future::poll_fn;
 
     #[cfg(loom)]
-    pub(super) use loom::{future::block_on, sync::Arc, thread};
+    pub(super) use ::loom::{future::block_on, sync::Arc, thread};
     #[cfg(not(loom))]
     pub(super) use std::{sync::Arc, thread};
 
@@ -423,7 +424,10 @@ mod models {
 
     pub(super) fn acquire(sem: &SemCore, n: usize) -> bool {
         let mut key = None;
-        block_on(poll_fn(|task| sem.poll_acquire_uncancelled(&mut key, n, task))).is_ok()
+        block_on(poll_fn(|task| {
+            sem.poll_acquire_uncancelled(&mut key, n, task)
+        }))
+        .is_ok()
     }
 
     /// Two threads contend for one permit: never both inside, and the permit and the
@@ -492,20 +496,20 @@ mod models {
 }
 
 #[cfg(all(test, loom))]
-mod loom {
+mod loom_models {
     #[test]
     fn mutual_exclusion() {
-        loom::model(|| super::models::mutual_exclusion(1));
+        ::loom::model(|| super::models::mutual_exclusion(1));
     }
 
     #[test]
     fn cancelled_waiter_passes_the_permit_on() {
-        loom::model(super::models::cancelled_waiter_passes_the_permit_on);
+        ::loom::model(super::models::cancelled_waiter_passes_the_permit_on);
     }
 
     #[test]
     fn close_wakes_a_queued_waiter() {
-        loom::model(super::models::close_wakes_a_queued_waiter);
+        ::loom::model(super::models::close_wakes_a_queued_waiter);
     }
 }
 
