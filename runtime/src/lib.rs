@@ -129,7 +129,9 @@ pub use asupersync_macros::race;
 /// `Cx` (a leading `ident;` picks another identifier); handlers run with the caller's.
 /// A branch whose output does not match its pattern is disabled and the others keep
 /// going; when every branch is disabled, `else` runs (without `else`, that panics, as
-/// in Tokio).
+/// in Tokio). A branch whose `if` precondition is false is disabled from the start;
+/// unlike Tokio, its future expression is not even evaluated (no region is opened for
+/// it).
 ///
 /// ```
 /// use asupersync::channel::mpsc;

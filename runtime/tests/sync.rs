@@ -525,3 +525,61 @@ fn set_once_wakes_every_waiter_and_waiting_is_cancel_aware() {
         }
     });
 }
+
+#[test]
+fn lock_and_acquire_futures_dropped_while_queued_leave_no_trace() {
+    on_each_flavor(|cx| async move {
+        let mutex = Mutex::new(0);
+        let guard = mutex.lock(&cx).await.unwrap();
+        let dropped = asupersync::time::timeout(&cx, 2 * MS, mutex.lock(&cx)).await;
+        assert!(dropped.is_err(), "timed out while queued");
+        drop(guard);
+        assert!(
+            mutex.try_lock().is_ok(),
+            "the dropped waiter left the queue"
+        );
+
+        let sem = Semaphore::new(1);
+        let held = sem.acquire(&cx, 1).await.unwrap();
+        let dropped = asupersync::time::timeout(&cx, 2 * MS, sem.acquire(&cx, 1)).await;
+        assert!(dropped.is_err());
+        drop(held);
+        assert_eq!(sem.available_permits(), 1);
+        assert!(sem.try_acquire(1).is_ok());
+
+        let notify = Notify::new();
+        let dropped = asupersync::time::timeout(&cx, 2 * MS, notify.notified(&cx)).await;
+        assert!(dropped.is_err());
+        notify.notify_one();
+        notify.notified(&cx).await.unwrap();
+    });
+}
+
+#[test]
+fn a_cancelled_region_releases_what_its_tasks_held() {
+    on_each_flavor(|cx| async move {
+        let mutex = Arc::new(Mutex::new(0));
+        let sem = Arc::new(Semaphore::new(2));
+        let (m, s) = (mutex.clone(), sem.clone());
+        let outcome = asupersync::Region::open(&cx, "holders", move |cx| async move {
+            for _ in 0..4 {
+                let (m, s) = (m.clone(), s.clone());
+                let _ = cx.spawn(move |cx| async move {
+                    let Ok(_permit) = s.acquire(&cx, 1).await else {
+                        return;
+                    };
+                    let Ok(_guard) = m.lock(&cx).await else {
+                        return;
+                    };
+                    sleep(&cx, 60_000 * MS).await.ok();
+                });
+            }
+            sleep(&cx, 2 * MS).await.unwrap();
+            cx.cancel_region(CancelReason::user("stop"));
+        })
+        .await;
+        assert!(outcome.is_ok(), "the body itself returned normally");
+        assert_eq!(sem.available_permits(), 2);
+        assert!(mutex.try_lock().is_ok());
+    });
+}
