@@ -42,25 +42,27 @@ fn join_runs_every_branch_and_returns_the_tuple() {
 
 #[test]
 fn join_finishes_the_other_branches_before_resuming_a_panic() {
-    let rt = common::current_thread();
-    let finished = common::flag();
-    let seen = finished.clone();
-    let outcome = rt.block_on(|cx| async move {
-        asupersync::join!(
-            async {
-                panic!("boom");
-            },
-            async {
-                sleep(&cx, 5 * MS).await.unwrap();
-                seen.store(true, Ordering::SeqCst);
-            },
-        )
-    });
-    assert!(outcome.is_panicked());
-    assert!(
-        finished.load(Ordering::SeqCst),
-        "the other branch ran to completion"
-    );
+    for (_flavor, builder) in common::flavors() {
+        let rt = builder.build().unwrap();
+        let finished = common::flag();
+        let seen = finished.clone();
+        let outcome = rt.block_on(|cx| async move {
+            asupersync::join!(
+                async {
+                    panic!("boom");
+                },
+                async {
+                    sleep(&cx, 5 * MS).await.unwrap();
+                    seen.store(true, Ordering::SeqCst);
+                },
+            )
+        });
+        assert!(outcome.is_panicked());
+        assert!(
+            finished.load(Ordering::SeqCst),
+            "the other branch ran to completion"
+        );
+    }
 }
 
 #[test]
@@ -136,33 +138,35 @@ fn race_does_not_return_before_the_losers_finalizer_ran() {
 
 #[test]
 fn race_drains_a_loser_that_ignores_cancellation_within_the_drain_budget() {
-    let rt = asupersync::RuntimeBuilder::current_thread()
-        .drain_budget(Duration::from_millis(20))
-        .build()
-        .unwrap();
-    let dropped = common::flag();
-    let flag = dropped.clone();
-    let started = std::time::Instant::now();
-    let outcome = rt.block_on(|cx| async move {
-        let winner = asupersync::race!(cx;
-            async { "winner" },
-            async {
-                let _guard = common::DropFlag(flag.clone());
-                // Ignores cancellation: never reaches a checkpoint.
-                loop {
-                    common::pending_once().await;
-                }
-            },
-        );
-        assert!(
-            flag.load(Ordering::SeqCst),
-            "the stubborn loser was dropped before race! returned"
-        );
-        winner.unwrap()
-    });
-    assert_eq!(outcome.unwrap(), "winner");
-    assert!(dropped.load(Ordering::SeqCst));
-    assert!(started.elapsed() < Duration::from_secs(5));
+    for (_flavor, builder) in common::flavors() {
+        let rt = builder
+            .drain_budget(Duration::from_millis(20))
+            .build()
+            .unwrap();
+        let dropped = common::flag();
+        let flag = dropped.clone();
+        let started = std::time::Instant::now();
+        let outcome = rt.block_on(|cx| async move {
+            let winner = asupersync::race!(cx;
+                async { "winner" },
+                async {
+                    let _guard = common::DropFlag(flag.clone());
+                    // Ignores cancellation: never reaches a checkpoint.
+                    loop {
+                        common::pending_once().await;
+                    }
+                },
+            );
+            assert!(
+                flag.load(Ordering::SeqCst),
+                "the stubborn loser was dropped before race! returned"
+            );
+            winner.unwrap()
+        });
+        assert_eq!(outcome.unwrap(), "winner");
+        assert!(dropped.load(Ordering::SeqCst));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 }
 
 #[test]

@@ -7,74 +7,78 @@ use asupersync::channel::mpsc;
 use asupersync::obligation::{LeakPolicy, Obligation};
 use asupersync::sync::Semaphore;
 use asupersync::trace::TraceKind;
-use asupersync::{Outcome, Region, RuntimeBuilder};
+use asupersync::{Outcome, Region};
 
 #[test]
 fn a_leaked_lease_panics_with_the_creating_file_and_line() {
-    let rt = RuntimeBuilder::current_thread()
-        .obligation_leak_policy(LeakPolicy::Panic)
-        .build()
-        .unwrap();
-    let line = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let line2 = line.clone();
-    let outcome = rt.block_on(|cx| async move {
-        Region::open(&cx, "leaky", |cx| async move {
-            line2.store(line!() + 1, std::sync::atomic::Ordering::SeqCst);
-            let lease = Obligation::new(&cx, "lease");
-            std::mem::forget(lease);
-        })
-        .await
-    });
-    let Outcome::Panicked(payload) = outcome else {
-        panic!("expected the leak to panic, got {outcome:?}");
-    };
-    let expected = format!(
-        "tests/obligation.rs:{}",
-        line.load(std::sync::atomic::Ordering::SeqCst)
-    );
-    assert!(
-        payload.message().contains(&expected),
-        "{} should name {expected}",
-        payload.message()
-    );
-    assert!(payload.message().contains("leaky"), "{}", payload.message());
-    assert!(payload.message().contains("lease"), "{}", payload.message());
+    for (_flavor, builder) in common::flavors() {
+        let rt = builder
+            .obligation_leak_policy(LeakPolicy::Panic)
+            .build()
+            .unwrap();
+        let line = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let line2 = line.clone();
+        let outcome = rt.block_on(|cx| async move {
+            Region::open(&cx, "leaky", |cx| async move {
+                line2.store(line!() + 1, std::sync::atomic::Ordering::SeqCst);
+                let lease = Obligation::new(&cx, "lease");
+                std::mem::forget(lease);
+            })
+            .await
+        });
+        let Outcome::Panicked(payload) = outcome else {
+            panic!("expected the leak to panic, got {outcome:?}");
+        };
+        let expected = format!(
+            "tests/obligation.rs:{}",
+            line.load(std::sync::atomic::Ordering::SeqCst)
+        );
+        assert!(
+            payload.message().contains(&expected),
+            "{} should name {expected}",
+            payload.message()
+        );
+        assert!(payload.message().contains("leaky"), "{}", payload.message());
+        assert!(payload.message().contains("lease"), "{}", payload.message());
+    }
 }
 
 #[test]
 fn a_leaked_send_permit_is_logged_with_its_location_under_the_log_policy() {
-    let rt = RuntimeBuilder::current_thread()
-        .obligation_leak_policy(LeakPolicy::Log)
-        .trace(true)
-        .build()
-        .unwrap();
-    let (tx, _rx) = mpsc::channel::<u32>(2);
-    let tx = Box::leak(Box::new(tx));
-    let outcome = rt.block_on(|cx| async move {
-        let inner = Region::open(&cx, "sender", |cx| async move {
-            let permit = tx.reserve(&cx).await.unwrap();
-            std::mem::forget(permit);
-            line!() - 2
-        })
-        .await;
-        inner.unwrap()
-    });
-    let line = outcome.unwrap();
-    let leaks: Vec<String> = rt
-        .take_trace()
-        .into_iter()
-        .filter_map(|e| match e.kind {
-            TraceKind::ObligationLeaked(text) => Some(text),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(leaks.len(), 1, "{leaks:?}");
-    assert!(leaks[0].contains("mpsc send permit"), "{}", leaks[0]);
-    assert!(
-        leaks[0].contains(&format!("tests/obligation.rs:{line}")),
-        "{} should name line {line}",
-        leaks[0]
-    );
+    for (_flavor, builder) in common::flavors() {
+        let rt = builder
+            .obligation_leak_policy(LeakPolicy::Log)
+            .trace(true)
+            .build()
+            .unwrap();
+        let (tx, _rx) = mpsc::channel::<u32>(2);
+        let tx = Box::leak(Box::new(tx));
+        let outcome = rt.block_on(|cx| async move {
+            let inner = Region::open(&cx, "sender", |cx| async move {
+                let permit = tx.reserve(&cx).await.unwrap();
+                std::mem::forget(permit);
+                line!() - 2
+            })
+            .await;
+            inner.unwrap()
+        });
+        let line = outcome.unwrap();
+        let leaks: Vec<String> = rt
+            .take_trace()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                TraceKind::ObligationLeaked(text) => Some(text),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(leaks.len(), 1, "{leaks:?}");
+        assert!(leaks[0].contains("mpsc send permit"), "{}", leaks[0]);
+        assert!(
+            leaks[0].contains(&format!("tests/obligation.rs:{line}")),
+            "{} should name line {line}",
+            leaks[0]
+        );
+    }
 }
 
 #[test]
@@ -103,52 +107,56 @@ fn resolved_and_dropped_obligations_are_not_leaks() {
 
 #[test]
 fn a_permit_moved_out_of_its_region_is_a_leak() {
-    let rt = RuntimeBuilder::current_thread()
-        .obligation_leak_policy(LeakPolicy::Panic)
-        .build()
-        .unwrap();
-    let sem = std::sync::Arc::new(Semaphore::new(1));
-    let outcome = rt.block_on(|cx| async move {
-        let escaped = Region::open(&cx, "inner", |cx| {
-            let sem = sem.clone();
-            async move { sem.acquire_owned(&cx, 1).await.unwrap() }
-        })
-        .await;
-        escaped.map(drop)
-    });
-    let Outcome::Panicked(payload) = outcome else {
-        panic!("expected a leak report, got {outcome:?}");
-    };
-    assert!(
-        payload.message().contains("semaphore permit"),
-        "{}",
-        payload.message()
-    );
-    assert!(
-        payload.message().contains("tests/obligation.rs:"),
-        "{}",
-        payload.message()
-    );
+    for (_flavor, builder) in common::flavors() {
+        let rt = builder
+            .obligation_leak_policy(LeakPolicy::Panic)
+            .build()
+            .unwrap();
+        let sem = std::sync::Arc::new(Semaphore::new(1));
+        let outcome = rt.block_on(|cx| async move {
+            let escaped = Region::open(&cx, "inner", |cx| {
+                let sem = sem.clone();
+                async move { sem.acquire_owned(&cx, 1).await.unwrap() }
+            })
+            .await;
+            escaped.map(drop)
+        });
+        let Outcome::Panicked(payload) = outcome else {
+            panic!("expected a leak report, got {outcome:?}");
+        };
+        assert!(
+            payload.message().contains("semaphore permit"),
+            "{}",
+            payload.message()
+        );
+        assert!(
+            payload.message().contains("tests/obligation.rs:"),
+            "{}",
+            payload.message()
+        );
+    }
 }
 
 #[test]
 fn silent_policy_reports_nothing() {
-    let rt = RuntimeBuilder::current_thread()
-        .obligation_leak_policy(LeakPolicy::Silent)
-        .trace(true)
-        .build()
-        .unwrap();
-    let outcome = rt.block_on(|cx| async move {
-        Region::open(&cx, "quiet", |cx| async move {
-            std::mem::forget(Obligation::new(&cx, "lease"));
-        })
-        .await
-    });
-    assert!(outcome.unwrap().is_ok());
-    assert!(!rt
-        .take_trace()
-        .iter()
-        .any(|e| matches!(e.kind, TraceKind::ObligationLeaked(_))));
+    for (_flavor, builder) in common::flavors() {
+        let rt = builder
+            .obligation_leak_policy(LeakPolicy::Silent)
+            .trace(true)
+            .build()
+            .unwrap();
+        let outcome = rt.block_on(|cx| async move {
+            Region::open(&cx, "quiet", |cx| async move {
+                std::mem::forget(Obligation::new(&cx, "lease"));
+            })
+            .await
+        });
+        assert!(outcome.unwrap().is_ok());
+        assert!(!rt
+            .take_trace()
+            .iter()
+            .any(|e| matches!(e.kind, TraceKind::ObligationLeaked(_))));
+    }
 }
 
 #[test]
