@@ -300,6 +300,58 @@ impl Parse for SelectInput {
     }
 }
 
+/// The pattern for testing a branch's output by reference (before it is moved to the
+/// handler): `mut` bindings would move out of the reference, so they become plain
+/// bindings (the test never uses them).
+fn without_mut_bindings(pat: Pat) -> Pat {
+    match pat {
+        Pat::Ident(mut p) => {
+            p.mutability = None;
+            p.by_ref = None;
+            if let Some((at, sub)) = p.subpat.take() {
+                p.subpat = Some((at, Box::new(without_mut_bindings(*sub))));
+            }
+            Pat::Ident(p)
+        }
+        Pat::Tuple(mut p) => {
+            p.elems = p.elems.into_iter().map(without_mut_bindings).collect();
+            Pat::Tuple(p)
+        }
+        Pat::TupleStruct(mut p) => {
+            p.elems = p.elems.into_iter().map(without_mut_bindings).collect();
+            Pat::TupleStruct(p)
+        }
+        Pat::Struct(mut p) => {
+            for field in p.fields.iter_mut() {
+                let inner = std::mem::replace(&mut *field.pat, Pat::Verbatim(TokenStream::new()));
+                *field.pat = without_mut_bindings(inner);
+            }
+            Pat::Struct(p)
+        }
+        Pat::Slice(mut p) => {
+            p.elems = p.elems.into_iter().map(without_mut_bindings).collect();
+            Pat::Slice(p)
+        }
+        Pat::Or(mut p) => {
+            p.cases = p.cases.into_iter().map(without_mut_bindings).collect();
+            Pat::Or(p)
+        }
+        Pat::Paren(mut p) => {
+            p.pat = Box::new(without_mut_bindings(*p.pat));
+            Pat::Paren(p)
+        }
+        Pat::Reference(mut p) => {
+            p.pat = Box::new(without_mut_bindings(*p.pat));
+            Pat::Reference(p)
+        }
+        Pat::Type(mut p) => {
+            p.pat = Box::new(without_mut_bindings(*p.pat));
+            Pat::Type(p)
+        }
+        other => other,
+    }
+}
+
 /// `select! { [cx;] [biased;] pat = fut [, if cond] => handler, ... [else => handler] }`:
 /// the first branch whose output matches its pattern wins; the others are cancelled
 /// and drained; then the winner's handler runs with the pattern's bindings.
@@ -316,7 +368,7 @@ pub(crate) fn select(input: TokenStream) -> syn::Result<TokenStream> {
     let accepts: Vec<TokenStream> = branches
         .iter()
         .map(|b| {
-            let pat = &b.pat;
+            let pat = without_mut_bindings(b.pat.clone());
             quote! {
                 |__asx_outcome: &::asupersync::Outcome<_>| match __asx_outcome {
                     ::asupersync::Outcome::Ok(__asx_value) => {

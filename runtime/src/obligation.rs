@@ -7,8 +7,10 @@
 //! `mem::forget`-ed. Then a slot is lost for good and the channel or semaphore slowly
 //! starves, far from the line that caused it.
 //!
-//! So every obligation created through a `Cx` is recorded in the region of that `Cx`,
-//! with the task that created it and the source location of the call
+//! So every obligation created through a `Cx` is recorded in the region of that `Cx`
+//! (a `race!`/`select!` branch hands its output to the code around it, so there it is
+//! the enclosing region), with the task that created it and the source location of
+//! the call
 //! (`#[track_caller]`). Resolving the token (using it, or dropping it) removes the
 //! record. When a region has closed (body done, children done, finalizers run) and a
 //! record is still there, that is a leak, and the runtime reports it according to the
@@ -162,7 +164,7 @@ impl ObligationToken {
         kind: &'static str,
         location: &'static Location<'static>,
     ) -> ObligationToken {
-        let region = cx.region_core().clone();
+        let region = cx.region_core().obligation_home().clone();
         let key = region.obligations.insert(ObligationInfo {
             kind,
             location,
@@ -230,8 +232,12 @@ impl Obligation {
 }
 
 impl Cx {
-    /// The obligations (permits, leases) still outstanding in this `Cx`'s region.
+    /// The obligations (permits, leases) still outstanding in this `Cx`'s region
+    /// (for the `Cx` of a `race!`/`select!` branch: in the region around it).
     pub fn outstanding_obligations(&self) -> Vec<ObligationInfo> {
-        self.region_core().obligations.outstanding()
+        self.region_core()
+            .obligation_home()
+            .obligations
+            .outstanding()
     }
 }

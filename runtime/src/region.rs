@@ -138,6 +138,9 @@ pub(crate) struct BranchRegion {
 /// Opens a branch region in `cx`'s scope and returns it with the `Cx` its body uses.
 pub(crate) fn open_branch(cx: &Cx, name: &'static str) -> (BranchRegion, Cx) {
     let region = RegionCore::new_child(cx, name.into(), cx.budget());
+    region
+        .branch
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let body_cx = Cx::for_body(cx.task_core().clone(), region.clone());
     let guard = AbandonGuard(Some(region.clone()));
     (BranchRegion { region, guard }, body_cx)
@@ -202,6 +205,9 @@ pub(crate) struct RegionCore {
     pub(crate) scope: CancelScope,
     /// Obligations created with a `Cx` of this region and not yet resolved.
     pub(crate) obligations: crate::obligation::ObligationSet,
+    /// A combinator branch (see [`BranchRegion`]): its output flows to the caller, so
+    /// obligations created in it belong to the nearest enclosing non-branch region.
+    branch: std::sync::atomic::AtomicBool,
     /// The region this one is nested in (for quiescence); `None` for a root region.
     parent: Option<Arc<RegionCore>>,
     /// The task that runs the body; woken when the region is cancelled.
@@ -244,6 +250,7 @@ impl RegionCore {
             budget,
             scope: CancelScope::new(),
             obligations: Default::default(),
+            branch: std::sync::atomic::AtomicBool::new(false),
             parent,
             owner,
             state: Mutex::new(RegionState {
@@ -316,6 +323,20 @@ impl RegionCore {
 
     pub(crate) fn origin(&self) -> CancelOrigin {
         CancelOrigin::Region(self.id, self.name.clone())
+    }
+
+    /// The region that owns obligations created here: this one, or for a combinator
+    /// branch the nearest enclosing region that is not a branch (a `select!` branch
+    /// that reserves a permit hands it to its handler, after the branch closed).
+    pub(crate) fn obligation_home(self: &Arc<Self>) -> &Arc<RegionCore> {
+        let mut region = self;
+        while region.branch.load(std::sync::atomic::Ordering::Relaxed) {
+            match &region.parent {
+                Some(parent) => region = parent,
+                None => break,
+            }
+        }
+        region
     }
 
     fn lock(&self) -> MutexGuard<'_, RegionState> {

@@ -13,6 +13,12 @@ use common::{counter, on_each_flavor, MS};
 
 /// Lets every other ready task run (a few scheduler turns).
 async fn settle(cx: &Cx) {
+    // Yield, then sleep a moment and yield again: enough for tasks on other workers
+    // of a multi-thread runtime to reach their await points too.
+    for _ in 0..5 {
+        yield_now(cx).await.unwrap();
+    }
+    sleep(cx, MS).await.unwrap();
     for _ in 0..5 {
         yield_now(cx).await.unwrap();
     }

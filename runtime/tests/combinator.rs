@@ -412,3 +412,28 @@ fn race_with_a_named_context_and_many_iterations() {
         }
     });
 }
+
+#[test]
+fn select_hands_a_lock_guard_taken_in_a_branch_to_its_handler() {
+    on_each_flavor(|cx| async move {
+        let mutex = asupersync::sync::Mutex::new(1);
+        let sem = asupersync::sync::Semaphore::new(1);
+        let total = asupersync::select! {
+            Ok(mut guard) = mutex.lock(&cx) => {
+                *guard += 1;
+                *guard
+            }
+            Ok(_permit) = sem.acquire(&cx, 5) => 0,
+        };
+        assert_eq!(total, 2);
+        assert!(
+            mutex.try_lock().is_ok(),
+            "the guard was dropped by the handler"
+        );
+        assert_eq!(
+            sem.available_permits(),
+            1,
+            "the losing acquire holds nothing"
+        );
+    });
+}

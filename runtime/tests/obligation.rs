@@ -170,3 +170,23 @@ fn the_default_policy_panics_in_debug_builds() {
         }
     );
 }
+
+#[test]
+fn a_permit_reserved_in_a_select_branch_belongs_to_the_handler() {
+    common::on_each_flavor(|cx| async move {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let sent = asupersync::select! {
+            Ok(permit) = tx.reserve(&cx) => {
+                // The branch region has closed; the permit lives on in the caller's
+                // region and is resolved here.
+                assert_eq!(cx.outstanding_obligations().len(), 1);
+                permit.send(3);
+                true
+            }
+            _ = asupersync::time::sleep(&cx, std::time::Duration::from_secs(60)) => false,
+        };
+        assert!(sent);
+        assert!(cx.outstanding_obligations().is_empty());
+        assert_eq!(rx.recv(&cx).await.unwrap(), 3);
+    });
+}

@@ -15,6 +15,12 @@ use asupersync::{CancelReason, Cancelled, Cx};
 use common::{counter, on_each_flavor, Log, MS};
 
 async fn settle(cx: &Cx) {
+    // Yield, then sleep a moment and yield again: enough for tasks on other workers
+    // of a multi-thread runtime to reach their await points too.
+    for _ in 0..5 {
+        yield_now(cx).await.unwrap();
+    }
+    sleep(cx, MS).await.unwrap();
     for _ in 0..5 {
         yield_now(cx).await.unwrap();
     }
@@ -581,5 +587,81 @@ fn a_cancelled_region_releases_what_its_tasks_held() {
         assert!(outcome.is_ok(), "the body itself returned normally");
         assert_eq!(sem.available_permits(), 2);
         assert!(mutex.try_lock().is_ok());
+    });
+}
+
+#[test]
+fn rwlock_stress_readers_never_see_a_half_write() {
+    on_each_flavor(|cx| async move {
+        // A writer keeps both halves equal; a reader that ever sees them differ saw a
+        // write in progress.
+        let lock = Arc::new(RwLock::new((0u64, 0u64)));
+        let mut handles = Vec::new();
+        for i in 0..32 {
+            let lock = lock.clone();
+            handles.push(cx.spawn(move |cx| async move {
+                for _ in 0..20 {
+                    if i % 4 == 0 {
+                        let mut w = lock.write(&cx).await.unwrap();
+                        w.0 += 1;
+                        yield_now(&cx).await.unwrap();
+                        w.1 += 1;
+                    } else {
+                        let r = lock.read(&cx).await.unwrap();
+                        let first = r.0;
+                        yield_now(&cx).await.unwrap();
+                        assert_eq!(first, r.1, "a reader saw a write in progress");
+                    }
+                }
+            }));
+        }
+        for h in handles {
+            h.join(&cx).await.unwrap();
+        }
+        assert_eq!(*lock.read(&cx).await.unwrap(), (160, 160));
+    });
+}
+
+#[test]
+fn notify_stress_every_notify_one_wakes_exactly_one_waiter() {
+    on_each_flavor(|cx| async move {
+        let notify = Arc::new(Notify::new());
+        let woken = counter();
+        let mut handles = Vec::new();
+        for i in 0..50 {
+            let (n, w) = (notify.clone(), woken.clone());
+            handles.push(cx.spawn(move |cx| async move {
+                if n.notified(&cx).await.is_ok() {
+                    w.fetch_add(1, Ordering::SeqCst);
+                }
+                i
+            }));
+        }
+        settle(&cx).await;
+        // Cancel some waiters while notifications are in flight: their notifications
+        // must be passed on, so the 30 notifications still wake 30 tasks.
+        for (i, h) in handles.iter().enumerate() {
+            if i % 5 == 0 {
+                h.cancel(CancelReason::user("stress"));
+            }
+            if i < 30 {
+                notify.notify_one();
+            }
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while woken.load(Ordering::SeqCst) < 30 && std::time::Instant::now() < deadline {
+            settle(&cx).await;
+        }
+        settle(&cx).await;
+        assert_eq!(woken.load(Ordering::SeqCst), 30, "no more, no fewer");
+        notify.notify_waiters();
+        for h in handles {
+            h.join(&cx).await.unwrap();
+        }
+        assert_eq!(
+            woken.load(Ordering::SeqCst),
+            40,
+            "the 10 cancelled took none"
+        );
     });
 }

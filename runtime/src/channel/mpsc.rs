@@ -370,7 +370,10 @@ impl<T> Sender<T> {
     /// Waits for a free slot and holds it in a [`Permit`]. Cancel-safe: if the task
     /// is cancelled while waiting, `Err(ReserveError::Cancelled)` and no slot is held.
     #[track_caller]
-    pub fn reserve<'a>(&'a self, cx: &'a Cx) -> Reserve<'a, T> {
+    pub fn reserve<'a, 'c>(&'a self, cx: &'c Cx) -> Reserve<'a, 'c, T>
+    where
+        'a: 'c,
+    {
         Reserve {
             sender: self,
             acquire: AcquireCore::new(self.slots(), cx, 1),
@@ -394,7 +397,10 @@ impl<T> Sender<T> {
     /// Waits for a slot, then sends `value`. If the task is cancelled while waiting,
     /// the value comes back in `SendError::Cancelled` and nothing was sent.
     #[track_caller]
-    pub fn send<'a>(&'a self, cx: &'a Cx, value: T) -> Send<'a, T> {
+    pub fn send<'a, 'c>(&'a self, cx: &'c Cx, value: T) -> Send<'a, 'c, T>
+    where
+        'a: 'c,
+    {
         Send {
             reserve: self.reserve(cx),
             value: Some(value),
@@ -613,13 +619,13 @@ impl<T> fmt::Debug for OwnedPermit<T> {
 
 /// The future returned by [`Sender::reserve`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Reserve<'a, T> {
+pub struct Reserve<'a, 'c, T> {
     sender: &'a Sender<T>,
-    acquire: AcquireCore<'a>,
+    acquire: AcquireCore<'c>,
     location: &'static Location<'static>,
 }
 
-impl<'a, T> Future for Reserve<'a, T> {
+impl<'a, T> Future for Reserve<'a, '_, T> {
     type Output = Result<Permit<'a, T>, ReserveError>;
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
@@ -636,7 +642,7 @@ impl<'a, T> Future for Reserve<'a, T> {
     }
 }
 
-impl<T> fmt::Debug for Reserve<'_, T> {
+impl<T> fmt::Debug for Reserve<'_, '_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reserve").finish_non_exhaustive()
     }
@@ -644,14 +650,14 @@ impl<T> fmt::Debug for Reserve<'_, T> {
 
 /// The future returned by [`Sender::send`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Send<'a, T> {
-    reserve: Reserve<'a, T>,
+pub struct Send<'a, 'c, T> {
+    reserve: Reserve<'a, 'c, T>,
     value: Option<T>,
 }
 
-impl<T> Unpin for Send<'_, T> {}
+impl<T> Unpin for Send<'_, '_, T> {}
 
-impl<T> Future for Send<'_, T> {
+impl<T> Future for Send<'_, '_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
@@ -669,7 +675,7 @@ impl<T> Future for Send<'_, T> {
     }
 }
 
-impl<T> fmt::Debug for Send<'_, T> {
+impl<T> fmt::Debug for Send<'_, '_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Send").finish_non_exhaustive()
     }

@@ -63,8 +63,12 @@ impl<T> Mutex<T> {
 }
 
 impl<T: ?Sized> Mutex<T> {
-    /// Waits for the lock.
-    pub fn lock<'a>(&'a self, cx: &'a Cx) -> Lock<'a, T> {
+    /// Waits for the lock. (The guard borrows only the mutex, not `cx`: it may
+    /// outlive the `Cx` of a `select!` branch that took it.)
+    pub fn lock<'a, 'c>(&'a self, cx: &'c Cx) -> Lock<'a, 'c, T>
+    where
+        'a: 'c,
+    {
         Lock {
             mutex: self,
             acquire: AcquireCore::new(&self.sem, cx, 1),
@@ -122,12 +126,12 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 
 /// The future returned by [`Mutex::lock`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Lock<'a, T: ?Sized> {
+pub struct Lock<'a, 'c, T: ?Sized> {
     mutex: &'a Mutex<T>,
-    acquire: AcquireCore<'a>,
+    acquire: AcquireCore<'c>,
 }
 
-impl<'a, T: ?Sized> Future for Lock<'a, T> {
+impl<'a, T: ?Sized> Future for Lock<'a, '_, T> {
     type Output = Result<MutexGuard<'a, T>, Cancelled>;
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
@@ -137,7 +141,7 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
     }
 }
 
-impl<T: ?Sized> fmt::Debug for Lock<'_, T> {
+impl<T: ?Sized> fmt::Debug for Lock<'_, '_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lock").finish_non_exhaustive()
     }

@@ -344,9 +344,9 @@ impl fmt::Debug for SemCore {
 
 /// The future of one acquire, shared by every primitive built on [`SemCore`]: it
 /// remembers its place in the queue and leaves it when dropped.
-pub(crate) struct AcquireCore<'a> {
-    pub(crate) sem: &'a SemCore,
-    pub(crate) cx: &'a Cx,
+pub(crate) struct AcquireCore<'c> {
+    pub(crate) sem: &'c SemCore,
+    pub(crate) cx: &'c Cx,
     pub(crate) n: usize,
     key: Option<usize>,
 }

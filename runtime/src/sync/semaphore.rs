@@ -112,7 +112,10 @@ impl Semaphore {
 
     /// Waits for `n` permits. FIFO: a request is served before any made after it.
     #[track_caller]
-    pub fn acquire<'a>(&'a self, cx: &'a Cx, n: usize) -> Acquire<'a> {
+    pub fn acquire<'a, 'c>(&'a self, cx: &'c Cx, n: usize) -> Acquire<'a, 'c>
+    where
+        'a: 'c,
+    {
         Acquire {
             sem: self,
             inner: AcquireCore::new(&self.core, cx, n),
@@ -167,13 +170,13 @@ impl fmt::Debug for Semaphore {
 /// The future returned by [`Semaphore::acquire`].
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
-pub struct Acquire<'a> {
+pub struct Acquire<'a, 'c> {
     sem: &'a Semaphore,
-    inner: AcquireCore<'a>,
+    inner: AcquireCore<'c>,
     location: &'static Location<'static>,
 }
 
-impl<'a> Future for Acquire<'a> {
+impl<'a> Future for Acquire<'a, '_> {
     type Output = Result<SemaphorePermit<'a>, AcquireError>;
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
