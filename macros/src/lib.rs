@@ -1,5 +1,6 @@
 //! Procedural macros for asupersync, re-exported by the `asupersync` crate:
-//! `#[asupersync::main]` and `#[asupersync::test]`.
+//! `#[asupersync::main]`, `#[asupersync::test]`, and the combinators `join!`,
+//! `race!` and `select!` (in `combinators.rs`).
 //!
 //! Both turn an `async fn` into a plain function that builds a runtime and runs the
 //! body in its root region with `block_on`. The body may take `cx: &Cx` (the root
