@@ -133,6 +133,12 @@ pub use asupersync_macros::race;
 /// unlike Tokio, its future expression is not even evaluated (no region is opened for
 /// it).
 ///
+/// Draining is cooperative: a losing branch stops when it reaches a checkpoint of its
+/// own `Cx`. A future created *outside* the `select!` (Tokio's `_ = &mut sleep =>`
+/// idiom) answers to the caller's `Cx`, not the branch's, so as a loser it keeps
+/// running until it finishes or the runtime's drain budget is spent. Create branch
+/// futures inside the `select!` (or with the branch's `cx`) to have them stop at once.
+///
 /// ```
 /// use asupersync::channel::mpsc;
 /// # let rt = asupersync::RuntimeBuilder::current_thread().build().unwrap();
