@@ -437,3 +437,37 @@ fn select_hands_a_lock_guard_taken_in_a_branch_to_its_handler() {
         );
     });
 }
+
+#[test]
+fn a_panicking_branch_wins_and_its_panic_is_resumed_after_the_losers_drained() {
+    for (_flavor, builder) in common::flavors() {
+        let rt = builder.build().unwrap();
+        let log = Log::default();
+        let seen = log.clone();
+        let outcome = rt.block_on(|cx| async move {
+            let race = asupersync::race!(cx;
+                async { panic!("branch failed") },
+                async {
+                    let l = seen.clone();
+                    cx.defer(async move { l.push("loser finalizer") });
+                    sleep(cx, 60_000 * MS).await.ok();
+                },
+            );
+            assert!(race.is_panicked(), "race! reports the panic as an outcome");
+            seen.push("race returned");
+            asupersync::select! {
+                _ = async { panic!("select branch failed") } => (),
+                _ = async {
+                    let l = seen.clone();
+                    cx.defer(async move { l.push("select loser finalizer") });
+                    sleep(cx, 60_000 * MS).await.ok();
+                } => (),
+            }
+        });
+        assert!(outcome.is_panicked(), "select! resumes the branch's panic");
+        assert_eq!(
+            log.events(),
+            ["loser finalizer", "race returned", "select loser finalizer"]
+        );
+    }
+}
