@@ -1,10 +1,13 @@
 //! Procedural macros for asupersync, re-exported by the `asupersync` crate:
-//! `#[asupersync::main]` and `#[asupersync::test]`.
+//! `#[asupersync::main]`, `#[asupersync::test]`, and the combinators `join!`,
+//! `race!` and `select!` (in `combinators.rs`).
 //!
 //! Both turn an `async fn` into a plain function that builds a runtime and runs the
 //! body in its root region with `block_on`. The body may take `cx: &Cx` (the root
 //! region's capability context) as its only parameter; anything else is rejected at
 //! compile time with an error that says what to write instead.
+
+mod combinators;
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -268,4 +271,31 @@ fn expand(entry: Entry, args: TokenStream2, item: TokenStream2) -> syn::Result<T
         },
     };
     Ok(expanded)
+}
+
+/// Runs every branch to completion and returns the tuple of outputs. See
+/// `asupersync::join!`.
+#[proc_macro]
+pub fn join(input: TokenStream) -> TokenStream {
+    combinators::join(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The first branch to finish wins; the losers are cancelled and drained. See
+/// `asupersync::race!`.
+#[proc_macro]
+pub fn race(input: TokenStream) -> TokenStream {
+    combinators::race(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Tokio-style `select!` whose losers are cancelled and drained. See
+/// `asupersync::select!`.
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    combinators::select(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -5,6 +5,11 @@ use std::fmt::Debug;
 use crate::outcome::Outcome;
 use crate::runtime::{Runtime, RuntimeBuilder, RuntimeError};
 
+pub use crate::combinator::{
+    arm, arm_index, branch, draining, lost_reason, race_start, step, take_outcome, take_value, Arm,
+    JoinArm, Step,
+};
+
 /// The runtime `#[asupersync::main]` and `#[asupersync::test]` build.
 pub fn build_runtime(worker_threads: Option<usize>) -> Runtime {
     let builder = match worker_threads {

@@ -41,11 +41,15 @@
 
 pub mod budget;
 pub mod cancel;
+pub mod channel;
+pub mod combinator;
 mod cx;
+pub mod obligation;
 pub mod outcome;
 pub mod region;
 pub mod runtime;
 mod scope;
+pub mod sync;
 pub mod task;
 pub mod time;
 pub mod trace;
@@ -53,6 +57,7 @@ pub mod trace;
 pub use budget::Budget;
 pub use cancel::{CancelKind, CancelOrigin, CancelReason, Cancelled};
 pub use cx::{Cx, ShutdownSignal};
+pub use obligation::LeakPolicy;
 pub use outcome::{Outcome, OutcomeError, PanicPayload, Severity};
 pub use region::{Region, RegionBuilder};
 pub use runtime::{BuildError, Flavor, Runtime, RuntimeBuilder, RuntimeError, RuntimeHandle};
@@ -76,6 +81,78 @@ pub use asupersync_macros::main;
 ///
 /// The test may take no parameter or `cx: &Cx` and return `()` or a `Result`.
 pub use asupersync_macros::test;
+
+/// Runs every branch concurrently, in the calling task, to completion, and returns
+/// the tuple of their outputs (Tokio's shape).
+///
+/// A branch that panics does not cut the others short: they all finish, then the
+/// panic is resumed. To combine branches that return [`Outcome`]s by severity, call
+/// [`combinator::JoinOutcomes::join_outcomes`] on the tuple.
+///
+/// ```
+/// # let rt = asupersync::RuntimeBuilder::current_thread().build().unwrap();
+/// # rt.block_on(|cx| async move {
+/// let (a, b) = asupersync::join!(async { 1 }, async { "two" });
+/// assert_eq!((a, b), (1, "two"));
+/// # }).unwrap();
+/// ```
+pub use asupersync_macros::join;
+
+/// Runs the branches concurrently; the first to finish wins. Every loser is cancelled
+/// (its checkpoints see [`CancelKind::RaceLost`]) **and drained** (its region closes,
+/// finalizers included) before `race!` returns the winner's [`Outcome`].
+///
+/// `race!(cx; a, b, ..)`: each branch runs in a branch region, and inside a branch
+/// `cx` names that region's `Cx` (name another identifier before the `;` to use it
+/// instead; without `ident;`, `cx` is assumed). `biased;` polls in order instead of
+/// rotating.
+///
+/// ```
+/// use std::time::Duration;
+/// use asupersync::time::sleep;
+/// # let rt = asupersync::RuntimeBuilder::current_thread().build().unwrap();
+/// # rt.block_on(|cx| async move {
+/// let winner = asupersync::race!(cx;
+///     async { sleep(cx, Duration::from_millis(1)).await.ok(); "fast" },
+///     async { sleep(cx, Duration::from_secs(60)).await.ok(); "slow" },
+/// );
+/// assert_eq!(winner.unwrap(), "fast");
+/// # }).unwrap();
+/// ```
+pub use asupersync_macros::race;
+
+/// Tokio's `select!` branch syntax (`pattern = future [, if condition] => handler`,
+/// `else => handler`, `biased;`), with `race!`'s guarantee: the losers are cancelled
+/// and drained before the winning handler runs.
+///
+/// As in `race!`, inside a branch's future expression `cx` names the branch's own
+/// `Cx` (a leading `ident;` picks another identifier); handlers run with the caller's.
+/// A branch whose output does not match its pattern is disabled and the others keep
+/// going; when every branch is disabled, `else` runs (without `else`, that panics, as
+/// in Tokio). A branch whose `if` precondition is false is disabled from the start;
+/// unlike Tokio, its future expression is not even evaluated (no region is opened for
+/// it).
+///
+/// Draining is cooperative: a losing branch stops when it reaches a checkpoint of its
+/// own `Cx`. A future created *outside* the `select!` (Tokio's `_ = &mut sleep =>`
+/// idiom) answers to the caller's `Cx`, not the branch's, so as a loser it keeps
+/// running until it finishes or the runtime's drain budget is spent. Create branch
+/// futures inside the `select!` (or with the branch's `cx`) to have them stop at once.
+///
+/// ```
+/// use asupersync::channel::mpsc;
+/// # let rt = asupersync::RuntimeBuilder::current_thread().build().unwrap();
+/// # rt.block_on(|cx| async move {
+/// let (tx, mut rx) = mpsc::unbounded_channel::<u32>();
+/// tx.send(5).unwrap();
+/// let got = asupersync::select! {
+///     Ok(v) = rx.recv(&cx) => v,
+///     _ = asupersync::time::sleep(&cx, std::time::Duration::from_secs(60)) => 0,
+/// };
+/// assert_eq!(got, 5);
+/// # }).unwrap();
+/// ```
+pub use asupersync_macros::select;
 
 #[doc(hidden)]
 pub mod __private;

@@ -103,7 +103,13 @@ where
     Fut: Future<Output = T>,
 {
     let body_cx = Cx::for_body(owner, region.clone());
-    let outcome = Drainable::new(ScopeOf::Region(region.clone()), body(body_cx)).await;
+    run_future(region, body(body_cx)).await
+}
+
+/// Runs an already-built body future in `region`, then closes the region. The body
+/// must have been built with a `Cx` of this region (see [`open_branch`]).
+pub(crate) async fn run_future<F: Future>(region: &Arc<RegionCore>, body: F) -> Outcome<F::Output> {
+    let outcome = Drainable::new(ScopeOf::Region(region.clone()), body).await;
     if let Outcome::Panicked(payload) = &outcome {
         let reason = CancelReason::new(CancelKind::Panic)
             .with_origin(region.origin())
@@ -115,7 +121,45 @@ where
     region.set_phase(Phase::Finalizing);
     run_finalizers(region).await;
     region.close();
+    crate::obligation::report_leaks(region);
     outcome
+}
+
+/// A region opened as a branch of a combinator (`race!`, `select!`): a lightweight
+/// child region whose body runs in the calling task, polled by the combinator.
+/// Cancelling it (a lost race) cancels exactly that branch; running it
+/// ([`BranchRegion::run`]) closes it to quiescence with its finalizers, like
+/// `Region::open`.
+pub(crate) struct BranchRegion {
+    region: Arc<RegionCore>,
+    guard: AbandonGuard,
+}
+
+/// Opens a branch region in `cx`'s scope and returns it with the `Cx` its body uses.
+pub(crate) fn open_branch(cx: &Cx, name: &'static str) -> (BranchRegion, Cx) {
+    let region = RegionCore::new_child(cx, name.into(), cx.budget());
+    region
+        .branch
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let body_cx = Cx::for_body(cx.task_core().clone(), region.clone());
+    let guard = AbandonGuard(Some(region.clone()));
+    (BranchRegion { region, guard }, body_cx)
+}
+
+impl BranchRegion {
+    pub(crate) fn core(&self) -> &Arc<RegionCore> {
+        &self.region
+    }
+
+    /// Runs `body` (built with this branch's `Cx`) in the region and closes it. If
+    /// the returned future is dropped first, the region is abandoned (cancelled, its
+    /// children drain, its finalizers still run).
+    pub(crate) async fn run<F: Future>(self, body: F) -> Outcome<F::Output> {
+        let BranchRegion { region, mut guard } = self;
+        let outcome = run_future(&region, body).await;
+        guard.0 = None;
+        outcome
+    }
 }
 
 async fn run_finalizers(region: &RegionCore) {
@@ -159,6 +203,11 @@ pub(crate) struct RegionCore {
     pub(crate) rt: Arc<RuntimeShared>,
     pub(crate) budget: Budget,
     pub(crate) scope: CancelScope,
+    /// Obligations created with a `Cx` of this region and not yet resolved.
+    pub(crate) obligations: crate::obligation::ObligationSet,
+    /// A combinator branch (see [`BranchRegion`]): its output flows to the caller, so
+    /// obligations created in it belong to the nearest enclosing non-branch region.
+    branch: std::sync::atomic::AtomicBool,
     /// The region this one is nested in (for quiescence); `None` for a root region.
     parent: Option<Arc<RegionCore>>,
     /// The task that runs the body; woken when the region is cancelled.
@@ -200,6 +249,8 @@ impl RegionCore {
             rt,
             budget,
             scope: CancelScope::new(),
+            obligations: Default::default(),
+            branch: std::sync::atomic::AtomicBool::new(false),
             parent,
             owner,
             state: Mutex::new(RegionState {
@@ -272,6 +323,20 @@ impl RegionCore {
 
     pub(crate) fn origin(&self) -> CancelOrigin {
         CancelOrigin::Region(self.id, self.name.clone())
+    }
+
+    /// The region that owns obligations created here: this one, or for a combinator
+    /// branch the nearest enclosing region that is not a branch (a `select!` branch
+    /// that reserves a permit hands it to its handler, after the branch closed).
+    pub(crate) fn obligation_home(self: &Arc<Self>) -> &Arc<RegionCore> {
+        let mut region = self;
+        while region.branch.load(std::sync::atomic::Ordering::Relaxed) {
+            match &region.parent {
+                Some(parent) => region = parent,
+                None => break,
+            }
+        }
+        region
     }
 
     fn lock(&self) -> MutexGuard<'_, RegionState> {
@@ -503,6 +568,7 @@ impl RegionCore {
         crate::task::spawn_internal(&parent, async move {
             run_finalizers(&region).await;
             region.close();
+            crate::obligation::report_leaks(&region);
         });
     }
 }

@@ -53,6 +53,8 @@ pub enum TraceKind {
     RegionClosed,
     /// A message from `cx.trace`.
     User(String),
+    /// A region closed with an obligation unresolved (see [`crate::obligation`]).
+    ObligationLeaked(String),
 }
 
 #[derive(Debug, Default)]

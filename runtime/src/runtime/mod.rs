@@ -42,6 +42,7 @@ pub struct RuntimeBuilder {
     drain_budget: Duration,
     trace: bool,
     thread_name: String,
+    obligation_leak_policy: crate::obligation::LeakPolicy,
 }
 
 impl RuntimeBuilder {
@@ -62,6 +63,7 @@ impl RuntimeBuilder {
             drain_budget: Config::DEFAULT_DRAIN,
             trace: false,
             thread_name: "asupersync-worker".to_string(),
+            obligation_leak_policy: crate::obligation::LeakPolicy::default(),
         }
     }
 
@@ -88,6 +90,17 @@ impl RuntimeBuilder {
     /// The name prefix of the runtime's threads.
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.thread_name = name.into();
+        self
+    }
+
+    /// What a region does when it closes with an obligation (a send permit, a
+    /// semaphore permit, a lease) still unresolved. Default: [`LeakPolicy::Panic`]
+    /// with `debug_assertions`, [`LeakPolicy::Log`] without.
+    ///
+    /// [`LeakPolicy::Panic`]: crate::obligation::LeakPolicy::Panic
+    /// [`LeakPolicy::Log`]: crate::obligation::LeakPolicy::Log
+    pub fn obligation_leak_policy(mut self, policy: crate::obligation::LeakPolicy) -> Self {
+        self.obligation_leak_policy = policy;
         self
     }
 
@@ -125,6 +138,7 @@ impl RuntimeBuilder {
         let config = Config {
             default_drain: self.drain_budget,
             trace: self.trace,
+            obligation_leak_policy: self.obligation_leak_policy,
         };
         Ok(Runtime {
             shared: RuntimeShared::new_current_thread(config),

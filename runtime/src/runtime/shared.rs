@@ -25,6 +25,7 @@ use crate::trace::Trace;
 pub(crate) struct Config {
     pub(crate) default_drain: Duration,
     pub(crate) trace: bool,
+    pub(crate) obligation_leak_policy: crate::obligation::LeakPolicy,
 }
 
 impl Config {

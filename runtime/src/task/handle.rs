@@ -87,6 +87,50 @@ impl<T> TaskHandle<T> {
     }
 }
 
+impl<T> TaskHandle<T> {
+    /// If `cx` is cancelled, passes the request on to this task (as
+    /// `ParentCancelled`, with `cx`'s drain) and returns `true`: joining is owning.
+    pub(crate) fn forward_cancel(&self, cx: &Cx) -> bool {
+        let Some(reason) = cx.cancel_reason() else {
+            return false;
+        };
+        let child_reason = reason.for_child(CancelOrigin::Task(cx.task_id()));
+        self.core.cancel(child_reason, cx.drain_budget());
+        true
+    }
+
+    /// Polls for the task's outcome (`Join` and `TaskGroup` share this).
+    pub(crate) fn poll_outcome(&mut self, task: &mut Context<'_>) -> Poll<Outcome<T>> {
+        match &mut self.state {
+            State::BornCancelled(reason) => Poll::Ready(Outcome::Cancelled(
+                reason
+                    .take()
+                    .unwrap_or_else(|| CancelReason::new(CancelKind::RegionClosed)),
+            )),
+            State::Running(slot) => {
+                let Some(inner) = slot.as_mut() else {
+                    return Poll::Ready(Outcome::Cancelled(CancelReason::new(
+                        CancelKind::RegionClosed,
+                    )));
+                };
+                match Pin::new(inner).poll(task) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(result) => {
+                        slot.take();
+                        Poll::Ready(result.unwrap_or_else(|| {
+                            // The runnable was dropped unrun: the runtime went away.
+                            Outcome::Cancelled(
+                                CancelReason::new(CancelKind::Shutdown)
+                                    .with_message("the runtime dropped the task"),
+                            )
+                        }))
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl<T> Drop for TaskHandle<T> {
     fn drop(&mut self) {
         if let State::Running(task) = &mut self.state {
@@ -122,39 +166,8 @@ impl<T> Future for Join<'_, T> {
         // Every field is Unpin.
         let this = self.get_mut();
         if !this.forwarded {
-            if let Some(reason) = this.cx.cancel_reason() {
-                this.forwarded = true;
-                let child_reason = reason.for_child(CancelOrigin::Task(this.cx.task_id()));
-                let drain = this.cx.drain_budget();
-                this.handle.core.cancel(child_reason, drain);
-            }
+            this.forwarded = this.handle.forward_cancel(this.cx);
         }
-        match &mut this.handle.state {
-            State::BornCancelled(reason) => Poll::Ready(Outcome::Cancelled(
-                reason
-                    .take()
-                    .unwrap_or_else(|| CancelReason::new(CancelKind::RegionClosed)),
-            )),
-            State::Running(slot) => {
-                let Some(inner) = slot.as_mut() else {
-                    return Poll::Ready(Outcome::Cancelled(CancelReason::new(
-                        CancelKind::RegionClosed,
-                    )));
-                };
-                match Pin::new(inner).poll(task) {
-                    Poll::Pending => Poll::Pending,
-                    Poll::Ready(result) => {
-                        slot.take();
-                        Poll::Ready(result.unwrap_or_else(|| {
-                            // The runnable was dropped unrun: the runtime went away.
-                            Outcome::Cancelled(
-                                CancelReason::new(CancelKind::Shutdown)
-                                    .with_message("the runtime dropped the task"),
-                            )
-                        }))
-                    }
-                }
-            }
-        }
+        this.handle.poll_outcome(task)
     }
 }
