@@ -28,3 +28,8 @@ pub use host::{HostMetrics, ShutdownReport, TokioHost, TokioHostBuilder};
 pub use run::{run, RunFuture};
 pub use scope::{cancelled, current_token, is_cancelled, spawn};
 pub use token::CancelToken;
+
+/// The compat guide's code blocks are compiled and run as doctests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/compat.md")]
+pub struct CompatGuide;
