@@ -93,6 +93,60 @@ pub fn lint_file(input: &FileInput<'_>, config: &Config) -> Vec<Finding> {
     findings
 }
 
+/// Deeper delimiter nesting than this is reported as a parse error instead of being
+/// parsed: `syn` parses recursively, and real code stays far below it.
+pub const MAX_NESTING: usize = 256;
+
+/// The stack size of the threads that lint files (the parser and the rules recurse
+/// over the syntax tree; the memory is only reserved, not committed).
+pub const LINT_THREAD_STACK: usize = 64 << 20;
+
+/// An over-approximation of the delimiter nesting depth (delimiters in literals and
+/// comments count too, which only matters for pathological files).
+fn delimiter_depth(source: &str) -> usize {
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    for byte in source.bytes() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Parses a file, or says why not and where.
+fn parse(source: &str, lines: &LineIndex) -> Result<syn::File, (String, Location)> {
+    if delimiter_depth(source) > MAX_NESTING {
+        let start = Location {
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 1,
+            byte_start: 0,
+            byte_end: 0,
+        };
+        return Err((
+            format!("delimiters nest deeper than {MAX_NESTING} levels"),
+            start,
+        ));
+    }
+    syn::parse_file(source).map_err(|err| {
+        let reason = match err.to_string().as_str() {
+            // proc-macro2's lexer error says nothing about the cause.
+            "cannot parse string into token stream" => {
+                "an unbalanced delimiter or an unterminated literal".to_string()
+            }
+            other => other.to_string(),
+        };
+        (reason, lines.span_location(source, err.span()))
+    })
+}
+
 fn lint_file_inner(input: &FileInput<'_>, config: &Config) -> Vec<Finding> {
     let source = input
         .source
@@ -108,19 +162,11 @@ fn lint_file_inner(input: &FileInput<'_>, config: &Config) -> Vec<Finding> {
         message: d.message,
         help: d.help,
     };
-    let file = match syn::parse_file(source) {
+    let file = match parse(source, &lines) {
         Ok(file) => file,
-        Err(err) => {
+        Err((reason, location)) => {
             let Some(severity) = Severity::from_level(level(rules::parse_error::ID)) else {
                 return Vec::new();
-            };
-            let location = lines.span_location(source, err.span());
-            // proc-macro2's lexer error says nothing about the cause.
-            let reason = match err.to_string().as_str() {
-                "cannot parse string into token stream" => {
-                    "an unbalanced delimiter or an unterminated literal".to_string()
-                }
-                other => other.to_string(),
             };
             return vec![finding(
                 rules::parse_error::ID,
@@ -195,7 +241,35 @@ impl Report {
 /// `parse-error` finding.
 pub fn lint_workspace(workspace: &Workspace, config: &Config) -> Report {
     let files: Vec<_> = workspace.files().collect();
-    let results: Vec<(Vec<Finding>, usize)> = files
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(LINT_THREAD_STACK)
+        .thread_name(|i| format!("asupersync-lint-{i}"))
+        .build();
+    let run = || lint_files(&files, config);
+    let results = match pool {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    };
+    let mut report = Report {
+        files: files.len(),
+        ..Report::default()
+    };
+    for (findings, lines) in results {
+        report.findings.extend(findings);
+        report.lines += lines;
+    }
+    report
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report
+}
+
+/// Lints files in parallel; each result is the findings and the line count.
+fn lint_files(
+    files: &[(&crate::workspace::Package, &crate::workspace::SourceFile)],
+    config: &Config,
+) -> Vec<(Vec<Finding>, usize)> {
+    files
         .par_iter()
         .map(|(package, file)| {
             let input = |source: &'_ str| {
@@ -218,19 +292,7 @@ pub fn lint_workspace(workspace: &Workspace, config: &Config) -> Report {
                 ),
             }
         })
-        .collect();
-    let mut report = Report {
-        files: files.len(),
-        ..Report::default()
-    };
-    for (findings, lines) in results {
-        report.findings.extend(findings);
-        report.lines += lines;
-    }
-    report
-        .findings
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    report
+        .collect()
 }
 
 fn read_source(path: &Path) -> Result<String, String> {
