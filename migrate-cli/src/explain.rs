@@ -1,7 +1,7 @@
-//! `cargo asupersync explain` (DESIGN.md §6): a lint rule's documentation.
+//! `cargo asupersync explain` (DESIGN.md §6): a lint rule's documentation, or the
+//! mapping entry of a Tokio API path or ecosystem crate.
 //!
-//! [`explain_rule`] is the rule lookup; the Tokio API lookup (mapping entries) can
-//! fall back from it when the name is not a rule.
+//! [`explain_rule`] is the rule lookup; the mapping lookup is the fallback.
 
 use anyhow::bail;
 use asupersync_lints::rules;
@@ -12,21 +12,22 @@ use crate::cli::{Exit, GlobalArgs};
 /// Arguments of `cargo asupersync explain`.
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// A lint rule id (`cx-first`) or a Tokio API path.
+    /// A rule id, or a Tokio API path (`tokio::time::sleep`) or crate (`hyper`).
     #[arg(value_name = "RULE-OR-API")]
-    pub name: String,
+    pub topic: String,
 }
 
 /// Runs the subcommand.
 pub fn run(_global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<Exit> {
-    match explain_rule(&args.name) {
+    let text = explain_rule(&args.topic).or_else(|| crate::mapping::explain(&args.topic));
+    match text {
         Some(text) => {
             print!("{text}");
             Ok(Exit::Clean)
         }
         None => bail!(
-            "`{}` is not a lint rule (known rules: {})",
-            args.name,
+            "no rule or mapping entry named `{}` (known rules: {})",
+            args.topic,
             rules::ids().collect::<Vec<_>>().join(", ")
         ),
     }
@@ -46,7 +47,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn explains_rules_by_id_and_rejects_other_names() {
+    fn explains_rules_by_id_and_leaves_other_names_to_the_mapping() {
         let text = explain_rule("cx-first").unwrap();
         assert!(text.starts_with("# cx-first (default: deny)"));
         assert!(text.contains("### What it does"));

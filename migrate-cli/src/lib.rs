@@ -6,4 +6,5 @@ pub mod audit;
 pub mod cli;
 pub mod explain;
 pub mod lint;
+pub mod mapping;
 pub mod migrate;

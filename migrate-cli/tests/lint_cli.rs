@@ -284,6 +284,9 @@ fn explain_prints_rule_docs_or_lists_the_rules() {
     let output = cargo_asupersync(&["explain", "no-such-rule"]);
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
-    assert!(err.contains("`no-such-rule` is not a lint rule"), "{err}");
+    assert!(
+        err.contains("no rule or mapping entry named `no-such-rule`"),
+        "{err}"
+    );
     assert!(err.contains("cx-first, tokio-outside-quarantine"), "{err}");
 }

@@ -1,0 +1,562 @@
+//! Regions: the scopes that own tasks.
+//!
+//! `Region::open(cx, name, |cx| async move { .. })` runs a body and then *closes to
+//! quiescence*: it waits for every task spawned in the region (and every region opened
+//! inside it), runs the finalizers registered with `cx.defer` in LIFO order, and only
+//! then returns. So no task outlives the region that spawned it, and a function that
+//! returns has no work left running behind its back.
+//!
+//! A region's life: `Open` (the body runs) → `Closing` (the body returned; live
+//! children may still spawn, as a Trio nursery allows) → `Finalizing` (finalizers run;
+//! spawns are born cancelled) → `Closed`. Cancellation is orthogonal: a cancelled
+//! region refuses new tasks (they are born cancelled) and pushes the request to every
+//! task and region inside it.
+
+use std::future::{poll_fn, Future};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+
+use slab::Slab;
+
+use crate::budget::Budget;
+use crate::cancel::{CancelKind, CancelOrigin, CancelReason};
+use crate::cx::Cx;
+use crate::outcome::Outcome;
+use crate::runtime::shared::RuntimeShared;
+use crate::scope::{CancelScope, Drain, Requested};
+use crate::task::core::TaskCore;
+use crate::task::harness::{Drainable, ScopeOf};
+use crate::time::timer::TimerKey;
+use crate::trace::TraceKind;
+
+/// Opens child regions. See the [module docs](self).
+#[derive(Debug)]
+pub struct Region {
+    _private: (),
+}
+
+impl Region {
+    /// Opens a child region of `cx`'s region named `name`, runs `body` in it, waits for
+    /// everything spawned in it, runs its finalizers, and returns the body's outcome.
+    ///
+    /// The body runs in the calling task with a `Cx` of its own: tasks it spawns belong
+    /// to the new region. If the region is cancelled and the body ignores it past the
+    /// drain budget, the body is dropped and the outcome is `Cancelled`.
+    pub async fn open<T, F, Fut>(cx: &Cx, name: impl Into<Arc<str>>, body: F) -> Outcome<T>
+    where
+        F: FnOnce(Cx) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        Region::builder(name).open(cx, body).await
+    }
+
+    /// A region with options (a budget) before it is opened.
+    pub fn builder(name: impl Into<Arc<str>>) -> RegionBuilder {
+        RegionBuilder {
+            name: name.into(),
+            budget: Budget::INFINITE,
+        }
+    }
+}
+
+/// Options for a region; see [`Region::builder`].
+#[derive(Debug)]
+#[must_use = "a RegionBuilder does nothing until opened"]
+pub struct RegionBuilder {
+    name: Arc<str>,
+    budget: Budget,
+}
+
+impl RegionBuilder {
+    /// Bounds the region: its deadline cancels it with
+    /// [`CancelKind::Deadline`]; tasks inside inherit the budget (by meet).
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Opens the region; see [`Region::open`].
+    pub async fn open<T, F, Fut>(self, cx: &Cx, body: F) -> Outcome<T>
+    where
+        F: FnOnce(Cx) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let region = RegionCore::new_child(cx, self.name, cx.budget().meet(self.budget));
+        let mut guard = AbandonGuard(Some(region.clone()));
+        let outcome = run(&region, cx.task_core().clone(), body).await;
+        guard.0 = None;
+        outcome
+    }
+}
+
+/// Runs a region's body, then closes it: quiescence, finalizers, closed. Used by
+/// `Region::open` and by the runtime for the root region of `block_on`.
+pub(crate) async fn run<T, F, Fut>(
+    region: &Arc<RegionCore>,
+    owner: Arc<TaskCore>,
+    body: F,
+) -> Outcome<T>
+where
+    F: FnOnce(Cx) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let body_cx = Cx::for_body(owner, region.clone());
+    let outcome = Drainable::new(ScopeOf::Region(region.clone()), body(body_cx)).await;
+    if let Outcome::Panicked(payload) = &outcome {
+        let reason = CancelReason::new(CancelKind::Panic)
+            .with_origin(region.origin())
+            .with_message(format!("the region's body panicked: {}", payload.message()));
+        region.cancel(reason, region.rt.default_drain());
+    }
+    region.set_phase(Phase::Closing);
+    poll_fn(|cx| region.poll_quiescent(cx)).await;
+    region.set_phase(Phase::Finalizing);
+    run_finalizers(region).await;
+    region.close();
+    outcome
+}
+
+async fn run_finalizers(region: &RegionCore) {
+    while let Some(finalizer) = region.pop_finalizer() {
+        // A panicking finalizer must not stop the ones registered before it.
+        let _ = CatchUnwind(finalizer).await;
+        region
+            .rt
+            .trace
+            .record(&region.rt, None, Some(region.id), TraceKind::FinalizerRan);
+    }
+}
+
+type Finalizer = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+struct CatchUnwind(Finalizer);
+
+impl Future for CatchUnwind {
+    type Output = Result<(), ()>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
+
+/// The stages of a region's life, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    Open,
+    Closing,
+    Finalizing,
+    Closed,
+}
+
+pub(crate) struct RegionCore {
+    pub(crate) id: u64,
+    pub(crate) name: Arc<str>,
+    pub(crate) rt: Arc<RuntimeShared>,
+    pub(crate) budget: Budget,
+    pub(crate) scope: CancelScope,
+    /// The region this one is nested in (for quiescence); `None` for a root region.
+    parent: Option<Arc<RegionCore>>,
+    /// The task that runs the body; woken when the region is cancelled.
+    owner: Weak<TaskCore>,
+    state: Mutex<RegionState>,
+}
+
+/// The scope a region was opened in, which cancels it along with itself.
+enum ScopeParent {
+    Task(Weak<TaskCore>),
+    Region(Weak<RegionCore>),
+}
+
+struct RegionState {
+    phase: Phase,
+    tasks: Slab<Arc<TaskCore>>,
+    open_children: usize,
+    finalizers: Vec<Finalizer>,
+    quiescence_waker: Option<Waker>,
+    /// The body's future was dropped before the region closed: the last child to
+    /// finish must run the finalizers.
+    abandoned: bool,
+    deadline_timer: Option<TimerKey>,
+    drain_timer: Option<TimerKey>,
+    scope_link: Option<(ScopeParent, usize)>,
+}
+
+impl RegionCore {
+    fn new(
+        rt: Arc<RuntimeShared>,
+        name: Arc<str>,
+        parent: Option<Arc<RegionCore>>,
+        owner: Weak<TaskCore>,
+        budget: Budget,
+    ) -> RegionCore {
+        RegionCore {
+            id: rt.next_id(),
+            name,
+            rt,
+            budget,
+            scope: CancelScope::new(),
+            parent,
+            owner,
+            state: Mutex::new(RegionState {
+                phase: Phase::Open,
+                tasks: Slab::new(),
+                open_children: 0,
+                finalizers: Vec::new(),
+                quiescence_waker: None,
+                abandoned: false,
+                deadline_timer: None,
+                drain_timer: None,
+                scope_link: None,
+            }),
+        }
+    }
+
+    /// A root region: the region of a `block_on` body, run by `owner`. The caller
+    /// calls [`opened`](RegionCore::opened) once the owner exists.
+    pub(crate) fn new_root(
+        rt: Arc<RuntimeShared>,
+        name: Arc<str>,
+        owner: Weak<TaskCore>,
+    ) -> Arc<RegionCore> {
+        let region = Arc::new(RegionCore::new(rt, name, None, owner, Budget::INFINITE));
+        region.rt.register_root(&region);
+        region
+    }
+
+    /// A region opened with `cx`: nested in `cx`'s region for quiescence, and cancelled
+    /// along with `cx`'s scope (the task, or the region body `cx` belongs to).
+    fn new_child(cx: &Cx, name: Arc<str>, budget: Budget) -> Arc<RegionCore> {
+        let parent = cx.region_core().clone();
+        let owner = cx.task_core();
+        let region = Arc::new(RegionCore::new(
+            parent.rt.clone(),
+            name,
+            Some(parent.clone()),
+            Arc::downgrade(owner),
+            budget,
+        ));
+        lock(&parent.state).open_children += 1;
+        let (key, inherited) = cx.scope().add_child(&region);
+        let link = if cx.is_body() {
+            ScopeParent::Region(Arc::downgrade(&parent))
+        } else {
+            ScopeParent::Task(Arc::downgrade(owner))
+        };
+        region.lock().scope_link = Some((link, key));
+        region.opened();
+        if let Some((reason, drain)) = inherited {
+            region.cancel_drain(
+                reason.for_child(cx.origin()),
+                drain.deadline,
+                drain.polls_left,
+            );
+        }
+        region
+    }
+
+    pub(crate) fn opened(self: &Arc<Self>) {
+        self.rt
+            .trace
+            .record(&self.rt, None, Some(self.id), TraceKind::RegionOpened);
+        if let Some(deadline) = self.budget.get_deadline() {
+            let waker = Waker::from(Arc::new(RegionDeadline(Arc::downgrade(self))));
+            let key = self.rt.timers.insert(deadline, waker);
+            self.lock().deadline_timer = Some(key);
+        }
+    }
+
+    pub(crate) fn origin(&self) -> CancelOrigin {
+        CancelOrigin::Region(self.id, self.name.clone())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RegionState> {
+        lock(&self.state)
+    }
+
+    /// Admits a task, or refuses it with the reason its handle will report.
+    pub(crate) fn register_task(&self, task: &Arc<TaskCore>) -> Result<usize, CancelReason> {
+        let mut state = self.lock();
+        let refusal = if state.phase >= Phase::Finalizing {
+            Some("the region is finalizing")
+        } else if self.scope.is_requested() {
+            Some("the region is cancelled")
+        } else {
+            None
+        };
+        match refusal {
+            Some(why) => Err(CancelReason::new(CancelKind::RegionClosed)
+                .with_origin(self.origin())
+                .with_message(format!("spawned into region {:?}, but {why}", &*self.name))),
+            None => Ok(state.tasks.insert(task.clone())),
+        }
+    }
+
+    /// Admits runtime bookkeeping regardless of phase and cancellation.
+    pub(crate) fn register_task_unchecked(&self, task: &Arc<TaskCore>) -> usize {
+        self.lock().tasks.insert(task.clone())
+    }
+
+    pub(crate) fn task_finished(self: &Arc<Self>, key: usize) {
+        let mut state = self.lock();
+        if state.tasks.contains(key) {
+            state.tasks.remove(key);
+        }
+        self.after_child_gone(state);
+    }
+
+    fn child_closed(self: &Arc<Self>) {
+        let mut state = self.lock();
+        state.open_children = state.open_children.saturating_sub(1);
+        self.after_child_gone(state);
+    }
+
+    fn after_child_gone(self: &Arc<Self>, mut state: MutexGuard<'_, RegionState>) {
+        if !state.tasks.is_empty() || state.open_children > 0 {
+            return;
+        }
+        if let Some(waker) = state.quiescence_waker.take() {
+            drop(state);
+            waker.wake();
+        } else if state.abandoned && state.phase == Phase::Closing {
+            state.phase = Phase::Finalizing;
+            drop(state);
+            self.finish_abandoned();
+        }
+    }
+
+    fn poll_quiescent(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.lock();
+        if state.tasks.is_empty() && state.open_children == 0 {
+            state.quiescence_waker = None;
+            Poll::Ready(())
+        } else {
+            state.quiescence_waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    fn set_phase(&self, phase: Phase) {
+        self.lock().phase = phase;
+        let kind = match phase {
+            Phase::Open => return,
+            Phase::Closing => TraceKind::RegionClosing,
+            Phase::Finalizing => TraceKind::RegionFinalizing,
+            Phase::Closed => TraceKind::RegionClosed,
+        };
+        self.rt.trace.record(&self.rt, None, Some(self.id), kind);
+    }
+
+    pub(crate) fn defer(&self, finalizer: Finalizer) {
+        let mut state = self.lock();
+        if state.phase == Phase::Closed {
+            // Only a Cx kept past its region's end can get here; there is nobody left
+            // to run the finalizer.
+            drop(state);
+            self.rt
+                .trace
+                .record(&self.rt, None, Some(self.id), TraceKind::FinalizerDropped);
+            return;
+        }
+        state.finalizers.push(finalizer);
+    }
+
+    fn pop_finalizer(&self) -> Option<Finalizer> {
+        self.lock().finalizers.pop()
+    }
+
+    /// The last step: marks the region closed and releases it from its parent.
+    fn close(&self) {
+        let (link, timers) = {
+            let mut state = self.lock();
+            state.phase = Phase::Closed;
+            (
+                state.scope_link.take(),
+                [state.deadline_timer.take(), state.drain_timer.take()],
+            )
+        };
+        for key in timers.into_iter().flatten() {
+            self.rt.timers.remove(key);
+        }
+        match link {
+            Some((ScopeParent::Task(task), key)) => {
+                if let Some(task) = task.upgrade() {
+                    task.scope.remove_child(key);
+                }
+            }
+            Some((ScopeParent::Region(region), key)) => {
+                if let Some(region) = region.upgrade() {
+                    region.scope.remove_child(key);
+                }
+            }
+            None => {}
+        }
+        self.rt
+            .trace
+            .record(&self.rt, None, Some(self.id), TraceKind::RegionClosed);
+        match &self.parent {
+            Some(parent) => parent.child_closed(),
+            None => self.rt.unregister_root(self.id),
+        }
+    }
+
+    /// Cancels the region with the runtime's default drain.
+    pub(crate) fn cancel(self: &Arc<Self>, reason: CancelReason, drain: Budget) {
+        self.cancel_drain(reason, drain.get_deadline(), drain.poll_quota());
+    }
+
+    /// Step one of the protocol for a region: record the request, push it to every task
+    /// and nested region, arm the drain deadline for the body, wake the body's task.
+    pub(crate) fn cancel_drain(
+        self: &Arc<Self>,
+        reason: CancelReason,
+        deadline: Option<crate::time::Instant>,
+        polls: Option<u32>,
+    ) {
+        let kind = reason.kind;
+        let children = match self.scope.request(reason.clone(), deadline, polls) {
+            Requested::First(children) => children,
+            Requested::Strengthened | Requested::Unchanged => {
+                self.arm_drain_timer();
+                return;
+            }
+        };
+        self.rt.trace.record(
+            &self.rt,
+            None,
+            Some(self.id),
+            TraceKind::CancelRequested(kind),
+        );
+        let child_reason = reason.for_child(self.origin());
+        let drain = Drain {
+            deadline,
+            polls_left: polls,
+            timer: None,
+        };
+        let tasks: Vec<Arc<TaskCore>> = self.lock().tasks.iter().map(|(_, t)| t.clone()).collect();
+        let task_drain = drain_budget(drain);
+        for task in tasks {
+            task.cancel(child_reason.clone(), task_drain);
+        }
+        for child in children {
+            child.cancel_drain(child_reason.clone(), deadline, polls);
+        }
+        self.arm_drain_timer();
+        if let Some(owner) = self.owner.upgrade() {
+            owner.wake();
+        }
+    }
+
+    fn arm_drain_timer(&self) {
+        let Some(deadline) = self.scope.drain().deadline else {
+            return;
+        };
+        let Some(owner) = self.owner.upgrade() else {
+            return;
+        };
+        let waker = Waker::from(Arc::new(WakeOwner(Arc::downgrade(&owner))));
+        let key = self.rt.timers.insert(deadline, waker);
+        if let Some(old) = self.lock().drain_timer.replace(key) {
+            self.rt.timers.remove(old);
+        }
+    }
+
+    /// The body's future was dropped before the region closed (its task was dropped by
+    /// the drain, or the `Region::open` future was dropped by a combinator). The region
+    /// is cancelled; its children drain; the last one out runs the finalizers.
+    fn abandon(self: &Arc<Self>) {
+        let reason = CancelReason::new(CancelKind::RegionClosed)
+            .with_origin(self.origin())
+            .with_message("the region's body was dropped before the region closed");
+        self.cancel(reason, self.rt.default_drain());
+        let mut state = self.lock();
+        if state.phase >= Phase::Finalizing {
+            // Dropped while running finalizers: the rest still have to run.
+            state.abandoned = true;
+            drop(state);
+            self.finish_abandoned();
+            return;
+        }
+        state.phase = Phase::Closing;
+        state.abandoned = true;
+        if state.tasks.is_empty() && state.open_children == 0 {
+            state.phase = Phase::Finalizing;
+            drop(state);
+            self.finish_abandoned();
+        }
+    }
+
+    /// Runs the finalizers of an abandoned region in a task of the parent region (the
+    /// parent cannot close before this region closes), then closes it.
+    fn finish_abandoned(self: &Arc<Self>) {
+        let Some(parent) = self.parent.clone() else {
+            // A root region is never abandoned while its runtime is alive; if the
+            // runtime itself is going away, nobody can run the finalizers.
+            self.lock().finalizers.clear();
+            self.close();
+            return;
+        };
+        let region = self.clone();
+        crate::task::spawn_internal(&parent, async move {
+            run_finalizers(&region).await;
+            region.close();
+        });
+    }
+}
+
+/// Turns a recorded drain into the budget handed to a child.
+fn drain_budget(drain: Drain) -> Budget {
+    let mut budget = Budget::INFINITE;
+    if let Some(deadline) = drain.deadline {
+        budget = budget.with_deadline(deadline);
+    }
+    if let Some(polls) = drain.polls_left {
+        budget = budget.with_poll_quota(polls);
+    }
+    budget
+}
+
+/// Drops the region's body if the `Region::open` future goes away before closing.
+struct AbandonGuard(Option<Arc<RegionCore>>);
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        if let Some(region) = self.0.take() {
+            region.abandon();
+        }
+    }
+}
+
+/// Cancels a region when its budget's deadline passes.
+struct RegionDeadline(Weak<RegionCore>);
+
+impl Wake for RegionDeadline {
+    fn wake(self: Arc<Self>) {
+        if let Some(region) = self.0.upgrade() {
+            let reason = CancelReason::new(CancelKind::Deadline)
+                .with_origin(region.origin())
+                .with_message("the region's budget deadline passed");
+            let drain = region.rt.default_drain();
+            region.cancel(reason, drain);
+        }
+    }
+}
+
+/// Wakes the task that runs a region's body (its drain deadline passed).
+struct WakeOwner(Weak<TaskCore>);
+
+impl Wake for WakeOwner {
+    fn wake(self: Arc<Self>) {
+        if let Some(task) = self.0.upgrade() {
+            task.wake();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    crate::task::core::lock(m)
+}

@@ -1,0 +1,41 @@
+//! The thread's current runtime: set while a thread runs a runtime's tasks, so that
+//! `Instant::now()` reads the right clock and a nested `block_on` is caught.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use super::shared::RuntimeShared;
+use crate::time::Instant;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<RuntimeShared>>> = const { RefCell::new(None) };
+}
+
+/// The current runtime's `now`, or `None` outside a runtime.
+pub(crate) fn now() -> Option<Instant> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(|rt| rt.clock.now()))
+        .ok()
+        .flatten()
+}
+
+pub(crate) fn is_entered() -> bool {
+    CURRENT.try_with(|c| c.borrow().is_some()).unwrap_or(false)
+}
+
+/// Marks this thread as running `rt` until the guard drops.
+pub(crate) fn enter(rt: &Arc<RuntimeShared>) -> EnterGuard {
+    let previous = CURRENT.with(|c| c.borrow_mut().replace(rt.clone()));
+    EnterGuard { previous }
+}
+
+pub(crate) struct EnterGuard {
+    previous: Option<Arc<RuntimeShared>>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+    }
+}

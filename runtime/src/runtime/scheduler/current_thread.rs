@@ -1,0 +1,101 @@
+//! The current-thread scheduler: every task runs on the thread that calls `block_on`.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use super::lanes::Lanes;
+use super::RootWake;
+use crate::runtime::park::Parker;
+use crate::runtime::shared::RuntimeShared;
+use crate::task::core::lock;
+use crate::task::Runnable;
+
+/// Tasks run per turn before the root future and the timers get a look.
+const BATCH: usize = 128;
+
+pub(crate) struct CurrentThread {
+    lanes: Mutex<Lanes>,
+    parker: Arc<Parker>,
+    /// Set while the thread is (about to be) parked; a schedule only pays for an
+    /// unpark when it is.
+    parked: AtomicBool,
+}
+
+impl CurrentThread {
+    pub(crate) fn new() -> CurrentThread {
+        CurrentThread {
+            lanes: Mutex::new(Lanes::default()),
+            parker: Arc::new(Parker::default()),
+            parked: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn schedule(&self, runnable: Runnable) {
+        lock(&self.lanes).push(runnable);
+        if self.parked.load(Ordering::SeqCst) {
+            self.parker.unpark();
+        }
+    }
+
+    pub(crate) fn unpark(&self) {
+        self.parker.unpark();
+    }
+
+    pub(crate) fn parker(&self) -> Arc<Parker> {
+        self.parker.clone()
+    }
+
+    pub(crate) fn block_on<F: Future>(
+        &self,
+        rt: &RuntimeShared,
+        root: &Arc<RootWake>,
+        future: F,
+    ) -> F::Output {
+        let waker = Waker::from(root.clone());
+        let mut context = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if root.take() {
+                if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                    return output;
+                }
+            }
+            let mut ran = 0;
+            while ran < BATCH {
+                let next = lock(&self.lanes).pop();
+                let Some(runnable) = next else { break };
+                runnable.run();
+                ran += 1;
+            }
+            rt.timers.fire_expired(rt.clock.now());
+            if ran == 0 && !root.is_woken() {
+                self.park(rt, root);
+            }
+        }
+    }
+
+    fn park(&self, rt: &RuntimeShared, root: &RootWake) {
+        self.parked.store(true, Ordering::SeqCst);
+        if lock(&self.lanes).is_empty() && !root.is_woken() {
+            let timeout = rt
+                .timers
+                .next_deadline()
+                .map(|deadline| deadline.duration_since(rt.clock.now()));
+            if timeout != Some(std::time::Duration::ZERO) {
+                self.parker.park(timeout);
+            }
+        }
+        self.parked.store(false, Ordering::SeqCst);
+        rt.timers.fire_expired(rt.clock.now());
+    }
+
+    pub(crate) fn clear(&self) {
+        let dropped = lock(&self.lanes).clear();
+        // Dropped outside the lock: dropping a task drops its future, which may wake
+        // (and so schedule) others.
+        drop(dropped);
+    }
+}

@@ -1,0 +1,95 @@
+//! Schedulers: which runnable task runs next, and on which thread.
+//!
+//! Every scheduler keeps three lanes per queue, served in the order cancel > timed >
+//! ready: a cancelled task runs first so it drains promptly, a task with a deadline
+//! before one without. A fairness interval serves the lower lanes first now and then so
+//! that no lane starves.
+
+pub(crate) mod current_thread;
+mod lanes;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::Wake;
+
+use super::park::Parker;
+use crate::task::Runnable;
+
+pub(crate) enum Scheduler {
+    CurrentThread(current_thread::CurrentThread),
+}
+
+impl Scheduler {
+    #[inline]
+    pub(crate) fn schedule(&self, runnable: Runnable) {
+        match self {
+            Scheduler::CurrentThread(s) => s.schedule(runnable),
+        }
+    }
+
+    pub(crate) fn unpark(&self) {
+        match self {
+            Scheduler::CurrentThread(s) => s.unpark(),
+        }
+    }
+
+    pub(crate) fn parker(&self) -> Arc<Parker> {
+        match self {
+            Scheduler::CurrentThread(s) => s.parker(),
+        }
+    }
+
+    pub(crate) fn block_on<F: std::future::Future>(
+        &self,
+        rt: &super::shared::RuntimeShared,
+        root: &Arc<RootWake>,
+        future: F,
+    ) -> F::Output {
+        match self {
+            Scheduler::CurrentThread(s) => s.block_on(rt, root, future),
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        match self {
+            Scheduler::CurrentThread(s) => s.clear(),
+        }
+    }
+}
+
+/// The waker of the `block_on` body, which is polled in place on the calling thread
+/// rather than queued: it may borrow from the caller's stack and need not be `Send`.
+pub(crate) struct RootWake {
+    woken: AtomicBool,
+    parker: Arc<Parker>,
+}
+
+impl RootWake {
+    pub(crate) fn new(parker: Arc<Parker>) -> RootWake {
+        RootWake {
+            woken: AtomicBool::new(true),
+            parker,
+        }
+    }
+
+    /// Takes the wake-up, if there was one since the last call.
+    pub(crate) fn take(&self) -> bool {
+        self.woken.swap(false, Ordering::AcqRel)
+    }
+
+    pub(crate) fn is_woken(&self) -> bool {
+        self.woken.load(Ordering::Acquire)
+    }
+}
+
+impl Wake for RootWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            self.parker.unpark();
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Helpers shared by the runtime's integration tests.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use asupersync::{Cx, Runtime, RuntimeBuilder};
+
+/// Every scheduler flavor the runtime has; behaviour tests run on each.
+pub fn flavors() -> Vec<(&'static str, RuntimeBuilder)> {
+    vec![("current_thread", RuntimeBuilder::current_thread())]
+}
+
+/// Runs `body` in a fresh runtime of every flavor and returns the body's values.
+pub fn on_each_flavor<T, F, Fut>(body: F) -> Vec<T>
+where
+    F: Fn(Cx) -> Fut,
+    Fut: Future<Output = T>,
+{
+    flavors()
+        .into_iter()
+        .map(|(name, builder)| {
+            let rt = builder.build().unwrap();
+            match rt.block_on(&body) {
+                asupersync::Outcome::Ok(v) => v,
+                other => panic!("[{name}] block_on did not finish: {:?}", other.map(|_| ())),
+            }
+        })
+        .collect()
+}
+
+pub fn current_thread() -> Runtime {
+    RuntimeBuilder::current_thread().build().unwrap()
+}
+
+/// Sets its flag when dropped: shows that a future was dropped.
+pub struct DropFlag(pub Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+pub fn flag() -> Arc<AtomicBool> {
+    Arc::new(AtomicBool::new(false))
+}
+
+pub fn counter() -> Arc<AtomicUsize> {
+    Arc::new(AtomicUsize::new(0))
+}
+
+/// An append-only log for asserting the order of events across tasks.
+#[derive(Clone, Default)]
+pub struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    pub fn push(&self, event: impl Into<String>) {
+        self.0.lock().unwrap().push(event.into());
+    }
+
+    pub fn events(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn position(&self, event: &str) -> usize {
+        self.events()
+            .iter()
+            .position(|e| e == event)
+            .unwrap_or_else(|| panic!("event {event:?} not in {:?}", self.events()))
+    }
+}
+
+pub const MS: Duration = Duration::from_millis(1);
+
+/// Returns `Pending` once (after waking itself) without looking at cancellation: how a
+/// task that ignores cancellation gives up the thread.
+pub async fn pending_once() {
+    let mut yielded = false;
+    std::future::poll_fn(move |task| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            task.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}

@@ -1,0 +1,6 @@
+#[asupersync::test]
+async fn cx_second(n: u32, cx: &asupersync::Cx) {
+    let _ = (n, cx);
+}
+
+fn main() {}

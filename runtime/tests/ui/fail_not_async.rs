@@ -1,0 +1,2 @@
+#[asupersync::main]
+fn main() {}

@@ -1,0 +1,2 @@
+#[asupersync::main(threads = 4)]
+async fn main() {}

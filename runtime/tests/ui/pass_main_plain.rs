@@ -1,0 +1,4 @@
+#[asupersync::main]
+async fn main() {
+    println!("plain main");
+}
