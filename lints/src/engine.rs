@@ -15,7 +15,7 @@ use crate::finding::{Diagnostic, Finding, Severity};
 use crate::resolve::{ExternCrates, FileResolution, LineIndex, Location};
 use crate::rules;
 use crate::suppress;
-use crate::workspace::{TargetKind, Workspace};
+use crate::workspace::{Package, SourceFile, TargetKind, Workspace};
 
 /// One file to lint.
 #[derive(Debug, Clone, Copy)]
@@ -240,12 +240,22 @@ impl Report {
 /// Lints every file of a workspace in parallel. A file that cannot be read is a
 /// `parse-error` finding.
 pub fn lint_workspace(workspace: &Workspace, config: &Config) -> Report {
+    lint_workspace_with_progress(workspace, config, &|| {})
+}
+
+/// [`lint_workspace`], calling `file_done` (from any thread) after each file, for
+/// a progress bar.
+pub fn lint_workspace_with_progress(
+    workspace: &Workspace,
+    config: &Config,
+    file_done: &(dyn Fn() + Sync),
+) -> Report {
     let files: Vec<_> = workspace.files().collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(LINT_THREAD_STACK)
         .thread_name(|i| format!("asupersync-lint-{i}"))
         .build();
-    let run = || lint_files(&files, config);
+    let run = || lint_files(&files, config, file_done);
     let results = match pool {
         Ok(pool) => pool.install(run),
         Err(_) => run(),
@@ -266,33 +276,38 @@ pub fn lint_workspace(workspace: &Workspace, config: &Config) -> Report {
 
 /// Lints files in parallel; each result is the findings and the line count.
 fn lint_files(
-    files: &[(&crate::workspace::Package, &crate::workspace::SourceFile)],
+    files: &[(&Package, &SourceFile)],
     config: &Config,
+    file_done: &(dyn Fn() + Sync),
 ) -> Vec<(Vec<Finding>, usize)> {
     files
         .par_iter()
         .map(|(package, file)| {
-            let input = |source: &'_ str| {
-                lint_file(
-                    &FileInput {
-                        source,
-                        rel_path: &file.rel_path,
-                        target_kind: file.target_kind,
-                        crates: &package.extern_crates,
-                        package: Some(&package.name),
-                    },
-                    config,
-                )
-            };
-            match read_source(&file.path) {
-                Ok(source) => (input(&source), source.lines().count()),
-                Err(message) => (
-                    unreadable_file(&file.rel_path, message, config, &package.name),
-                    0,
-                ),
-            }
+            let result = lint_one(package, file, config);
+            file_done();
+            result
         })
         .collect()
+}
+
+/// Lints one file of a package: its findings and its line count.
+fn lint_one(package: &Package, file: &SourceFile, config: &Config) -> (Vec<Finding>, usize) {
+    match read_source(&file.path) {
+        Ok(source) => {
+            let input = FileInput {
+                source: &source,
+                rel_path: &file.rel_path,
+                target_kind: file.target_kind,
+                crates: &package.extern_crates,
+                package: Some(&package.name),
+            };
+            (lint_file(&input, config), source.lines().count())
+        }
+        Err(message) => (
+            unreadable_file(&file.rel_path, message, config, &package.name),
+            0,
+        ),
+    }
 }
 
 fn read_source(path: &Path) -> Result<String, String> {
@@ -333,4 +348,100 @@ pub fn fails_gate(report: &Report, deny_warnings: bool) -> bool {
         .findings
         .iter()
         .any(|f| f.severity == Severity::Deny || deny_warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Level;
+
+    fn lint(source: &str, config: &Config, package: Option<&str>) -> Vec<(&'static str, usize)> {
+        let crates = ExternCrates::new();
+        let input = FileInput {
+            source,
+            rel_path: "src/lib.rs",
+            target_kind: TargetKind::Lib,
+            crates: &crates,
+            package,
+        };
+        lint_file(&input, config)
+            .into_iter()
+            .map(|f| (f.rule, f.location.line))
+            .collect()
+    }
+
+    const TWO_RULES_ON_ONE_LINE: &str =
+        "use asupersync::Cx;\nfn f(a: u8, cx: &Cx) { tokio::spawn(x); }\n";
+
+    #[test]
+    fn a_suppression_covers_only_the_rules_it_names() {
+        let source = format!(
+            "{}// asupersync: allow(cx-first) -- frozen API\n{}",
+            "use asupersync::Cx;\n",
+            TWO_RULES_ON_ONE_LINE.lines().nth(1).unwrap()
+        );
+        let found = lint(&source, &Config::default(), None);
+        assert_eq!(
+            found,
+            [("detached-spawn", 3), ("tokio-outside-quarantine", 3)]
+        );
+    }
+
+    #[test]
+    fn levels_turn_rules_off_per_workspace_and_per_package() {
+        let all = lint(TWO_RULES_ON_ONE_LINE, &Config::default(), Some("app"));
+        assert_eq!(all.len(), 3, "{all:?}");
+        let mut builder = Config::builder();
+        builder
+            .level("cx-first", Level::Allow, Some("app"))
+            .unwrap()
+            .level("detached-spawn", Level::Allow, None)
+            .unwrap();
+        let config = builder.build().unwrap();
+        assert_eq!(
+            lint(TWO_RULES_ON_ONE_LINE, &config, Some("app")),
+            [("tokio-outside-quarantine", 2)]
+        );
+        assert_eq!(
+            lint(TWO_RULES_ON_ONE_LINE, &config, Some("other")),
+            [("cx-first", 2), ("tokio-outside-quarantine", 2)]
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_shift_positions() {
+        let source = format!("\u{feff}{TWO_RULES_ON_ONE_LINE}");
+        let crates = ExternCrates::new();
+        let input = FileInput {
+            source: &source,
+            rel_path: "src/lib.rs",
+            target_kind: TargetKind::Lib,
+            crates: &crates,
+            package: None,
+        };
+        let findings = lint_file(&input, &Config::default());
+        let cx_first = findings.iter().find(|f| f.rule == "cx-first").unwrap();
+        assert_eq!((cx_first.location.line, cx_first.location.column), (2, 13));
+    }
+
+    #[test]
+    fn the_gate_fails_on_deny_or_on_any_finding_with_deny_warnings() {
+        let warn_only = "use asupersync::Cx;\nasync fn f(cx: &Cx) { loop { g().await; } }\n";
+        let crates = ExternCrates::new();
+        let input = FileInput {
+            source: warn_only,
+            rel_path: "src/lib.rs",
+            target_kind: TargetKind::Lib,
+            crates: &crates,
+            package: None,
+        };
+        let report = Report {
+            findings: lint_file(&input, &Config::default()),
+            files: 1,
+            lines: 2,
+        };
+        assert_eq!(report.count(Severity::Warn), 1);
+        assert!(!fails_gate(&report, false));
+        assert!(fails_gate(&report, true));
+    }
 }

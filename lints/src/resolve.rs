@@ -681,9 +681,7 @@ impl ResolveVisitor<'_> {
         let Some(TokenTree::Ident(first)) = trees.get(j) else {
             return i + 1;
         };
-        if prev_blocks(i) {
-            return j + 1;
-        }
+        let blocked = prev_blocks(i);
         let start = if absolute {
             trees[i].span()
         } else {
@@ -701,6 +699,10 @@ impl ResolveVisitor<'_> {
                 }
                 _ => break,
             }
+        }
+        if blocked {
+            // `$crate::a::b`, `x.a::<T>()`, `fn a`: the whole sequence is skipped.
+            return j.max(i + 1);
         }
         let bang = matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == '!');
         let call = matches!(trees.get(j), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
@@ -1053,6 +1055,10 @@ impl<'ast> Visit<'ast> for PatternNames<'_> {
     fn visit_item(&mut self, _: &'ast syn::Item) {
         // Nested items have their own scopes.
     }
+
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {
+        // A closure's variables belong to the closure's scope.
+    }
 }
 
 fn block_items(block: &syn::Block) -> Vec<&syn::Item> {
@@ -1192,6 +1198,7 @@ impl<'ast> Visit<'ast> for ResolveVisitor<'_> {
         for input in &closure.inputs {
             binder.visit_pat(input);
         }
+        // The body's own bindings (the binder stops at nested closures).
         binder.visit_expr(&closure.body);
         self.push_scope(RawScope {
             locals,

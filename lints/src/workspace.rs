@@ -207,7 +207,8 @@ pub fn relative_path(root: &Path, path: &Path) -> String {
 }
 
 /// The files of the module tree rooted at `root_file` (which comes first), each
-/// once. Missing files are skipped: the compiler reports those.
+/// once. Missing files are skipped (the compiler reports those); files that are
+/// not UTF-8 are listed but not followed.
 pub fn module_tree(root_file: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -216,10 +217,14 @@ pub fn module_tree(root_file: &Path) -> Vec<PathBuf> {
         if !seen.insert(file.clone()) {
             continue;
         }
-        let Ok(source) = std::fs::read_to_string(&file) else {
+        let Ok(bytes) = std::fs::read(&file) else {
             continue;
         };
+        // A file that is not UTF-8 is still listed: the lint reports it.
         out.push(file.clone());
+        let Ok(source) = String::from_utf8(bytes) else {
+            continue;
+        };
         let file_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         // Where `mod x;` looks: beside a mod-rs file, or in a directory named
         // after a non-mod-rs file (`src/a.rs` declares `src/a/x.rs`).

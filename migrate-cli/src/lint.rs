@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use asupersync_lints::engine::fails_gate;
+use asupersync_lints::engine::lint_workspace_with_progress;
 use asupersync_lints::render::{human, json, sarif};
-use asupersync_lints::{lint_workspace, Config, Workspace};
+use asupersync_lints::{Config, Workspace};
 use clap::Args;
 
 use crate::cli::{Exit, Format, GlobalArgs};
@@ -45,7 +46,9 @@ pub fn run(global: &GlobalArgs, args: &LintArgs) -> anyhow::Result<Exit> {
     let manifest = manifest_path(global, args)?;
     let workspace = Workspace::load(manifest.as_deref())?;
     let config = Config::load(&workspace)?;
-    let report = lint_workspace(&workspace, &config);
+    let report = with_progress(workspace.files().count(), |done| {
+        lint_workspace_with_progress(&workspace, &config, done)
+    });
     let output = match global.format {
         Format::Json => json::render(&report) + "\n",
         Format::Sarif => sarif::render(&report) + "\n",
@@ -61,6 +64,22 @@ pub fn run(global: &GlobalArgs, args: &LintArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Clean
     })
+}
+
+/// Runs `work` with a progress bar on stderr when the run is long enough to
+/// want one and stderr is a terminal (DESIGN.md §6).
+fn with_progress<T>(files: usize, work: impl FnOnce(&(dyn Fn() + Sync)) -> T) -> T {
+    const PROGRESS_MIN_FILES: usize = 500;
+    if files < PROGRESS_MIN_FILES || !std::io::stderr().is_terminal() {
+        return work(&|| {});
+    }
+    let bar = indicatif::ProgressBar::new(files as u64).with_style(
+        indicatif::ProgressStyle::with_template("{spinner} linting {pos}/{len} files {wide_bar}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let result = work(&|| bar.inc(1));
+    bar.finish_and_clear();
+    result
 }
 
 /// The manifest to load: `PATH` (a directory or a Cargo.toml) or `--manifest-path`.

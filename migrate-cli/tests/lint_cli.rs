@@ -290,3 +290,13 @@ fn explain_prints_rule_docs_or_lists_the_rules() {
     );
     assert!(err.contains("cx-first, tokio-outside-quarantine"), "{err}");
 }
+
+#[test]
+fn package_metadata_configures_quarantine_and_levels() {
+    let output = lint("lint-package-config", &["--format", "json"]);
+    let report = json(&output);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["findings"][0]["rule"], "detached-spawn");
+    assert_eq!(report["findings"][0]["severity"], "warn");
+    assert_eq!(output.status.code(), Some(0));
+}
