@@ -42,6 +42,7 @@ pub struct FileContext<'a> {
     pub quarantined: bool,
     /// The file is under a configured `boundary` glob.
     pub boundary: bool,
+    pub config: &'a Config,
 }
 
 impl FileContext<'_> {
@@ -190,6 +191,7 @@ fn lint_file_inner(input: &FileInput<'_>, config: &Config) -> Vec<Finding> {
         lines: &lines,
         quarantined: config.is_quarantined(input.rel_path),
         boundary: config.is_boundary(input.rel_path),
+        config,
     };
     let suppressions = suppress::scan(source, &lines);
     let mut out = Vec::new();

@@ -45,7 +45,7 @@ pub fn run(global: &GlobalArgs, args: &LintArgs) -> anyhow::Result<Exit> {
     }
     let manifest = manifest_path(global, args)?;
     let workspace = Workspace::load(manifest.as_deref())?;
-    let config = Config::load(&workspace)?;
+    let config = Config::load(&workspace)?.with_native_lookup(native_replacement);
     let report = with_progress(workspace.files().count(), |done| {
         lint_workspace_with_progress(&workspace, &config, done)
     });
@@ -64,6 +64,11 @@ pub fn run(global: &GlobalArgs, args: &LintArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Clean
     })
+}
+
+/// The native replacement of a Tokio-ecosystem path, from the mapping data.
+fn native_replacement(path: &str) -> Option<String> {
+    crate::mapping::mapping().classify(path)?.native
 }
 
 /// Runs `work` with a progress bar on stderr when the run is long enough to

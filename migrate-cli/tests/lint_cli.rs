@@ -194,6 +194,12 @@ fn configuration_sets_quarantine_boundary_and_levels() {
         findings(&report),
         [triple("tokio-outside-quarantine", "src/lib.rs", 9)]
     );
+    // The help names the native replacement from the mapping data.
+    let help = report["findings"][0]["help"].as_str().unwrap();
+    assert!(
+        help.starts_with("use `asupersync::channel::mpsc::channel` instead"),
+        "{help}"
+    );
     assert_eq!(output.status.code(), Some(1));
 }
 
