@@ -41,3 +41,9 @@ async fn suppressed(state: &std::sync::Mutex<u32>) {
     let guard = state.lock().unwrap();
     save(*guard).await;
 }
+
+async fn comments_and_strings(state: &std::sync::Mutex<u32>) {
+    // let guard = state.lock().unwrap(); save(*guard).await;
+    let text = "let guard = state.lock().unwrap(); save(*guard).await;";
+    save(text.len() as u32).await;
+}
