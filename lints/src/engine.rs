@@ -87,6 +87,10 @@ impl FileContext<'_> {
 }
 
 /// Lints one file. Never panics, whatever the input.
+///
+/// It frees proc-macro2's span information of the current thread when done (the
+/// source map would otherwise grow with every file): do not keep `syn` trees of
+/// other files across a call on the same thread and ask them for positions.
 pub fn lint_file(input: &FileInput<'_>, config: &Config) -> Vec<Finding> {
     let findings = lint_file_inner(input, config);
     // The span source map of proc-macro2 grows with every parsed file on a thread.

@@ -252,6 +252,7 @@ impl FileResolution {
             crates,
             scopes: Vec::new(),
             position: Position::Other,
+            token_kind: UseKind::Path,
             out: Vec::new(),
         };
         visitor.visit_file(file);
@@ -346,6 +347,8 @@ struct ResolveVisitor<'a> {
     crates: &'a ExternCrates,
     scopes: Vec<Scope>,
     position: Position,
+    /// The kind of paths found in token streams (attributes under `cfg_attr`).
+    token_kind: UseKind,
     out: Vec<ResolvedUse>,
 }
 
@@ -706,7 +709,11 @@ impl ResolveVisitor<'_> {
         }
         let bang = matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == '!');
         let call = matches!(trees.get(j), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
-        let kind = if bang { UseKind::Macro } else { UseKind::Path };
+        let kind = if bang {
+            UseKind::Macro
+        } else {
+            self.token_kind
+        };
         let resolved = if segments.len() > 1 || absolute {
             self.resolve_in_stack(self.scopes.len(), &segments, absolute, ResolveMode::VALUE)
         } else if bang || call {
@@ -1323,7 +1330,12 @@ impl<'ast> Visit<'ast> for ResolveVisitor<'_> {
         self.position = Position::Attribute;
         self.visit_path(path);
         if let syn::Meta::List(list) = &attr.meta {
+            // `#[cfg_attr(pred, tokio::test)]` holds attributes.
+            if path.is_ident("cfg_attr") {
+                self.token_kind = UseKind::Attribute;
+            }
             self.scan_tokens(list.tokens.clone());
+            self.token_kind = UseKind::Path;
         }
     }
 }

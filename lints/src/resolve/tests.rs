@@ -443,3 +443,12 @@ fn extern_crate_inside_a_module_is_scoped_to_it() {
         .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn attributes_under_cfg_attr_and_paths_in_attribute_arguments() {
+    let source = "#[cfg_attr(feature = \"rt\", tokio::test(flavor = \"current_thread\"))]\nasync fn t() {}\n#[derive(hyper::Thing)]\nstruct S;";
+    assert_eq!(
+        found(source),
+        pairs(&[("tokio::test", Attribute), ("hyper::Thing", Path)])
+    );
+}
