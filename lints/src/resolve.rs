@@ -447,8 +447,9 @@ impl ResolveVisitor<'_> {
         if !absolute && raw.is_module {
             match first {
                 // `use self::x` names this module's own declarations.
+                // (`use self::x;` may name an item `x` of the module.)
                 "self" if path.len() > 1 => {
-                    return self.resolve_raw(raw, &path[1..], false, skip, depth + 1);
+                    return self.resolve_raw(raw, &path[1..], false, None, depth + 1);
                 }
                 // The module being declared is not on the stack yet, so its `super`
                 // is the innermost module that is.

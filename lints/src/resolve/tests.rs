@@ -370,15 +370,21 @@ fn self_and_crate_paths_resolve_locally() {
     let source = r#"
 mod rt { pub use tokio::task; }
 use self::inner::thing;
+use self::other;
 mod inner { pub fn thing() {} }
-fn f() { crate::helpers::go(); thing(); }
+fn other() {}
+fn f() { crate::helpers::go(); thing(); other(); }
 "#;
     let file = syn::parse_file(source).unwrap();
-    let all: Vec<String> = FileResolution::new(source, &file, &crates)
+    let resolution = FileResolution::new(source, &file, &crates);
+    let imports: Vec<&str> = resolution
         .uses
-        .into_iter()
-        .map(|u| u.path)
+        .iter()
+        .filter(|u| u.kind == Import)
+        .map(|u| u.path.as_str())
         .collect();
+    assert_eq!(imports, ["tokio::task", "app::inner::thing", "app::other"]);
+    let all: Vec<String> = resolution.uses.into_iter().map(|u| u.path).collect();
     assert!(all.contains(&"app::helpers::go".to_string()), "{all:?}");
     assert!(all.contains(&"tokio::task".to_string()), "{all:?}");
     assert!(all.contains(&"app::inner::thing".to_string()), "{all:?}");
