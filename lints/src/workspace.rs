@@ -4,7 +4,8 @@
 //! modules that live elsewhere through `#[path]`. So the file list starts from each
 //! target's root (`cargo metadata --no-deps`: lib, bins, tests, examples, benches,
 //! build script) and follows `mod x;` declarations: `x.rs`, `x/mod.rs`, nested
-//! inline modules and `#[path = ".."]`. Declarations are found by lexing (not
+//! inline modules, `#[path = ".."]`, and declarations inside macro invocations
+//! (`cfg_feature! { mod x; }`, common in large crates). Declarations are found by lexing (not
 //! parsing) each file, so a file with a syntax error still contributes the modules
 //! it declares, and the cost stays well below a full parse. Modules declared under
 //! any `#[cfg]` are included: a lint gate must see every configuration.
@@ -308,7 +309,18 @@ fn collect_mod_decls(
                 }
             }
             TokenTree::Ident(id) if id == "pub" || id == "unsafe" => i += 1,
-            TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis => i += 1,
+            // `pub(crate)`: keeps a pending `#[path]`.
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis => {
+                collect_mod_decls(g.stream(), file_dir, module_dir, out);
+                i += 1;
+            }
+            // Macro bodies (`cfg_rt! { mod x; }`) and blocks declare modules of the
+            // enclosing module.
+            TokenTree::Group(g) => {
+                collect_mod_decls(g.stream(), file_dir, module_dir, out);
+                path_attr = None;
+                i += 1;
+            }
             _ => {
                 path_attr = None;
                 i += 1;
@@ -365,7 +377,7 @@ mod tests {
         write(
             root,
             "src/lib.rs",
-            "mod a;\npub mod b;\n#[path = \"elsewhere/c_impl.rs\"]\nmod c;\nmod inline { mod deep; }\n// mod commented;\nconst S: &str = \"mod in_string;\";\n#[cfg(test)]\nmod tests;\n",
+            "mod a;\npub mod b;\n#[path = \"elsewhere/c_impl.rs\"]\nmod c;\nmod inline { mod deep; }\n// mod commented;\nconst S: &str = \"mod in_string;\";\n#[cfg(test)]\nmod tests;\ncfg_net! { pub(crate) mod net; }\n",
         );
         write(root, "src/a.rs", "mod child;\n");
         write(root, "src/a/child.rs", "");
@@ -374,6 +386,7 @@ mod tests {
         write(root, "src/elsewhere/c_impl.rs", "");
         write(root, "src/inline/deep.rs", "");
         write(root, "src/tests.rs", "");
+        write(root, "src/net.rs", "");
         write(root, "src/commented.rs", "");
         write(root, "src/in_string.rs", "");
         let files = module_tree(&root.join("src/lib.rs"));
@@ -388,6 +401,7 @@ mod tests {
                 "src/elsewhere/c_impl.rs",
                 "src/inline/deep.rs",
                 "src/tests.rs",
+                "src/net.rs",
             ]
         );
     }
