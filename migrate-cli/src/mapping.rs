@@ -195,6 +195,77 @@ pub fn mapping() -> &'static Mapping {
 }
 
 impl Mapping {
+    /// The mapping as Markdown: the body of `docs/mapping.md`, grouped by Tokio module,
+    /// then the dependency knowledge base. A test keeps the committed file current.
+    pub fn render_markdown(&self) -> String {
+        use std::fmt::Write as _;
+        let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+        let mut out = String::new();
+        out.push_str(
+            "# Tokio → asupersync mapping\n\n\
+             Generated from `migrate-cli/data/mapping.toml` and `migrate-cli/data/crates.toml`, the \
+             single source of truth that `cargo asupersync audit`, `migrate` and `explain` read. \
+             Do not edit by hand: change the data and run \
+             `BLESS=1 cargo test -p cargo-asupersync --test docs`.\n\n\
+             **auto** means `cargo asupersync migrate` rewrites the usage itself; everything else \
+             is reported for a person, with the note below. The native side takes `&cx` first \
+             wherever it can wait (`tokio::time::sleep(d)` → `asupersync::time::sleep(&cx, d)`).\n",
+        );
+        // Grouped by Tokio module (`tokio::time`, `tokio::sync`, ...), data order within.
+        let mut sections: BTreeMap<String, Vec<&ApiEntry>> = BTreeMap::new();
+        for entry in &self.apis {
+            let module = entry
+                .tokio
+                .rsplit_once("::")
+                .map_or(entry.tokio.as_str(), |(module, _)| module);
+            let section = module.split("::").take(2).collect::<Vec<_>>().join("::");
+            sections.entry(section).or_default().push(entry);
+        }
+        for (section, entries) in sections {
+            let _ = write!(
+                out,
+                "\n## `{section}`\n\n| Tokio | kind | asupersync | class | auto | note |\n|---|---|---|---|---|---|\n"
+            );
+            for entry in entries {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} | {} | {} | {} |",
+                    entry.tokio,
+                    entry.kind.as_str(),
+                    entry
+                        .native
+                        .as_deref()
+                        .map_or("—".to_string(), |n| format!("`{n}`")),
+                    entry.class.as_str(),
+                    if entry.auto { "yes" } else { "no" },
+                    cell(&entry.note),
+                );
+            }
+        }
+        out.push_str(
+            "\n## Crates\n\nHow `audit` classes each Tokio-ecosystem dependency.\n\n\
+             | crate | class | replacement | note |\n|---|---|---|---|\n",
+        );
+        for krate in self.crates.values() {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                krate.name,
+                if krate.runtime_neutral {
+                    "runtime-neutral"
+                } else {
+                    krate.class.as_str()
+                },
+                krate
+                    .native
+                    .as_deref()
+                    .map_or("—".to_string(), |n| format!("`{n}`")),
+                cell(&krate.note),
+            );
+        }
+        out
+    }
+
     /// Parses and validates the two data files.
     pub fn parse(mapping_toml: &str, crates_toml: &str) -> Result<Mapping, String> {
         let file: MappingFile =

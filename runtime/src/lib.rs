@@ -79,3 +79,9 @@ pub use asupersync_macros::test;
 
 #[doc(hidden)]
 pub mod __private;
+
+/// The guides' code blocks are compiled and run as doctests, so the docs cannot drift
+/// from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/getting-started.md")]
+pub struct GettingStartedGuide;

@@ -26,7 +26,7 @@ use crate::cx::Cx;
 use crate::outcome::Outcome;
 use crate::runtime::shared::RuntimeShared;
 use crate::scope::{CancelScope, Drain, Requested};
-use crate::task::core::TaskCore;
+use crate::task::core::{DrainTimer, TaskCore};
 use crate::task::harness::{Drainable, ScopeOf};
 use crate::time::timer::TimerKey;
 use crate::trace::TraceKind;
@@ -440,7 +440,7 @@ impl RegionCore {
         let tasks: Vec<Arc<TaskCore>> = self.lock().tasks.iter().map(|(_, t)| t.clone()).collect();
         let task_drain = drain_budget(drain);
         for task in tasks {
-            task.cancel(child_reason.clone(), task_drain);
+            task.cancel_as(child_reason.clone(), task_drain, DrainTimer::Region);
         }
         for child in children {
             child.cancel_drain(child_reason.clone(), deadline, polls);
@@ -451,14 +451,13 @@ impl RegionCore {
         }
     }
 
-    fn arm_drain_timer(&self) {
+    /// One timer for the whole region: at the drain deadline it wakes the body's task
+    /// and every task still in the region, so each can be dropped.
+    fn arm_drain_timer(self: &Arc<Self>) {
         let Some(deadline) = self.scope.drain().deadline else {
             return;
         };
-        let Some(owner) = self.owner.upgrade() else {
-            return;
-        };
-        let waker = Waker::from(Arc::new(WakeOwner(Arc::downgrade(&owner))));
+        let waker = Waker::from(Arc::new(DrainExpired(Arc::downgrade(self))));
         let key = self.rt.timers.insert(deadline, waker);
         if let Some(old) = self.lock().drain_timer.replace(key) {
             self.rt.timers.remove(old);
@@ -546,13 +545,22 @@ impl Wake for RegionDeadline {
     }
 }
 
-/// Wakes the task that runs a region's body (its drain deadline passed).
-struct WakeOwner(Weak<TaskCore>);
+/// Fires at a cancelled region's drain deadline: wakes the task that runs the body
+/// and every task still in the region, so each harness can drop what is left.
+struct DrainExpired(Weak<RegionCore>);
 
-impl Wake for WakeOwner {
+impl Wake for DrainExpired {
     fn wake(self: Arc<Self>) {
-        if let Some(task) = self.0.upgrade() {
+        let Some(region) = self.0.upgrade() else {
+            return;
+        };
+        let tasks: Vec<Arc<TaskCore>> =
+            region.lock().tasks.iter().map(|(_, t)| t.clone()).collect();
+        for task in tasks {
             task.wake();
+        }
+        if let Some(owner) = region.owner.upgrade() {
+            owner.wake();
         }
     }
 }

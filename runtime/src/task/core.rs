@@ -53,8 +53,14 @@ impl TaskCore {
         &self.region.rt
     }
 
+    /// Installs the task's waker. A cancel that arrived before there was a waker to
+    /// arm the drain timer with (a region cancelled from another thread mid-spawn) gets
+    /// its timer now.
     pub(crate) fn set_waker(&self, waker: Waker) {
         *lock(&self.waker) = Some(waker);
+        if self.scope.is_requested() {
+            self.arm_drain_timer();
+        }
     }
 
     pub(crate) fn wake(&self) {
@@ -109,6 +115,17 @@ impl TaskCore {
     /// regions opened in the task, arm the drain deadline, and wake the task so its
     /// cancel-aware operations return `Err(Cancelled)`.
     pub(crate) fn cancel(self: &Arc<Self>, reason: CancelReason, drain: Budget) {
+        self.cancel_as(reason, drain, DrainTimer::Own);
+    }
+
+    /// [`cancel`](TaskCore::cancel), for a task whose region arms one drain timer for
+    /// all its tasks instead of one each.
+    pub(crate) fn cancel_as(
+        self: &Arc<Self>,
+        reason: CancelReason,
+        drain: Budget,
+        timer: DrainTimer,
+    ) {
         if self.is_finished() {
             return;
         }
@@ -129,10 +146,16 @@ impl TaskCore {
                 for child in children {
                     child.cancel(child_reason.clone(), drain);
                 }
-                self.arm_drain_timer();
+                if timer == DrainTimer::Own {
+                    self.arm_drain_timer();
+                }
                 self.wake();
             }
-            Requested::Strengthened | Requested::Unchanged => self.arm_drain_timer(),
+            Requested::Strengthened | Requested::Unchanged => {
+                if timer == DrainTimer::Own {
+                    self.arm_drain_timer();
+                }
+            }
         }
     }
 
@@ -155,15 +178,29 @@ impl TaskCore {
     /// Called exactly once, when the task's future is gone.
     pub(crate) fn on_finished(&self) {
         self.finished.store(true, Ordering::Release);
+        // Skip the locks when there is nothing to release: this runs for every task.
         let timers = &self.rt().timers;
-        if let Some(key) = lock(&self.deadline_timer).take() {
-            timers.remove(key);
+        if self.budget.get_deadline().is_some() {
+            if let Some(key) = lock(&self.deadline_timer).take() {
+                timers.remove(key);
+            }
         }
-        if let Some(key) = self.scope.take_drain_timer() {
-            timers.remove(key);
+        if self.scope.is_requested() {
+            if let Some(key) = self.scope.take_drain_timer() {
+                timers.remove(key);
+            }
         }
         lock(&self.waker).take();
     }
+}
+
+/// Who arms the timer that wakes a cancelled task when its drain deadline passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DrainTimer {
+    /// The task arms its own (it was cancelled on its own).
+    Own,
+    /// Its region arms one for every task it cancels at once.
+    Region,
 }
 
 /// A waker that, when its timer fires, cancels the task whose deadline passed.
