@@ -430,6 +430,16 @@ mod tests {
         let invalid = Workspace::load(Some(dir.path())).unwrap_err();
         assert!(matches!(invalid, WorkspaceError::InvalidManifest { .. }));
         assert!(!invalid.to_string().contains('\n'), "{invalid}");
+
+        // Valid TOML that cargo rejects (a package without a name).
+        write(dir.path(), "Cargo.toml", "[package]\nversion = \"0.1.0\"\n");
+        let rejected = Workspace::load(Some(dir.path())).unwrap_err();
+        assert!(
+            matches!(rejected, WorkspaceError::Metadata(_)),
+            "{rejected:?}"
+        );
+        assert!(rejected.to_string().starts_with("cargo metadata failed: "));
+        assert!(!rejected.to_string().contains('\n'), "{rejected}");
     }
 
     #[test]

@@ -306,3 +306,15 @@ fn package_metadata_configures_quarantine_and_levels() {
     assert_eq!(report["findings"][0]["severity"], "warn");
     assert_eq!(output.status.code(), Some(0));
 }
+
+#[test]
+fn color_always_colours_and_never_does_not() {
+    let path = fixture("lint-findings");
+    let output = cargo_asupersync(&["lint", path.to_str().unwrap(), "--color", "always"]);
+    assert!(
+        stdout(&output).contains("\u{1b}["),
+        "escape codes with --color always"
+    );
+    let output = cargo_asupersync(&["lint", path.to_str().unwrap(), "--color", "never"]);
+    assert!(!stdout(&output).contains('\u{1b}'));
+}
