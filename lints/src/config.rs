@@ -70,17 +70,13 @@ impl Config {
     /// Reads every configuration source of a loaded workspace.
     pub fn load(workspace: &Workspace) -> Result<Config, ConfigError> {
         let mut builder = Config::builder();
-        let workspace_table = workspace.metadata.get("asupersync");
-        if let Some(table) = workspace_table {
+        if let Some(table) = workspace.metadata.get("asupersync") {
             builder.add_json("[workspace.metadata.asupersync]", table, None)?;
         }
         for package in &workspace.packages {
             if let Some(table) = package.metadata.get("asupersync") {
-                // A single-package workspace reports its root table as both.
-                if Some(table) != workspace_table {
-                    let name = format!("[package.metadata.asupersync] of {}", package.name);
-                    builder.add_json(&name, table, Some(&package.name))?;
-                }
+                let name = format!("[package.metadata.asupersync] of {}", package.name);
+                builder.add_json(&name, table, Some(&package.name))?;
             }
         }
         builder.add_file(&workspace.root.join(CONFIG_FILE))?;
