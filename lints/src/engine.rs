@@ -124,7 +124,17 @@ fn delimiter_depth(source: &str) -> usize {
     max
 }
 
-/// Parses a file, or says why not and where.
+/// Parses a source file the way the engine does, or says why not and where: a
+/// lexer failure gets a readable reason, and pathological nesting (which would
+/// overflow the stack in `syn`'s recursive parser) is refused up front. Other
+/// tools that parse workspace files (`audit`) should use this too, and free the
+/// span information with `proc_macro2::extra::invalidate_current_thread_spans()`
+/// once done with a file.
+pub fn parse_source(source: &str) -> Result<syn::File, (String, Location)> {
+    parse(source, &LineIndex::new(source))
+}
+
+/// [`parse_source`] with a prepared line index.
 fn parse(source: &str, lines: &LineIndex) -> Result<syn::File, (String, Location)> {
     if delimiter_depth(source) > MAX_NESTING {
         let start = Location {
