@@ -316,6 +316,9 @@ struct Scope {
     names: HashMap<String, Target>,
     /// Canonical prefixes of the external glob imports of this scope.
     globs: Vec<Vec<String>>,
+    /// How many glob imports of crate-local modules (`use super::*;`) this scope
+    /// has: their names are unknown, so they make every glob guess ambiguous.
+    local_globs: usize,
     /// Variables and generic parameters: they shadow imports in value position.
     locals: HashSet<String>,
 }
@@ -391,12 +394,11 @@ impl ResolveVisitor<'_> {
             scope.names.insert(import.name.clone(), target);
         }
         for (prefix, absolute) in &raw.globs {
-            if let Some(resolved) = self.resolve_raw(&raw, prefix, *absolute, None, 0) {
-                let local = resolved.first().is_some_and(|s| *s == self_crate)
-                    || matches!(resolved[0].as_str(), "self" | "super" | "crate");
-                if !local {
-                    scope.globs.push(resolved);
-                }
+            match self.resolve_raw(&raw, prefix, *absolute, None, 0) {
+                Some(resolved) if resolved[0] != self_crate => scope.globs.push(resolved),
+                // A glob of this crate's modules (`use super::*;`), or one we cannot
+                // resolve: its names are unknown.
+                _ => scope.local_globs += 1,
             }
         }
         self.scopes.push(scope);
@@ -504,7 +506,7 @@ impl ResolveVisitor<'_> {
                 return Some(join_rest(vec![real.to_string()], &path[1..]));
             }
         }
-        if mode.glob && !is_prelude_name(first) {
+        if mode.glob && !is_prelude_name(first) && !WELL_KNOWN_CRATES.contains(&first) {
             if let Some(prefix) = self.single_glob(top) {
                 return Some(join_rest(prefix.clone(), path));
             }
@@ -542,14 +544,15 @@ impl ResolveVisitor<'_> {
     }
 
     /// The prefix of the single external glob import visible from `top`, if exactly
-    /// one is in the innermost scope that has any.
+    /// one is in the innermost scope that has any glob, and no local glob
+    /// (`use super::*;`) could supply the name instead.
     fn single_glob(&self, top: usize) -> Option<&Vec<String>> {
         let scope = self.scopes[..top]
             .iter()
             .rev()
-            .find(|s| !s.globs.is_empty())?;
+            .find(|s| !s.globs.is_empty() || s.local_globs > 0)?;
         match scope.globs.as_slice() {
-            [only] => Some(only),
+            [only] if scope.local_globs == 0 => Some(only),
             _ => None,
         }
     }
@@ -827,6 +830,26 @@ fn join_rest(mut base: Vec<String>, rest: &[String]) -> Vec<String> {
     base.extend(rest.iter().cloned());
     base
 }
+
+/// Crates that a glob import never supplies as a name even when they are not
+/// declared dependencies (`use tokio::time::*; tokio::spawn(..)` names the crate,
+/// not `tokio::time::tokio`).
+const WELL_KNOWN_CRATES: &[&str] = &[
+    "std",
+    "core",
+    "alloc",
+    "asupersync",
+    "tokio",
+    "tokio_util",
+    "tokio_stream",
+    "hyper",
+    "axum",
+    "tonic",
+    "reqwest",
+    "async_std",
+    "smol",
+    "futures",
+];
 
 /// Names every Rust program sees without an import: a glob never supplies them.
 fn is_prelude_name(name: &str) -> bool {

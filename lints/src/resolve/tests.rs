@@ -458,3 +458,10 @@ fn attributes_under_cfg_attr_and_paths_in_attribute_arguments() {
         pairs(&[("tokio::test", Attribute), ("hyper::Thing", Path)])
     );
 }
+
+#[test]
+fn a_local_glob_makes_glob_guesses_ambiguous() {
+    let source = "mod t {\n    use super::*;\n    use tokio::time::*;\n    fn f() { helper(); sleep(d); tokio::spawn(x); }\n}";
+    let paths: Vec<String> = uses(source).into_iter().map(|u| u.path).collect();
+    assert_eq!(paths, ["tokio::time::*", "tokio::spawn"]);
+}
