@@ -2,7 +2,7 @@
 
 use syn::visit::{self, Visit};
 
-use super::common::{callee_path, is_ident_expr, pat_ident, strip_parens, AsyncStack, AwaitFinder};
+use super::common::{pat_ident, strip_parens, AsyncStack, AwaitFinder};
 use super::Rule;
 use crate::engine::FileContext;
 use crate::finding::{Diagnostic, Level};
@@ -21,7 +21,9 @@ pub const DOCS: &str = r#"### What it does
 In async code, finds a guard of a blocking lock bound with `let` (from `.lock()`,
 `.read()`, `.write()`, `.try_lock()` called without arguments and not awaited,
 optionally followed by `.unwrap()`, `.expect(..)` or `?`) that is still alive when a
-later statement of the same block awaits.
+later statement of the same block awaits. A guard passed by value to a call
+(`drop(guard)`, `consume(guard)`) or shadowed by a new `let` is released; one moved
+into the awaited expression itself (`save(guard).await`) is still held.
 
 ### Why is this bad
 A `std::sync::Mutex` or `parking_lot` guard held across a suspension point blocks
@@ -101,15 +103,43 @@ fn is_guard_expr(expr: &syn::Expr) -> bool {
     }
 }
 
-/// Whether a statement ends the guard `name`: `drop(name);`, or rebinding it.
+/// Whether a statement ends the guard `name`: it is moved into a call
+/// (`drop(name)`, `consume(name)`) or shadowed by a new `let name`.
 fn releases(stmt: &syn::Stmt, name: &str) -> bool {
-    match stmt {
-        syn::Stmt::Expr(expr, _) => callee_path(expr).is_some_and(|p| {
-            p.is_ident("drop")
-                && matches!(strip_parens(expr), syn::Expr::Call(c) if c.args.len() == 1 && is_ident_expr(&c.args[0], name))
-        }),
-        syn::Stmt::Local(local) => pat_ident(&local.pat).is_some_and(|i| i == name),
-        _ => false,
+    if let syn::Stmt::Local(local) = stmt {
+        if pat_ident(&local.pat).is_some_and(|i| i == name) {
+            return true;
+        }
+    }
+    let mut moved = MovedIntoCall { name, found: false };
+    moved.visit_stmt(stmt);
+    moved.found
+}
+
+/// Finds `name` passed by value to a call or method call.
+struct MovedIntoCall<'n> {
+    name: &'n str,
+    found: bool,
+}
+
+impl MovedIntoCall<'_> {
+    fn check_args<'a>(&mut self, args: impl IntoIterator<Item = &'a syn::Expr>) {
+        let by_value = |arg: &syn::Expr| matches!(strip_parens(arg), syn::Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name));
+        if args.into_iter().any(by_value) {
+            self.found = true;
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for MovedIntoCall<'_> {
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        self.check_args(&call.args);
+        visit::visit_expr_call(self, call);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        self.check_args(&call.args);
+        visit::visit_expr_method_call(self, call);
     }
 }
 
@@ -127,10 +157,13 @@ impl AwaitHoldingLock<'_, '_> {
             }
             let name = name.to_string();
             for later in &block.stmts[index + 1..] {
-                if releases(later, &name) {
+                // An await in the statement that releases the guard still holds
+                // it (`save(guard).await` moves it into the awaited future).
+                let awaits = AwaitFinder::first_in_stmt(later);
+                if awaits.is_none() && releases(later, &name) {
                     break;
                 }
-                if let Some(await_span) = AwaitFinder::first_in_stmt(later) {
+                if let Some(await_span) = awaits {
                     let await_line = await_span.start().line;
                     self.out.push(Diagnostic {
                         location: self.context.location(pat_ident(&local.pat).map(|i| i.span()).unwrap_or(await_span)),

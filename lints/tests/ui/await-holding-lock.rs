@@ -36,6 +36,16 @@ fn sync_code(state: &std::sync::Mutex<u32>) {
     block_on(async { work().await });
 }
 
+async fn moved_guards(state: &std::sync::Mutex<u32>) {
+    // Moved into a call before the await: released.
+    let guard = state.lock().unwrap();
+    consume(guard);
+    save(1).await;
+    // Moved into the awaited future: still held across the await.
+    let held = state.lock().unwrap();
+    save_guard(held).await;
+}
+
 async fn suppressed(state: &std::sync::Mutex<u32>) {
     // asupersync: allow(await-holding-lock) -- single-threaded lab runtime only
     let guard = state.lock().unwrap();
