@@ -763,13 +763,7 @@ impl ResolveVisitor<'_> {
         }
         let mut locals = HashSet::new();
         collect_generic_names(&sig.generics, &mut locals);
-        let mut binder = PatternNames { names: &mut locals };
-        for input in &sig.inputs {
-            binder.visit_fn_arg(input);
-        }
-        if let Some(block) = block {
-            binder.visit_block(block);
-        }
+        // Parameters and `let`s join the scope as they are visited.
         self.push_scope(RawScope {
             locals,
             ..RawScope::default()
@@ -1068,30 +1062,6 @@ fn collect_generic_names(generics: &syn::Generics, names: &mut HashSet<String>) 
     }
 }
 
-/// Collects the variables a function binds (parameters, `let`, closures, match
-/// arms), over-approximating on purpose: a variable never resolves to an import.
-struct PatternNames<'n> {
-    names: &'n mut HashSet<String>,
-}
-
-impl<'ast> Visit<'ast> for PatternNames<'_> {
-    fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
-        let name = pat.ident.to_string();
-        if name.starts_with(|c: char| c.is_lowercase() || c == '_') {
-            self.names.insert(name);
-        }
-        visit::visit_pat_ident(self, pat);
-    }
-
-    fn visit_item(&mut self, _: &'ast syn::Item) {
-        // Nested items have their own scopes.
-    }
-
-    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {
-        // A closure's variables belong to the closure's scope.
-    }
-}
-
 fn block_items(block: &syn::Block) -> Vec<&syn::Item> {
     block
         .stmts
@@ -1224,19 +1194,36 @@ impl<'ast> Visit<'ast> for ResolveVisitor<'_> {
     }
 
     fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
-        let mut locals = HashSet::new();
-        let mut binder = PatternNames { names: &mut locals };
-        for input in &closure.inputs {
-            binder.visit_pat(input);
-        }
-        // The body's own bindings (the binder stops at nested closures).
-        binder.visit_expr(&closure.body);
-        self.push_scope(RawScope {
-            locals,
-            ..RawScope::default()
-        });
+        self.push_scope(RawScope::default());
         visit::visit_expr_closure(self, closure);
         self.scopes.pop();
+    }
+
+    /// A variable is in scope from its binding to the end of the enclosing scope
+    /// (the innermost block with items, closure or function: a slight
+    /// over-approximation, which only ever resolves less).
+    fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
+        let name = pat.ident.to_string();
+        if name.starts_with(|c: char| c.is_lowercase() || c == '_') {
+            if let Some(scope) = self.scopes.last_mut() {
+                scope.locals.insert(name);
+            }
+        }
+        visit::visit_pat_ident(self, pat);
+    }
+
+    /// `let x = init;` binds `x` after `init` is evaluated (`let sleep = sleep(d);`).
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        for attr in &local.attrs {
+            self.visit_attribute(attr);
+        }
+        if let Some(init) = &local.init {
+            self.visit_expr(&init.expr);
+            if let Some((_, diverge)) = &init.diverge {
+                self.visit_expr(diverge);
+            }
+        }
+        self.visit_pat(&local.pat);
     }
 
     fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}

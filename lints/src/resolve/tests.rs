@@ -465,3 +465,15 @@ fn a_local_glob_makes_glob_guesses_ambiguous() {
     let paths: Vec<String> = uses(source).into_iter().map(|u| u.path).collect();
     assert_eq!(paths, ["tokio::time::*", "tokio::spawn"]);
 }
+
+#[test]
+fn variables_are_in_scope_from_their_binding_on() {
+    let source = "use tokio::time::sleep;\nasync fn f() {\n    sleep(a).await;\n    let sleep = sleep(b);\n    sleep(c);\n}";
+    let lines: Vec<usize> = uses(source)
+        .into_iter()
+        .filter(|u| u.kind == Path)
+        .map(|u| u.location.line)
+        .collect();
+    // Before the `let` and in its initializer it is the import; after, the variable.
+    assert_eq!(lines, [3, 4]);
+}
