@@ -441,6 +441,27 @@ mod tests {
     }
 
     #[test]
+    fn crlf_sources_keep_positions_and_suppressions() {
+        let source = "use asupersync::Cx;\r\n// asupersync: allow(cx-first) -- frozen\r\nfn f(a: u8, cx: &Cx) {}\r\nfn g(a: u8, cx: &Cx) {}\r\n";
+        let crates = ExternCrates::new();
+        let input = FileInput {
+            source,
+            rel_path: "src/lib.rs",
+            target_kind: TargetKind::Lib,
+            crates: &crates,
+            package: None,
+        };
+        let findings = lint_file(&input, &Config::default());
+        let positions: Vec<(usize, usize, usize)> = findings
+            .iter()
+            .map(|f| (f.location.line, f.location.column, f.location.end_column))
+            .collect();
+        assert_eq!(positions, [(4, 13, 20)]);
+        let location = findings[0].location;
+        assert_eq!(&source[location.byte_start..location.byte_end], "cx: &Cx");
+    }
+
+    #[test]
     fn the_gate_fails_on_deny_or_on_any_finding_with_deny_warnings() {
         let warn_only = "use asupersync::Cx;\nasync fn f(cx: &Cx) { loop { g().await; } }\n";
         let crates = ExternCrates::new();
