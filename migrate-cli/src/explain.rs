@@ -22,7 +22,7 @@ pub fn run(_global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<Exit> {
     let text = explain_rule(&args.topic).or_else(|| crate::mapping::explain(&args.topic));
     match text {
         Some(text) => {
-            print!("{text}");
+            crate::lint::write_stdout(&text)?;
             Ok(Exit::Clean)
         }
         None => bail!(

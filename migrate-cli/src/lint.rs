@@ -2,7 +2,7 @@
 //! code. The work is done by `asupersync-lints`; this module picks the workspace,
 //! prints the report in the requested format and maps it to the exit code.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
@@ -37,7 +37,7 @@ pub struct LintArgs {
 /// Runs the subcommand.
 pub fn run(global: &GlobalArgs, args: &LintArgs) -> anyhow::Result<Exit> {
     if args.emit_clippy_config {
-        print!("{}", clippy_config());
+        write_stdout(&clippy_config())?;
         return Ok(Exit::Clean);
     }
     if global.format == Format::Markdown {
@@ -58,12 +58,24 @@ pub fn run(global: &GlobalArgs, args: &LintArgs) -> anyhow::Result<Exit> {
             human::render_report(&report, &|file| read_for_display(&root, file), color)
         }
     };
-    print!("{output}");
+    write_stdout(&output)?;
     Ok(if fails_gate(&report, args.deny_warnings) {
         Exit::Findings
     } else {
         Exit::Clean
     })
+}
+
+/// Writes command output to stdout; a closed pipe (`lint | head`) is not an error.
+pub(crate) fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// The native replacement of a Tokio-ecosystem path, from the mapping data.

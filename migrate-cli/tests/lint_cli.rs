@@ -318,3 +318,23 @@ fn color_always_colours_and_never_does_not() {
     let output = cargo_asupersync(&["lint", path.to_str().unwrap(), "--color", "never"]);
     assert!(!stdout(&output).contains('\u{1b}'));
 }
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let path = fixture("lint-findings");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-asupersync"))
+        .args(["lint", path.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close our end of stdout at once, like `| head -0`.
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(status.code(), Some(1), "the exit code still reports the findings");
+}
