@@ -22,9 +22,9 @@ Inside `async fn` bodies, `async` blocks and async closures (not in sync closure
 nested in them, which is where `spawn_blocking` work belongs), finds calls to
 `std::thread::sleep`, functions of `std::fs`, `std::net::TcpStream::connect*`,
 `std::io::copy`/`read_to_string`/`stdin`, anything under `reqwest::blocking`, and
-`.recv()` / `.recv_timeout(..)` calls whose result is used as a `Result` (blocking
-channel receives such as `std::sync::mpsc::Receiver::recv(): rx.recv().unwrap()`,
-`rx.recv()?`, `if let Ok(v) = rx.recv()`), and Tokio's `blocking_recv`,
+`.recv()` / `.recv_timeout(..)` calls whose result is used as a `Result` — the shape
+of a blocking receive such as `std::sync::mpsc::Receiver::recv`: `rx.recv().unwrap()`,
+`rx.recv()?`, `if let Ok(v) = rx.recv()` — and Tokio's `blocking_recv`,
 `blocking_send`, `blocking_lock`, `blocking_read`, `blocking_write`.
 
 ### Why is this bad
