@@ -1,0 +1,365 @@
+//! The package-level plan: which usages are rewritten, which stay behind compat, which
+//! are left for a person, and the new text of every file that changes.
+//!
+//! Per package, because that is the unit that builds (and is rolled back): a rewrite
+//! that is only safe once nothing needs Tokio any more ([`Shape::needs_tokio_free_package`])
+//! is made only when every other usage of the package is rewritten too and the package
+//! pulls no compat-holdout crate; otherwise it is reported as manual with the usage that
+//! holds the package on Tokio.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use asupersync_lints::resolve::UseKind;
+use asupersync_lints::workspace::{Package, TargetKind};
+use serde::Serialize;
+
+use super::cx::CX_FUNCTIONS;
+use super::manifest::{self, DependencySource, ManifestNeeds};
+use super::shape::Shape;
+use super::source::{analyse, FileAnalysis};
+
+/// What happens to one usage site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Disposition {
+    /// Rewritten by this run.
+    Automatic,
+    /// Stays Tokio-bound: runs behind asupersync-tokio-compat.
+    Compat,
+    /// Left as written for a person to decide.
+    Manual,
+}
+
+/// One usage site and what this run does with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Site {
+    pub package: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub api: String,
+    pub kind: String,
+    pub disposition: Disposition,
+    /// The tier that rewrites it (2 entry points, 3 imports and paths).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One file that changes.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    pub path: PathBuf,
+    /// Relative to the workspace root.
+    pub rel_path: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// The plan of one package.
+#[derive(Debug, Clone)]
+pub struct PackagePlan {
+    pub name: String,
+    pub manifest_path: PathBuf,
+    pub sites: Vec<Site>,
+    /// Changed files, the manifest last.
+    pub changes: Vec<FileChange>,
+    pub manifest_changes: Vec<String>,
+    /// Notes about the package as a whole (files that do not parse, Tokio kept).
+    pub notes: Vec<String>,
+    /// Whether nothing in the package needs Tokio after this plan: no usage left, no
+    /// crate pulling Tokio, no compat-holdout dependency.
+    pub tokio_free: bool,
+}
+
+struct Analysed<'p> {
+    rel_path: &'p str,
+    path: &'p std::path::Path,
+    target: TargetKind,
+    analysis: FileAnalysis,
+    /// Per draft: the import draft a path is written through (same file).
+    through: Vec<Option<usize>>,
+}
+
+/// Plans one package. `roots` are the crate names whose usages count.
+///
+/// `pulled_through` names a crate through which the package pulls Tokio other than its
+/// own `tokio` dependency (from the resolved graph): code in it may need a Tokio runtime,
+/// so it holds the package's entry points on Tokio like a usage left in the package.
+pub fn plan_package(
+    package: &Package,
+    root: &std::path::Path,
+    roots: &[&str],
+    source: &DependencySource,
+    pulled_through: Option<&str>,
+) -> anyhow::Result<PackagePlan> {
+    let mut notes = Vec::new();
+    let mut files = Vec::new();
+    for file in &package.files {
+        let text = std::fs::read_to_string(&file.path)?;
+        match analyse(text, &package.extern_crates, roots) {
+            Ok(analysis) => {
+                let through = link_through(&analysis);
+                files.push(Analysed {
+                    rel_path: &file.rel_path,
+                    path: &file.path,
+                    target: file.target_kind,
+                    analysis,
+                    through,
+                });
+            }
+            Err(err) => notes.push(format!(
+                "{} does not parse ({err}): nothing in the package is rewritten that needs it off Tokio",
+                file.rel_path
+            )),
+        }
+    }
+    let manifest_text = std::fs::read_to_string(&package.manifest_path)?;
+    let holdout = manifest::holdout_dependency(&manifest_text);
+
+    let base = |refused: &HashMap<(usize, usize), String>, f: usize, index: usize| {
+        base_shape(&files, refused, f, index)
+    };
+
+    let mut refused: HashMap<(usize, usize), String> = HashMap::new();
+    let mut demoted_by: Option<String>;
+    loop {
+        // What holds the package on Tokio, if anything.
+        let holder = files.iter().enumerate().find_map(|(f, file)| {
+            (0..file.analysis.drafts.len()).find_map(|i| {
+                // An entry point left on Tokio holds nothing else back: it calls no
+                // Tokio API from other code and no value crosses it.
+                let r = &file.analysis.drafts[i].resolved;
+                if r.kind == UseKind::Attribute
+                    && matches!(r.path.as_str(), "tokio::main" | "tokio::test")
+                {
+                    return None;
+                }
+                let stays = base(&refused, f, i).native().is_none();
+                stays.then(|| {
+                    let r = &file.analysis.drafts[i].resolved;
+                    format!("`{}` at {}:{}", r.path, file.rel_path, r.location.line)
+                })
+            })
+        });
+        demoted_by = holder
+            .or_else(|| holdout.as_ref().map(|h| format!("the dependency `{h}`")))
+            .or_else(|| pulled_through.map(str::to_string))
+            .or_else(|| (!notes.is_empty()).then(|| "a file that does not parse".to_string()));
+        let effective = |refused: &HashMap<(usize, usize), String>, f: usize, i: usize| -> Shape {
+            let shape = base(refused, f, i);
+            match (&demoted_by, &shape) {
+                (Some(holder), Shape::EntryPoint(_)) => Shape::Manual(format!(
+                    "the package still needs a Tokio runtime ({holder}); switching the entry point now would leave that code without one"
+                )),
+                (Some(holder), Shape::SameShape(_)) => Shape::Manual(format!(
+                    "waits for the rest of the package: {holder} stays on Tokio, and a native value cannot be passed to Tokio APIs"
+                )),
+                (Some(holder), Shape::CxCall(_)) => Shape::Manual(format!(
+                    "its entry point stays on Tokio while {holder} does, so there is no cx to pass"
+                )),
+                (Some(holder), shape) if shape.needs_tokio_free_package() => Shape::Manual(
+                    format!("waits for the rest of the package: {holder} stays on Tokio"),
+                ),
+                _ => shape,
+            }
+        };
+        let mut new_refusals = Vec::new();
+        let mut rewrites = Vec::new();
+        for (f, file) in files.iter().enumerate() {
+            let verdict = |i: usize| -> Option<String> {
+                effective(&refused, f, i).native().map(str::to_string)
+            };
+            let rewrite = file.analysis.rewrite(&verdict);
+            for (i, reason) in &rewrite.refused {
+                new_refusals.push(((f, *i), reason.clone()));
+            }
+            rewrites.push(rewrite);
+        }
+        let mut refused_more = false;
+        for (key, reason) in new_refusals {
+            refused_more |= refused.insert(key, reason).is_none();
+        }
+        if refused_more {
+            continue;
+        }
+
+        // Sites, file changes and the manifest.
+        let mut sites = Vec::new();
+        let mut changes = Vec::new();
+        let mut needs = ManifestNeeds::default();
+        for (f, file) in files.iter().enumerate() {
+            for (i, draft) in file.analysis.drafts.iter().enumerate() {
+                let shape = effective(&refused, f, i);
+                let r = &draft.resolved;
+                let root = r.path.split("::").next().unwrap_or("");
+                let (disposition, reason) = match &shape {
+                    Shape::Compat(reason) => (Disposition::Compat, Some(reason.clone())),
+                    Shape::Manual(reason) => (Disposition::Manual, Some(reason.clone())),
+                    _ => (Disposition::Automatic, None),
+                };
+                if root == "tokio" {
+                    if disposition == Disposition::Automatic {
+                        needs.tokio_rewritten = true;
+                    } else {
+                        needs.tokio_left = true;
+                    }
+                }
+                if shape.native().is_some_and(|n| n.starts_with("asupersync"))
+                    && (draft.through.is_none() || r.kind == UseKind::Import)
+                {
+                    let table = match file.target {
+                        TargetKind::Lib | TargetKind::Bin | TargetKind::BuildScript => {
+                            "dependencies"
+                        }
+                        _ => "dev-dependencies",
+                    };
+                    if needs.asupersync_in != Some("dependencies") {
+                        needs.asupersync_in = Some(table);
+                    }
+                }
+                sites.push(Site {
+                    package: package.name.clone(),
+                    file: file.rel_path.to_string(),
+                    line: r.location.line,
+                    column: r.location.column,
+                    api: r.path.clone(),
+                    kind: r.kind.as_str().to_string(),
+                    disposition,
+                    tier: (disposition == Disposition::Automatic).then_some(match shape {
+                        Shape::EntryPoint(_) => 2,
+                        Shape::CxCall(_) => 4,
+                        _ => 3,
+                    }),
+                    native: shape.native().map(str::to_string),
+                    reason,
+                });
+            }
+            let new = rewrites[f].edits.apply(&file.analysis.source);
+            if new != file.analysis.source {
+                changes.push(FileChange {
+                    path: file.path.to_path_buf(),
+                    rel_path: file.rel_path.to_string(),
+                    old: file.analysis.source.clone(),
+                    new,
+                });
+            }
+        }
+        if !notes.is_empty() {
+            needs.tokio_left = true;
+        }
+        let manifest = manifest::plan(&manifest_text, &needs, source)
+            .map_err(|err| anyhow::anyhow!("{}: {err}", package.manifest_path.display()))?;
+        notes.extend(
+            manifest
+                .kept_tokio
+                .map(|why| format!("tokio stays in the manifest: {why}")),
+        );
+        if manifest.new_text != manifest_text {
+            changes.push(FileChange {
+                path: package.manifest_path.clone(),
+                rel_path: crate::audit::relative(root, &package.manifest_path),
+                old: manifest_text,
+                new: manifest.new_text,
+            });
+        }
+        return Ok(PackagePlan {
+            name: package.name.clone(),
+            manifest_path: package.manifest_path.clone(),
+            sites,
+            changes,
+            manifest_changes: manifest.changes,
+            notes,
+            tokio_free: demoted_by.is_none() && !needs.tokio_left,
+        });
+    }
+}
+
+/// For each path written through a name, the import draft of the same file that binds
+/// that name, when exactly one import leaf binds it.
+fn link_through(analysis: &FileAnalysis) -> Vec<Option<usize>> {
+    let bound = analysis.import_bindings();
+    analysis
+        .drafts
+        .iter()
+        .map(|draft| {
+            let name = draft.through.as_ref()?;
+            let index = (*bound.get(name.as_str())?)?;
+            // The import must be the one the resolver went through: its path is a
+            // prefix of the path written through it.
+            let import = &analysis.drafts[index].resolved.path;
+            let linked = draft.resolved.path == *import
+                || draft
+                    .resolved
+                    .path
+                    .strip_prefix(import.as_str())
+                    .is_some_and(|tail| tail.starts_with("::"));
+            linked.then_some(index)
+        })
+        .collect()
+}
+
+// Base shapes: a path written through an import shares the import's fate (its
+// refusal included); `refused` holds the rewrites refused at the edit stage.
+fn base_shape(
+    files: &[Analysed<'_>],
+    refused: &HashMap<(usize, usize), String>,
+    f: usize,
+    index: usize,
+) -> Shape {
+    let file = &files[f];
+    if let Some(reason) = refused.get(&(f, index)) {
+        return Shape::Manual(reason.clone());
+    }
+    let draft = &file.analysis.drafts[index];
+    if file.target == TargetKind::BuildScript {
+        return Shape::Manual("in a build script: migrate it by hand".to_string());
+    }
+    match (&draft.through, file.through[index]) {
+        (None, _) if draft.resolved.kind == UseKind::Import
+            && CX_FUNCTIONS.contains(&draft.resolved.path.as_str()) =>
+        {
+            // Tier 4: the import of a cx-taking function moves when every path
+            // written through it is a call that gets the entry point's cx.
+            let mut through = (0..file.through.len()).filter(|&j| file.through[j] == Some(index));
+            let first = through.next();
+            let all_calls = first.is_some()
+                && first.into_iter().chain(through).all(|j| {
+                    !refused.contains_key(&(f, j))
+                        && matches!(file.analysis.drafts[j].shape, Shape::CxCall(_))
+                });
+            match (&draft.shape, all_calls) {
+                (Shape::Manual(_), true) => crate::mapping::mapping()
+                    .classify(&draft.resolved.path)
+                    .and_then(|c| c.native)
+                    .map_or_else(|| draft.shape.clone(), Shape::SameShape),
+                _ => draft.shape.clone(),
+            }
+        }
+        (None, _) => draft.shape.clone(),
+        (Some(_), Some(import)) => {
+            let import_shape = &base_shape(files, refused, f, import);
+            let stays = refused.contains_key(&(f, import)) || import_shape.native().is_none();
+            if let (false, Shape::Compat(reason)) = (refused.contains_key(&(f, import)), import_shape) {
+                Shape::Compat(reason.clone())
+            } else if stays {
+                Shape::Manual(format!(
+                    "written through `{}` (`use {}`), which stays (see that import)",
+                    draft.through.as_deref().unwrap_or_default(),
+                    file.analysis.drafts[import].resolved.path
+                ))
+            } else if draft.shape.native().is_some() {
+                draft.shape.clone()
+            } else {
+                import_shape.clone()
+            }
+        }
+        (Some(name), None) => Shape::Manual(format!(
+            "written through `{name}`, which is not a `use` of it by name (a glob, a crate alias or a local item)"
+        )),
+    }
+}

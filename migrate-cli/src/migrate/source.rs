@@ -1,0 +1,776 @@
+//! Rewrites of one Rust file (tiers 2-4): entry-point attributes, `use` trees, paths
+//! and the calls of [`super::cx`], as byte-range [`Edit`]s on the original text.
+//!
+//! Usages come from the resolver shared with `audit` and the lints
+//! (`asupersync_lints::resolve::collect_uses`), so an alias, a renamed crate or a group
+//! import resolves exactly as the audit counted it. This module adds only what a rewrite
+//! needs on top: where each `use` leaf and each entry-point function is, and which
+//! paths are written from the crate root (edited in place) and which through an import
+//! (they follow the import: `Instant::now()` is right once `use tokio::time::Instant`
+//! says `asupersync::time::Instant`).
+//!
+//! Conservative on purpose: a path inside a macro invocation (the tool cannot see what
+//! the macro does with it), a path with generic arguments, a grouped import with
+//! comments inside (a rewrite would drop them) and anything the [`Shape`] rules leave
+//! are reported as manual and not touched.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use asupersync_lints::resolve::{collect_uses, ExternCrates, LineIndex, ResolvedUse, UseKind};
+use proc_macro2::Span;
+use syn::visit::Visit;
+
+use super::cx::{find_calls, CxCall, CX_FUNCTIONS};
+use super::edit::{indent_of, Edit, EditSet};
+use super::shape::{import_shape, shape, Shape};
+
+/// A usage and what `migrate` can do about it, before the package-level decision.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub resolved: ResolvedUse,
+    pub shape: Shape,
+    /// For a path written through an import: the name it is written through.
+    pub through: Option<String>,
+    /// For a call an entry point's `cx` can be threaded into (tier 4).
+    pub cx_call: Option<CxCall>,
+}
+
+/// One parsed file, analysed.
+#[derive(Debug)]
+pub struct FileAnalysis {
+    pub source: String,
+    lines: LineIndex,
+    pub drafts: Vec<Draft>,
+    uses: Vec<UseItem>,
+}
+
+#[derive(Debug)]
+struct UseItem {
+    /// From the visibility (or `use`) to the `;`, attributes excluded.
+    range: Range<usize>,
+    /// The tree, from after `use` to before `;`.
+    tree_range: Range<usize>,
+    has_attrs: bool,
+    vis: String,
+    leading_colon: bool,
+    tree: syn::UseTree,
+    leaves: Vec<UseLeaf>,
+    grouped: bool,
+}
+
+#[derive(Debug)]
+struct UseLeaf {
+    /// Byte end of the leaf's last token: the key the resolver's location shares.
+    end: usize,
+    /// The name the leaf binds (`_` for `as _`, empty for a glob).
+    bound: String,
+    renamed: bool,
+}
+
+/// An entry-point function's attribute: `#[tokio::main]` or `#[tokio::test]`.
+#[derive(Debug)]
+struct EntryAttr {
+    path_start: usize,
+    problem: Option<String>,
+}
+
+/// Parses and analyses one file. `roots` are the crate names whose usages count.
+pub fn analyse(
+    source: String,
+    crates: &ExternCrates,
+    roots: &[&str],
+) -> Result<FileAnalysis, syn::Error> {
+    let file = syn::parse_file(&source)?;
+    let resolved = collect_uses(&source, &file, crates, roots);
+    let mut collector = Collector {
+        source: &source,
+        lines: LineIndex::new(&source),
+        uses: Vec::new(),
+        macro_bodies: Vec::new(),
+        entries: Vec::new(),
+        cx_calls: Vec::new(),
+    };
+    collector.visit_file(&file);
+    let Collector {
+        uses,
+        macro_bodies,
+        entries,
+        cx_calls,
+        ..
+    } = collector;
+    let leaf_at: HashMap<usize, ()> = uses
+        .iter()
+        .flat_map(|item| item.leaves.iter().map(|leaf| (leaf.end, ())))
+        .collect();
+    let drafts = resolved
+        .into_iter()
+        .map(|resolved| {
+            let cx_call = cx_calls
+                .iter()
+                .find(|call| {
+                    call.callee_start == resolved.location.byte_start
+                        && resolved.kind == UseKind::Path
+                        && CX_FUNCTIONS.contains(&resolved.path.as_str())
+                })
+                .cloned();
+            let (mut shape, through) = draft_shape(
+                &source,
+                &resolved,
+                crates,
+                &leaf_at,
+                &macro_bodies,
+                &entries,
+            );
+            if cx_call.is_some() {
+                if let Some(native) = crate::mapping::mapping()
+                    .classify(&resolved.path)
+                    .and_then(|c| c.native)
+                    .filter(|native| super::shape::native_exists(native))
+                {
+                    shape = Shape::CxCall(native);
+                }
+            }
+            Draft {
+                resolved,
+                shape,
+                through,
+                cx_call,
+            }
+        })
+        .collect();
+    Ok(FileAnalysis {
+        lines: LineIndex::new(&source),
+        source,
+        drafts,
+        uses,
+    })
+}
+
+fn draft_shape(
+    source: &str,
+    resolved: &ResolvedUse,
+    crates: &ExternCrates,
+    leaf_at: &HashMap<usize, ()>,
+    macro_bodies: &[Range<usize>],
+    entries: &[EntryAttr],
+) -> (Shape, Option<String>) {
+    let range = resolved.location.byte_start..resolved.location.byte_end;
+    if resolved.kind == UseKind::Import {
+        if !leaf_at.contains_key(&range.end) {
+            return (
+                Shape::Manual("`extern crate`: remove it by hand".to_string()),
+                None,
+            );
+        }
+        return (import_shape(&resolved.path), None);
+    }
+    let written = &source[range.clone()];
+    let mut segments = written.trim_start_matches("::").split("::").map(str::trim);
+    let mut first = segments.next().unwrap_or("");
+    let root = resolved.path.split("::").next().unwrap_or("");
+    let from_crate_root =
+        written.starts_with("::") || crates.real_name(first) == Some(root) && first != "self";
+    if !from_crate_root || !written.contains("::") {
+        // Written through a name: the import that binds it is what gets rewritten, and
+        // the path itself is not touched (so a macro around it does not matter).
+        // `self::x`/`super::x` name an import of this file's modules.
+        while matches!(first, "self" | "super") {
+            first = segments.next().unwrap_or("");
+        }
+        return (shape(&resolved.path), Some(first.to_string()));
+    }
+    if macro_bodies
+        .iter()
+        .any(|body| body.start <= range.start && range.end <= body.end)
+    {
+        return (
+            Shape::Manual(
+                "inside a macro invocation: the tool cannot see what the macro does with it"
+                    .to_string(),
+            ),
+            None,
+        );
+    }
+    if written.contains('<') {
+        return (
+            Shape::Manual("a path with generic arguments: rewrite it by hand".to_string()),
+            None,
+        );
+    }
+    let shape = shape(&resolved.path);
+    if let Shape::EntryPoint(_) = &shape {
+        match entries.iter().find(|entry| entry.path_start == range.start) {
+            None => {
+                return (
+                    Shape::Manual("an entry-point attribute not on a plain `fn`".to_string()),
+                    None,
+                )
+            }
+            Some(EntryAttr {
+                problem: Some(problem),
+                ..
+            }) => return (Shape::Manual(problem.clone()), None),
+            Some(_) => {}
+        }
+    }
+    (shape, None)
+}
+
+/// A per-usage verdict from the package-level plan: rewrite to this path, or stay.
+pub type Verdict<'a> = &'a dyn Fn(usize) -> Option<String>;
+
+/// What rewriting one file produced: the edits, and the usages whose rewrite was
+/// refused at this stage (with the reason).
+#[derive(Debug, Default)]
+pub struct FileRewrite {
+    pub edits: EditSet,
+    /// Indexes into `drafts` of usages not rewritten after all, with why.
+    pub refused: Vec<(usize, String)>,
+}
+
+impl FileAnalysis {
+    /// The edits for the usages `verdict` rewrites.
+    pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
+        let mut out = FileRewrite::default();
+        let mut import_at: HashMap<usize, (usize, String)> = HashMap::new();
+        let mut params = std::collections::HashSet::new();
+        for (index, draft) in self.drafts.iter().enumerate() {
+            let Some(native) = verdict(index) else {
+                continue;
+            };
+            let range = draft.resolved.location.byte_start..draft.resolved.location.byte_end;
+            if draft.resolved.kind == UseKind::Import {
+                import_at.insert(range.end, (index, native));
+                continue;
+            }
+            // A path written through an import follows it: only the import is edited.
+            let mut edits = Vec::new();
+            if draft.through.is_none() {
+                edits.push(Edit::new(range, native));
+            }
+            if let Some(call) = &draft.cx_call {
+                edits.extend(call.edits(&self.source));
+                if params.insert(call.param_at) {
+                    edits.push(call.param_edit());
+                }
+            }
+            // All of a usage's edits or none of them.
+            let mut trial = out.edits.clone();
+            let result = edits
+                .into_iter()
+                .try_for_each(|edit| trial.add(edit, &self.source).map_err(|o| o.accepted));
+            match result {
+                Ok(()) => out.edits = trial,
+                Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
+            }
+        }
+        for item in &self.uses {
+            self.rewrite_use(item, &import_at, &mut out);
+        }
+        out
+    }
+
+    fn rewrite_use(
+        &self,
+        item: &UseItem,
+        import_at: &HashMap<usize, (usize, String)>,
+        out: &mut FileRewrite,
+    ) {
+        let rewritten: Vec<(&UseLeaf, usize, &str)> = item
+            .leaves
+            .iter()
+            .filter_map(|leaf| {
+                import_at
+                    .get(&leaf.end)
+                    .map(|(index, native)| (leaf, *index, native.as_str()))
+            })
+            .collect();
+        if rewritten.is_empty() {
+            return;
+        }
+        let refuse = |out: &mut FileRewrite, reason: &str| {
+            for (_, index, _) in &rewritten {
+                out.refused.push((*index, reason.to_string()));
+            }
+        };
+        let edit = if !item.grouped {
+            let (leaf, _, native) = rewritten[0];
+            Edit::new(item.tree_range.clone(), leaf_text(leaf, native))
+        } else {
+            let text = &self.source[item.range.clone()];
+            if text.contains("//") || text.contains("/*") {
+                refuse(
+                    out,
+                    "a grouped import with comments inside: rewriting it would drop them",
+                );
+                return;
+            }
+            let keep = |end: usize| !rewritten.iter().any(|(leaf, _, _)| leaf.end == end);
+            let kept = print_tree(&item.tree, &keep, &|span| self.byte_end(span))
+                .map(|tree| format!("{}{tree}", if item.leading_colon { "::" } else { "" }));
+            let mut trees: Vec<String> = kept.into_iter().collect();
+            trees.extend(group_by_parent(&rewritten));
+            if item.has_attrs {
+                // One statement keeps the attributes on everything it imported.
+                let tree = if trees.len() == 1 {
+                    trees.remove(0)
+                } else {
+                    format!("{{{}}}", trees.join(", "))
+                };
+                Edit::new(item.tree_range.clone(), tree)
+            } else {
+                let indent = indent_of(&self.source, item.range.start);
+                let statements: Vec<String> = trees
+                    .iter()
+                    .map(|tree| format!("{}use {tree};", item.vis))
+                    .collect();
+                Edit::new(item.range.clone(), statements.join(&format!("\n{indent}")))
+            }
+        };
+        if let Err(overlap) = out.edits.add(edit, &self.source) {
+            refuse(out, &overlap_reason(&overlap.accepted));
+        }
+    }
+
+    /// Every name a `use` leaf of this file binds, with the import draft behind it
+    /// (`None` when the name is bound more than once, or not by a counted usage).
+    pub fn import_bindings(&self) -> HashMap<&str, Option<usize>> {
+        let draft_at: HashMap<usize, usize> = self
+            .drafts
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.resolved.kind == UseKind::Import)
+            .map(|(i, d)| (d.resolved.location.byte_end, i))
+            .collect();
+        let mut bound: HashMap<&str, Option<usize>> = HashMap::new();
+        for leaf in self.uses.iter().flat_map(|item| &item.leaves) {
+            if leaf.bound.is_empty() {
+                continue;
+            }
+            let draft = draft_at.get(&leaf.end).copied();
+            bound
+                .entry(leaf.bound.as_str())
+                .and_modify(|slot| *slot = None)
+                .or_insert(draft);
+        }
+        bound
+    }
+
+    fn byte_end(&self, span: Span) -> usize {
+        self.lines.span_location(&self.source, span).byte_end
+    }
+}
+
+fn overlap_reason(accepted: &Edit) -> String {
+    format!(
+        "overlaps another rewrite (bytes {}..{}); left as it was",
+        accepted.range.start, accepted.range.end
+    )
+}
+
+/// `native`, renamed to the name the leaf bound if that differs.
+fn leaf_text(leaf: &UseLeaf, native: &str) -> String {
+    let last = native.rsplit("::").next().unwrap_or(native);
+    if leaf.renamed || last != leaf.bound {
+        format!("{native} as {}", leaf.bound)
+    } else {
+        native.to_string()
+    }
+}
+
+/// Rewritten leaves as `use` trees, one per native parent module, in source order.
+fn group_by_parent(rewritten: &[(&UseLeaf, usize, &str)]) -> Vec<String> {
+    let mut parents: Vec<(String, Vec<String>)> = Vec::new();
+    for (leaf, _, native) in rewritten {
+        let (parent, _) = native.rsplit_once("::").unwrap_or(("", native));
+        let name = leaf_text(leaf, native);
+        let name = name
+            .strip_prefix(&format!("{parent}::"))
+            .unwrap_or(&name)
+            .to_string();
+        match parents.iter_mut().find(|(p, _)| p == parent) {
+            Some((_, names)) => names.push(name),
+            None => parents.push((parent.to_string(), vec![name])),
+        }
+    }
+    parents
+        .into_iter()
+        .map(|(parent, names)| {
+            if names.len() == 1 {
+                format!("{parent}::{}", names[0])
+            } else {
+                format!("{parent}::{{{}}}", names.join(", "))
+            }
+        })
+        .collect()
+}
+
+/// Prints the part of a use tree whose leaves `keep` accepts (by leaf end key).
+fn print_tree(
+    tree: &syn::UseTree,
+    keep: &dyn Fn(usize) -> bool,
+    ends: &dyn Fn(Span) -> usize,
+) -> Option<String> {
+    let leaf_kept = |span: Span| keep(ends(span));
+    match tree {
+        syn::UseTree::Path(path) => {
+            print_tree(&path.tree, keep, ends).map(|rest| format!("{}::{rest}", path.ident))
+        }
+        syn::UseTree::Name(name) => leaf_kept(name.ident.span()).then(|| name.ident.to_string()),
+        syn::UseTree::Rename(rename) => leaf_kept(rename.rename.span())
+            .then(|| format!("{} as {}", rename.ident, rename.rename)),
+        syn::UseTree::Glob(glob) => leaf_kept(glob.star_token.spans[0]).then(|| "*".to_string()),
+        syn::UseTree::Group(group) => {
+            let items: Vec<String> = group
+                .items
+                .iter()
+                .filter_map(|item| print_tree(item, keep, ends))
+                .collect();
+            match items.as_slice() {
+                [] => None,
+                [one] if !one.starts_with("self") => Some(one.clone()),
+                _ => Some(format!("{{{}}}", items.join(", "))),
+            }
+        }
+    }
+}
+
+/// Finds `use` items, macro bodies and entry-point functions.
+struct Collector<'s> {
+    source: &'s str,
+    lines: LineIndex,
+    uses: Vec<UseItem>,
+    macro_bodies: Vec<Range<usize>>,
+    entries: Vec<EntryAttr>,
+    cx_calls: Vec<CxCall>,
+}
+
+impl Collector<'_> {
+    fn start(&self, span: Span) -> usize {
+        self.lines.span_location(self.source, span).byte_start
+    }
+
+    fn end(&self, span: Span) -> usize {
+        self.lines.span_location(self.source, span).byte_end
+    }
+
+    fn leaves(&self, tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseLeaf>) {
+        match tree {
+            syn::UseTree::Path(path) => {
+                prefix.push(path.ident.to_string());
+                self.leaves(&path.tree, prefix, out);
+                prefix.pop();
+            }
+            syn::UseTree::Name(name) => {
+                let bound = if name.ident == "self" {
+                    prefix.last().cloned().unwrap_or_default()
+                } else {
+                    name.ident.to_string()
+                };
+                out.push(UseLeaf {
+                    end: self.end(name.ident.span()),
+                    bound,
+                    renamed: false,
+                });
+            }
+            syn::UseTree::Rename(rename) => out.push(UseLeaf {
+                end: self.end(rename.rename.span()),
+                bound: rename.rename.to_string(),
+                renamed: true,
+            }),
+            syn::UseTree::Glob(glob) => out.push(UseLeaf {
+                end: self.end(glob.star_token.spans[0]),
+                bound: String::new(),
+                renamed: false,
+            }),
+            syn::UseTree::Group(group) => {
+                for item in &group.items {
+                    self.leaves(item, prefix, out);
+                }
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Collector<'_> {
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        let start = match &item.vis {
+            syn::Visibility::Inherited => self.start(item.use_token.span),
+            vis => self.start(syn::spanned::Spanned::span(vis)),
+        };
+        let end = self.end(item.semi_token.span);
+        let after_use = self.end(item.use_token.span);
+        let semi = self.start(item.semi_token.span);
+        let text = &self.source[after_use..semi];
+        let tree_start = after_use + (text.len() - text.trim_start().len());
+        let tree_end = after_use + text.trim_end().len();
+        let mut leaves = Vec::new();
+        self.leaves(&item.tree, &mut Vec::new(), &mut leaves);
+        let vis = match &item.vis {
+            syn::Visibility::Inherited => String::new(),
+            _ => {
+                let vis_start = start;
+                let use_start = self.start(item.use_token.span);
+                format!("{} ", self.source[vis_start..use_start].trim_end())
+            }
+        };
+        self.uses.push(UseItem {
+            range: start..end,
+            tree_range: tree_start..tree_end,
+            has_attrs: !item.attrs.is_empty(),
+            vis,
+            leading_colon: item.leading_colon.is_some(),
+            grouped: has_group(&item.tree),
+            tree: item.tree.clone(),
+            leaves,
+        });
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        if !is_std_expression_macro(&mac.path) {
+            let span = mac.delimiter.span().join();
+            self.macro_bodies.push(self.start(span)..self.end(span));
+        }
+        syn::visit::visit_macro(self, mac);
+    }
+
+    fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
+        for attr in &function.attrs {
+            let Some(first) = attr.path().segments.first() else {
+                continue;
+            };
+            let path_start = match &attr.path().leading_colon {
+                Some(colon) => self.start(colon.spans[0]),
+                None => self.start(first.ident.span()),
+            };
+            let last = attr.path().segments.last().map(|s| s.ident.to_string());
+            if !matches!(last.as_deref(), Some("main" | "test")) {
+                continue;
+            }
+            let problem = entry_problem(function, attr);
+            if problem.is_none() {
+                let offset = |span: Span| {
+                    let location = self.lines.span_location(self.source, span);
+                    location.byte_start..location.byte_end
+                };
+                self.cx_calls.extend(find_calls(function, &offset));
+            }
+            self.entries.push(EntryAttr {
+                path_start,
+                problem,
+            });
+        }
+        syn::visit::visit_item_fn(self, function);
+    }
+}
+
+/// The standard library's macros whose arguments are plain expressions (and format
+/// arguments): a path inside them is rewritten like one outside.
+fn is_std_expression_macro(path: &syn::Path) -> bool {
+    const MACROS: [&str; 16] = [
+        "assert",
+        "assert_eq",
+        "assert_ne",
+        "debug_assert",
+        "debug_assert_eq",
+        "debug_assert_ne",
+        "dbg",
+        "eprint",
+        "eprintln",
+        "format",
+        "panic",
+        "print",
+        "println",
+        "vec",
+        "write",
+        "writeln",
+    ];
+    let std_prefix = path.segments.len() == 1
+        || path.segments.len() == 2
+            && matches!(
+                path.segments[0].ident.to_string().as_str(),
+                "std" | "core" | "alloc"
+            );
+    std_prefix
+        && path
+            .segments
+            .last()
+            .is_some_and(|last| MACROS.contains(&last.ident.to_string().as_str()))
+}
+
+fn has_group(tree: &syn::UseTree) -> bool {
+    match tree {
+        syn::UseTree::Path(path) => has_group(&path.tree),
+        syn::UseTree::Group(_) => true,
+        _ => false,
+    }
+}
+
+/// Why `#[tokio::main]`/`#[tokio::test]` on `function` cannot become the asupersync one.
+fn entry_problem(function: &syn::ItemFn, attr: &syn::Attribute) -> Option<String> {
+    if function.sig.asyncness.is_none() || !function.sig.inputs.is_empty() {
+        return Some("an entry point that is not a parameterless `async fn`".to_string());
+    }
+    let syn::Meta::List(list) = &attr.meta else {
+        return None;
+    };
+    let options = list
+        .parse_args_with(syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    for option in options {
+        let name = option
+            .path()
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        match name.as_str() {
+            "flavor" | "worker_threads" => {}
+            "start_paused" => {
+                return Some(
+                    "`start_paused` needs virtual time: it will map to a lab test; \
+                     migrate this test by hand for now"
+                        .to_string(),
+                )
+            }
+            other => {
+                return Some(format!(
+                    "option `{other}` has no asupersync equivalent; decide by hand"
+                ))
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rewrites `source` with every usage whose own shape is a rewrite (no package rule).
+    fn rewrite_all(source: &str) -> (String, Vec<String>) {
+        let mut crates = ExternCrates::new();
+        crates.insert("tokio", "tokio");
+        let analysis = analyse(source.to_string(), &crates, &["tokio"]).unwrap();
+        let verdict = |i: usize| {
+            let draft = &analysis.drafts[i];
+            if draft.through.is_some() {
+                return None;
+            }
+            draft.shape.native().map(str::to_string)
+        };
+        let rewrite = analysis.rewrite(&verdict);
+        let refused = rewrite.refused.iter().map(|(_, why)| why.clone()).collect();
+        (rewrite.edits.apply(source), refused)
+    }
+
+    #[test]
+    fn a_mixed_nested_group_is_split_and_self_keeps_its_braces() {
+        let (out, refused) = rewrite_all(
+            "fn f() {\n    pub(crate) use ::tokio::{time::{self, Duration}, io::Error as E};\n}\n",
+        );
+        assert_eq!(
+            out,
+            "fn f() {\n    pub(crate) use ::tokio::time::{self};\n    pub(crate) use std::time::Duration;\n    pub(crate) use std::io::Error as E;\n}\n"
+        );
+        assert!(refused.is_empty());
+    }
+
+    #[test]
+    fn a_simple_import_keeps_its_attributes_visibility_and_trailing_comment() {
+        let source = "#[cfg(unix)]\npub use tokio::io::Result; // re-exported\n";
+        let (out, _) = rewrite_all(source);
+        assert_eq!(
+            out,
+            "#[cfg(unix)]\npub use std::io::Result; // re-exported\n"
+        );
+    }
+
+    #[test]
+    fn a_renamed_leaf_keeps_its_name_and_a_group_under_attributes_stays_one_statement() {
+        let source = "#[cfg(test)]\nuse tokio::{io::ErrorKind as K, time::sleep};\n";
+        let (out, _) = rewrite_all(source);
+        assert_eq!(
+            out,
+            "#[cfg(test)]\nuse {tokio::time::sleep, std::io::ErrorKind as K};\n"
+        );
+    }
+
+    #[test]
+    fn entry_points_carry_their_options_or_say_why_not() {
+        let source =
+            "#[tokio::main(flavor = \"multi_thread\", worker_threads = 2)]\nasync fn main() {}\n\
+                      #[tokio::test(start_paused = true)]\nasync fn t() {}\n\
+                      #[tokio::test]\nfn not_async() {}\n";
+        let (out, _) = rewrite_all(source);
+        assert!(out.starts_with(
+            "#[asupersync::main(flavor = \"multi_thread\", worker_threads = 2)]\nasync fn main() {}\n#[tokio::test(start_paused = true)]"
+        ), "{out}");
+        assert!(out.contains("#[tokio::test]\nfn not_async"), "{out}");
+    }
+
+    #[test]
+    fn paths_in_unknown_macros_and_with_generics_are_left_alone() {
+        let source = concat!(
+            "fn f() { m!(tokio::time::Duration::ZERO); let _ = tokio::time::Duration::ZERO; ",
+            "println!(\"{:?}\", tokio::time::Duration::ZERO); ",
+            "let _ = tokio::io::Result::<()>::Ok(()); }\n",
+        );
+        let (out, _) = rewrite_all(source);
+        assert_eq!(
+            out,
+            concat!(
+                "fn f() { m!(tokio::time::Duration::ZERO); let _ = std::time::Duration::ZERO; ",
+                "println!(\"{:?}\", std::time::Duration::ZERO); ",
+                "let _ = tokio::io::Result::<()>::Ok(()); }\n",
+            )
+        );
+        let mut crates = ExternCrates::new();
+        crates.insert("tokio", "tokio");
+        let analysis = analyse(source.to_string(), &crates, &["tokio"]).unwrap();
+        let reasons: Vec<String> = analysis
+            .drafts
+            .iter()
+            .filter_map(|d| match &d.shape {
+                Shape::Manual(reason) => Some(reason.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(reasons[0].contains("inside a macro invocation"));
+        assert!(reasons[1].contains("generic arguments"));
+    }
+
+    #[test]
+    fn cx_is_threaded_only_into_plain_statements_of_a_unit_entry_point() {
+        let threaded = "#[tokio::main]\nasync fn main() {\n    tokio::time::sleep(D).await;\n}\n";
+        let (out, _) = rewrite_all(threaded);
+        assert_eq!(
+            out,
+            "#[asupersync::main]\nasync fn main(cx: &asupersync::Cx) {\n    if asupersync::time::sleep(cx, D).await.is_err() {\n        return;\n    }\n}\n"
+        );
+        for (case, body) in [
+            (
+                "a closure",
+                "let f = || async { tokio::time::sleep(D).await; };",
+            ),
+            (
+                "an async block",
+                "let f = async { tokio::time::sleep(D).await; };",
+            ),
+            ("a value", "let v = tokio::time::sleep(D).await;"),
+            ("the name cx", "let cx = 1; tokio::time::sleep(D).await;"),
+            ("a macro", "m!(tokio::time::sleep(D).await);"),
+        ] {
+            let source = format!("#[tokio::main]\nasync fn main() {{ {body} }}\n");
+            let (out, _) = rewrite_all(&source);
+            assert!(out.contains("tokio::time::sleep(D)"), "{case}: {out}");
+            assert!(!out.contains("cx: &asupersync::Cx"), "{case}: {out}");
+        }
+        let returns = "#[tokio::main]\nasync fn main() -> Result<(), E> { tokio::time::sleep(D).await; Ok(()) }\n";
+        let (out, _) = rewrite_all(returns);
+        assert!(out.contains("tokio::time::sleep(D)"), "{out}");
+        let not_entry = "async fn f() { tokio::time::sleep(D).await; }\n";
+        assert_eq!(rewrite_all(not_entry).0, not_entry);
+    }
+}
