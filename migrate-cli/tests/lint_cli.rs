@@ -334,7 +334,16 @@ fn a_closed_stdout_is_not_an_error() {
     drop(child.stdout.take());
     let status = child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(status.code(), Some(1), "the exit code still reports the findings");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "the exit code still reports the findings"
+    );
 }
