@@ -59,7 +59,8 @@ across awaits.
 
 ### Known limits
 The lock is recognised by its method shape, not its type: a zero-argument `.lock()`
-that is not awaited is taken to be blocking (async locks are awaited). Guards kept in
+that is not awaited is taken to be blocking (async locks are awaited, directly or
+later through the variable: `let fut = m.lock(); fut.await` is not a guard). Guards kept in
 temporaries (`match m.lock().unwrap().get() { .. }`), struct fields, or moved
 elsewhere are not tracked.
 "#;
@@ -116,6 +117,26 @@ fn releases(stmt: &syn::Stmt, name: &str) -> bool {
     moved.found
 }
 
+/// Whether a statement awaits the variable `name` itself (`name.await`).
+fn awaits_ident(stmt: &syn::Stmt, name: &str) -> bool {
+    struct AwaitsIdent<'n> {
+        name: &'n str,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for AwaitsIdent<'_> {
+        fn visit_expr_await(&mut self, expr: &'ast syn::ExprAwait) {
+            if matches!(strip_parens(&expr.base), syn::Expr::Path(p) if p.path.is_ident(self.name))
+            {
+                self.found = true;
+            }
+            visit::visit_expr_await(self, expr);
+        }
+    }
+    let mut finder = AwaitsIdent { name, found: false };
+    finder.visit_stmt(stmt);
+    finder.found
+}
+
 /// Finds `name` passed by value to a call or method call.
 struct MovedIntoCall<'n> {
     name: &'n str,
@@ -156,7 +177,12 @@ impl AwaitHoldingLock<'_, '_> {
                 continue;
             }
             let name = name.to_string();
-            for later in &block.stmts[index + 1..] {
+            let rest = &block.stmts[index + 1..];
+            if rest.iter().any(|stmt| awaits_ident(stmt, &name)) {
+                // `let fut = m.lock(); .. fut.await`: an async lock's future.
+                continue;
+            }
+            for later in rest {
                 // An await in the statement that releases the guard still holds
                 // it (`save(guard).await` moves it into the awaited future).
                 let awaits = AwaitFinder::first_in_stmt(later);

@@ -29,6 +29,10 @@ async fn negatives(cx: &Cx, state: &std::sync::Mutex<u32>, native: &asupersync::
 
     let async_guard = tokio_lock.lock().await;
     save(*async_guard).await;
+
+    let pending = tokio_lock.lock();
+    let later_guard = pending.await;
+    save(*later_guard).await;
 }
 
 fn sync_code(state: &std::sync::Mutex<u32>) {
