@@ -27,6 +27,11 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// Looks up the native replacement of a canonical Tokio-ecosystem path (for help
+/// texts). The mapping data (DESIGN.md §4) lives with the command line, which
+/// supplies this; without it, help texts stay generic.
+pub type NativeLookup = fn(&str) -> Option<String>;
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -37,6 +42,7 @@ pub struct Config {
     pub boundary_patterns: Vec<String>,
     levels: BTreeMap<String, Level>,
     package_levels: BTreeMap<String, BTreeMap<String, Level>>,
+    native_lookup: Option<NativeLookup>,
 }
 
 impl Default for Config {
@@ -64,17 +70,13 @@ impl Config {
     /// Reads every configuration source of a loaded workspace.
     pub fn load(workspace: &Workspace) -> Result<Config, ConfigError> {
         let mut builder = Config::builder();
-        let workspace_table = workspace.metadata.get("asupersync");
-        if let Some(table) = workspace_table {
+        if let Some(table) = workspace.metadata.get("asupersync") {
             builder.add_json("[workspace.metadata.asupersync]", table, None)?;
         }
         for package in &workspace.packages {
             if let Some(table) = package.metadata.get("asupersync") {
-                // A single-package workspace reports its root table as both.
-                if Some(table) != workspace_table {
-                    let name = format!("[package.metadata.asupersync] of {}", package.name);
-                    builder.add_json(&name, table, Some(&package.name))?;
-                }
+                let name = format!("[package.metadata.asupersync] of {}", package.name);
+                builder.add_json(&name, table, Some(&package.name))?;
             }
         }
         builder.add_file(&workspace.root.join(CONFIG_FILE))?;
@@ -94,6 +96,17 @@ impl Config {
     /// Whether a workspace-relative path is in the Tokio quarantine.
     pub fn is_quarantined(&self, rel_path: &str) -> bool {
         self.quarantine.is_match(rel_path)
+    }
+
+    /// Supplies the Tokio → native mapping used in help texts.
+    pub fn with_native_lookup(mut self, lookup: NativeLookup) -> Self {
+        self.native_lookup = Some(lookup);
+        self
+    }
+
+    /// The native replacement of a canonical path, when a mapping is supplied.
+    pub fn native_replacement(&self, path: &str) -> Option<String> {
+        self.native_lookup.and_then(|lookup| lookup(path))
     }
 
     /// Whether a workspace-relative path may construct an ambient `Cx`.
@@ -216,6 +229,7 @@ impl ConfigBuilder {
             boundary_patterns: self.boundary.clone(),
             levels: self.levels.clone(),
             package_levels: self.package_levels.clone(),
+            native_lookup: None,
         })
     }
 }

@@ -12,7 +12,6 @@
 pub mod config;
 pub mod engine;
 pub mod finding;
-pub mod mapping;
 pub mod render;
 pub mod resolve;
 pub mod rules;

@@ -252,6 +252,7 @@ impl FileResolution {
             crates,
             scopes: Vec::new(),
             position: Position::Other,
+            token_kind: UseKind::Path,
             out: Vec::new(),
         };
         visitor.visit_file(file);
@@ -315,6 +316,9 @@ struct Scope {
     names: HashMap<String, Target>,
     /// Canonical prefixes of the external glob imports of this scope.
     globs: Vec<Vec<String>>,
+    /// How many glob imports of crate-local modules (`use super::*;`) this scope
+    /// has: their names are unknown, so they make every glob guess ambiguous.
+    local_globs: usize,
     /// Variables and generic parameters: they shadow imports in value position.
     locals: HashSet<String>,
 }
@@ -346,6 +350,8 @@ struct ResolveVisitor<'a> {
     crates: &'a ExternCrates,
     scopes: Vec<Scope>,
     position: Position,
+    /// The kind of paths found in token streams (attributes under `cfg_attr`).
+    token_kind: UseKind,
     out: Vec<ResolvedUse>,
 }
 
@@ -388,12 +394,11 @@ impl ResolveVisitor<'_> {
             scope.names.insert(import.name.clone(), target);
         }
         for (prefix, absolute) in &raw.globs {
-            if let Some(resolved) = self.resolve_raw(&raw, prefix, *absolute, None, 0) {
-                let local = resolved.first().is_some_and(|s| *s == self_crate)
-                    || matches!(resolved[0].as_str(), "self" | "super" | "crate");
-                if !local {
-                    scope.globs.push(resolved);
-                }
+            match self.resolve_raw(&raw, prefix, *absolute, None, 0) {
+                Some(resolved) if resolved[0] != self_crate => scope.globs.push(resolved),
+                // A glob of this crate's modules (`use super::*;`), or one we cannot
+                // resolve: its names are unknown.
+                _ => scope.local_globs += 1,
             }
         }
         self.scopes.push(scope);
@@ -444,8 +449,9 @@ impl ResolveVisitor<'_> {
         if !absolute && raw.is_module {
             match first {
                 // `use self::x` names this module's own declarations.
+                // (`use self::x;` may name an item `x` of the module.)
                 "self" if path.len() > 1 => {
-                    return self.resolve_raw(raw, &path[1..], false, skip, depth + 1);
+                    return self.resolve_raw(raw, &path[1..], false, None, depth + 1);
                 }
                 // The module being declared is not on the stack yet, so its `super`
                 // is the innermost module that is.
@@ -500,7 +506,7 @@ impl ResolveVisitor<'_> {
                 return Some(join_rest(vec![real.to_string()], &path[1..]));
             }
         }
-        if mode.glob && !is_prelude_name(first) {
+        if mode.glob && !is_prelude_name(first) && !WELL_KNOWN_CRATES.contains(&first) {
             if let Some(prefix) = self.single_glob(top) {
                 return Some(join_rest(prefix.clone(), path));
             }
@@ -538,14 +544,15 @@ impl ResolveVisitor<'_> {
     }
 
     /// The prefix of the single external glob import visible from `top`, if exactly
-    /// one is in the innermost scope that has any.
+    /// one is in the innermost scope that has any glob, and no local glob
+    /// (`use super::*;`) could supply the name instead.
     fn single_glob(&self, top: usize) -> Option<&Vec<String>> {
         let scope = self.scopes[..top]
             .iter()
             .rev()
-            .find(|s| !s.globs.is_empty())?;
+            .find(|s| !s.globs.is_empty() || s.local_globs > 0)?;
         match scope.globs.as_slice() {
-            [only] => Some(only),
+            [only] if scope.local_globs == 0 => Some(only),
             _ => None,
         }
     }
@@ -681,9 +688,7 @@ impl ResolveVisitor<'_> {
         let Some(TokenTree::Ident(first)) = trees.get(j) else {
             return i + 1;
         };
-        if prev_blocks(i) {
-            return j + 1;
-        }
+        let blocked = prev_blocks(i);
         let start = if absolute {
             trees[i].span()
         } else {
@@ -702,9 +707,17 @@ impl ResolveVisitor<'_> {
                 _ => break,
             }
         }
+        if blocked {
+            // `$crate::a::b`, `x.a::<T>()`, `fn a`: the whole sequence is skipped.
+            return j.max(i + 1);
+        }
         let bang = matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == '!');
         let call = matches!(trees.get(j), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
-        let kind = if bang { UseKind::Macro } else { UseKind::Path };
+        let kind = if bang {
+            UseKind::Macro
+        } else {
+            self.token_kind
+        };
         let resolved = if segments.len() > 1 || absolute {
             self.resolve_in_stack(self.scopes.len(), &segments, absolute, ResolveMode::VALUE)
         } else if bang || call {
@@ -750,13 +763,7 @@ impl ResolveVisitor<'_> {
         }
         let mut locals = HashSet::new();
         collect_generic_names(&sig.generics, &mut locals);
-        let mut binder = PatternNames { names: &mut locals };
-        for input in &sig.inputs {
-            binder.visit_fn_arg(input);
-        }
-        if let Some(block) = block {
-            binder.visit_block(block);
-        }
+        // Parameters and `let`s join the scope as they are visited.
         self.push_scope(RawScope {
             locals,
             ..RawScope::default()
@@ -817,6 +824,26 @@ fn join_rest(mut base: Vec<String>, rest: &[String]) -> Vec<String> {
     base.extend(rest.iter().cloned());
     base
 }
+
+/// Crates that a glob import never supplies as a name even when they are not
+/// declared dependencies (`use tokio::time::*; tokio::spawn(..)` names the crate,
+/// not `tokio::time::tokio`).
+const WELL_KNOWN_CRATES: &[&str] = &[
+    "std",
+    "core",
+    "alloc",
+    "asupersync",
+    "tokio",
+    "tokio_util",
+    "tokio_stream",
+    "hyper",
+    "axum",
+    "tonic",
+    "reqwest",
+    "async_std",
+    "smol",
+    "futures",
+];
 
 /// Names every Rust program sees without an import: a glob never supplies them.
 fn is_prelude_name(name: &str) -> bool {
@@ -1035,26 +1062,6 @@ fn collect_generic_names(generics: &syn::Generics, names: &mut HashSet<String>) 
     }
 }
 
-/// Collects the variables a function binds (parameters, `let`, closures, match
-/// arms), over-approximating on purpose: a variable never resolves to an import.
-struct PatternNames<'n> {
-    names: &'n mut HashSet<String>,
-}
-
-impl<'ast> Visit<'ast> for PatternNames<'_> {
-    fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
-        let name = pat.ident.to_string();
-        if name.starts_with(|c: char| c.is_lowercase() || c == '_') {
-            self.names.insert(name);
-        }
-        visit::visit_pat_ident(self, pat);
-    }
-
-    fn visit_item(&mut self, _: &'ast syn::Item) {
-        // Nested items have their own scopes.
-    }
-}
-
 fn block_items(block: &syn::Block) -> Vec<&syn::Item> {
     block
         .stmts
@@ -1187,18 +1194,36 @@ impl<'ast> Visit<'ast> for ResolveVisitor<'_> {
     }
 
     fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
-        let mut locals = HashSet::new();
-        let mut binder = PatternNames { names: &mut locals };
-        for input in &closure.inputs {
-            binder.visit_pat(input);
-        }
-        binder.visit_expr(&closure.body);
-        self.push_scope(RawScope {
-            locals,
-            ..RawScope::default()
-        });
+        self.push_scope(RawScope::default());
         visit::visit_expr_closure(self, closure);
         self.scopes.pop();
+    }
+
+    /// A variable is in scope from its binding to the end of the enclosing scope
+    /// (the innermost block with items, closure or function: a slight
+    /// over-approximation, which only ever resolves less).
+    fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
+        let name = pat.ident.to_string();
+        if name.starts_with(|c: char| c.is_lowercase() || c == '_') {
+            if let Some(scope) = self.scopes.last_mut() {
+                scope.locals.insert(name);
+            }
+        }
+        visit::visit_pat_ident(self, pat);
+    }
+
+    /// `let x = init;` binds `x` after `init` is evaluated (`let sleep = sleep(d);`).
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        for attr in &local.attrs {
+            self.visit_attribute(attr);
+        }
+        if let Some(init) = &local.init {
+            self.visit_expr(&init.expr);
+            if let Some((_, diverge)) = &init.diverge {
+                self.visit_expr(diverge);
+            }
+        }
+        self.visit_pat(&local.pat);
     }
 
     fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
@@ -1316,7 +1341,12 @@ impl<'ast> Visit<'ast> for ResolveVisitor<'_> {
         self.position = Position::Attribute;
         self.visit_path(path);
         if let syn::Meta::List(list) = &attr.meta {
+            // `#[cfg_attr(pred, tokio::test)]` holds attributes.
+            if path.is_ident("cfg_attr") {
+                self.token_kind = UseKind::Attribute;
+            }
             self.scan_tokens(list.tokens.clone());
+            self.token_kind = UseKind::Path;
         }
     }
 }

@@ -164,10 +164,13 @@ pub fn line_comments(source: &str) -> Vec<LineComment> {
                 i += 1;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = source[i..]
+                let mut end = source[i..]
                     .find('\n')
                     .map(|n| i + n)
                     .unwrap_or(source.len());
+                if bytes[..end].ends_with(b"\r") {
+                    end -= 1;
+                }
                 out.push(LineComment {
                     line,
                     byte_start: i,

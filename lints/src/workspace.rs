@@ -4,7 +4,8 @@
 //! modules that live elsewhere through `#[path]`. So the file list starts from each
 //! target's root (`cargo metadata --no-deps`: lib, bins, tests, examples, benches,
 //! build script) and follows `mod x;` declarations: `x.rs`, `x/mod.rs`, nested
-//! inline modules and `#[path = ".."]`. Declarations are found by lexing (not
+//! inline modules, `#[path = ".."]`, and declarations inside macro invocations
+//! (`cfg_feature! { mod x; }`, common in large crates). Declarations are found by lexing (not
 //! parsing) each file, so a file with a syntax error still contributes the modules
 //! it declares, and the cost stays well below a full parse. Modules declared under
 //! any `#[cfg]` are included: a lint gate must see every configuration.
@@ -207,7 +208,8 @@ pub fn relative_path(root: &Path, path: &Path) -> String {
 }
 
 /// The files of the module tree rooted at `root_file` (which comes first), each
-/// once. Missing files are skipped: the compiler reports those.
+/// once. Missing files are skipped (the compiler reports those); files that are
+/// not UTF-8 are listed but not followed.
 pub fn module_tree(root_file: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -216,10 +218,14 @@ pub fn module_tree(root_file: &Path) -> Vec<PathBuf> {
         if !seen.insert(file.clone()) {
             continue;
         }
-        let Ok(source) = std::fs::read_to_string(&file) else {
+        let Ok(bytes) = std::fs::read(&file) else {
             continue;
         };
+        // A file that is not UTF-8 is still listed: the lint reports it.
         out.push(file.clone());
+        let Ok(source) = String::from_utf8(bytes) else {
+            continue;
+        };
         let file_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         // Where `mod x;` looks: beside a mod-rs file, or in a directory named
         // after a non-mod-rs file (`src/a.rs` declares `src/a/x.rs`).
@@ -303,7 +309,18 @@ fn collect_mod_decls(
                 }
             }
             TokenTree::Ident(id) if id == "pub" || id == "unsafe" => i += 1,
-            TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis => i += 1,
+            // `pub(crate)`: keeps a pending `#[path]`.
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis => {
+                collect_mod_decls(g.stream(), file_dir, module_dir, out);
+                i += 1;
+            }
+            // Macro bodies (`cfg_rt! { mod x; }`) and blocks declare modules of the
+            // enclosing module.
+            TokenTree::Group(g) => {
+                collect_mod_decls(g.stream(), file_dir, module_dir, out);
+                path_attr = None;
+                i += 1;
+            }
             _ => {
                 path_attr = None;
                 i += 1;
@@ -360,7 +377,7 @@ mod tests {
         write(
             root,
             "src/lib.rs",
-            "mod a;\npub mod b;\n#[path = \"elsewhere/c_impl.rs\"]\nmod c;\nmod inline { mod deep; }\n// mod commented;\nconst S: &str = \"mod in_string;\";\n#[cfg(test)]\nmod tests;\n",
+            "mod a;\npub mod b;\n#[path = \"elsewhere/c_impl.rs\"]\nmod c;\nmod inline { mod deep; }\n// mod commented;\nconst S: &str = \"mod in_string;\";\n#[cfg(test)]\nmod tests;\ncfg_net! { pub(crate) mod net; }\n",
         );
         write(root, "src/a.rs", "mod child;\n");
         write(root, "src/a/child.rs", "");
@@ -369,6 +386,7 @@ mod tests {
         write(root, "src/elsewhere/c_impl.rs", "");
         write(root, "src/inline/deep.rs", "");
         write(root, "src/tests.rs", "");
+        write(root, "src/net.rs", "");
         write(root, "src/commented.rs", "");
         write(root, "src/in_string.rs", "");
         let files = module_tree(&root.join("src/lib.rs"));
@@ -383,6 +401,7 @@ mod tests {
                 "src/elsewhere/c_impl.rs",
                 "src/inline/deep.rs",
                 "src/tests.rs",
+                "src/net.rs",
             ]
         );
     }
@@ -411,6 +430,16 @@ mod tests {
         let invalid = Workspace::load(Some(dir.path())).unwrap_err();
         assert!(matches!(invalid, WorkspaceError::InvalidManifest { .. }));
         assert!(!invalid.to_string().contains('\n'), "{invalid}");
+
+        // Valid TOML that cargo rejects (a package without a name).
+        write(dir.path(), "Cargo.toml", "[package]\nversion = \"0.1.0\"\n");
+        let rejected = Workspace::load(Some(dir.path())).unwrap_err();
+        assert!(
+            matches!(rejected, WorkspaceError::Metadata(_)),
+            "{rejected:?}"
+        );
+        assert!(rejected.to_string().starts_with("cargo metadata failed: "));
+        assert!(!rejected.to_string().contains('\n'), "{rejected}");
     }
 
     #[test]

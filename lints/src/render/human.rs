@@ -59,11 +59,13 @@ fn excerpt<'s>(source: &'s str, finding: &Finding) -> Option<(&'s str, std::ops:
     if location.byte_start > location.byte_end || location.byte_end > source.len() {
         return None;
     }
-    let start = source[..location.byte_start]
+    let start = source
+        .get(..location.byte_start)?
         .rfind('\n')
         .map(|i| i + 1)
         .unwrap_or(0);
-    let end = source[location.byte_end..]
+    let end = source
+        .get(location.byte_end..)?
         .find('\n')
         .map(|i| location.byte_end + i)
         .unwrap_or(source.len());
@@ -71,7 +73,10 @@ fn excerpt<'s>(source: &'s str, finding: &Finding) -> Option<(&'s str, std::ops:
     let mut span = location.byte_start - start..location.byte_end - start;
     if span.is_empty() {
         // Point at one character at least (a parse error at the end of a line).
-        span.end = (span.start + 1).min(text.len());
+        span.end = text[span.start..]
+            .chars()
+            .next()
+            .map_or(span.start, |c| span.start + c.len_utf8());
     }
     Some((text, span))
 }

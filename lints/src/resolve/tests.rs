@@ -351,3 +351,129 @@ fn method_calls_and_fields_are_not_paths() {
     let source = "use tokio::sync::mpsc;\nfn f(s: S) { s.mpsc.send(1); s.channel(); }";
     assert_eq!(found(source), pairs(&[("tokio::sync::mpsc", Import)]));
 }
+
+#[test]
+fn block_imports_are_visible_in_the_whole_block() {
+    // As in rustc, an item declared later in a block is in scope for all of it.
+    let source = "fn f() { oneshot::channel::<u8>(); use tokio::sync::oneshot; }";
+    let paths: Vec<String> = uses(source).into_iter().map(|u| u.path).collect();
+    assert_eq!(
+        paths,
+        ["tokio::sync::oneshot::channel", "tokio::sync::oneshot"]
+    );
+}
+
+#[test]
+fn self_and_crate_paths_resolve_locally() {
+    let mut crates = ExternCrates::new();
+    crates.set_self_crate("app");
+    let source = r#"
+mod rt { pub use tokio::task; }
+use self::inner::thing;
+use self::other;
+mod inner { pub fn thing() {} }
+fn other() {}
+fn f() { crate::helpers::go(); thing(); other(); }
+"#;
+    let file = syn::parse_file(source).unwrap();
+    let resolution = FileResolution::new(source, &file, &crates);
+    let imports: Vec<&str> = resolution
+        .uses
+        .iter()
+        .filter(|u| u.kind == Import)
+        .map(|u| u.path.as_str())
+        .collect();
+    assert_eq!(imports, ["tokio::task", "app::inner::thing", "app::other"]);
+    let all: Vec<String> = resolution.uses.into_iter().map(|u| u.path).collect();
+    assert!(all.contains(&"app::helpers::go".to_string()), "{all:?}");
+    assert!(all.contains(&"tokio::task".to_string()), "{all:?}");
+    assert!(all.contains(&"app::inner::thing".to_string()), "{all:?}");
+}
+
+#[test]
+fn a_local_function_shadows_a_glob_import() {
+    let source =
+        "use tokio::time::*;\nfn sleep(_: u64) {}\nasync fn f() { sleep(1); interval(d); }";
+    let paths: Vec<String> = uses(source).into_iter().map(|u| u.path).collect();
+    assert_eq!(paths, ["tokio::time::*", "tokio::time::interval"]);
+}
+
+#[test]
+fn generic_parameters_shadow_imports() {
+    let source = "use tokio::sync::Mutex;\nfn f<Mutex: Clone>(m: Mutex) {}\nfn g(m: Mutex<u8>) {}";
+    let found = found(source);
+    assert_eq!(
+        found,
+        pairs(&[("tokio::sync::Mutex", Import), ("tokio::sync::Mutex", Path)])
+    );
+    assert_eq!(uses(source)[1].location.line, 3);
+}
+
+#[test]
+fn closure_parameters_are_variables_not_imports() {
+    let source = "use tokio::time::sleep;\nfn f() { let g = |sleep: u8| sleep + 1; sleep(d); }";
+    let found = uses(source);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[1].path, "tokio::time::sleep");
+    assert_eq!(found[1].location.column, 41);
+}
+
+#[test]
+fn token_streams_skip_method_calls_dollar_crate_and_fn_definitions() {
+    let source = r#"
+use tokio::time::sleep;
+macro_rules! m {
+    ($x:expr) => { $crate::tokio::spawn($x); x.tokio::spawn(); fn sleep() {} };
+}
+"#;
+    assert_eq!(found(source), pairs(&[("tokio::time::sleep", Import)]));
+}
+
+#[test]
+fn extern_crate_inside_a_module_is_scoped_to_it() {
+    let source =
+        "mod a { extern crate tokio as rt; fn f() { rt::spawn(x); } }\nfn g() { rt::spawn(x); }";
+    let paths: Vec<(String, usize)> = uses(source)
+        .into_iter()
+        .map(|u| (u.path, u.location.line))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("tokio".to_string(), 1),
+            ("tokio::spawn".to_string(), 1),
+            ("rt::spawn".to_string(), 2)
+        ]
+        .into_iter()
+        .filter(|(p, _)| p.starts_with("tokio"))
+        .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn attributes_under_cfg_attr_and_paths_in_attribute_arguments() {
+    let source = "#[cfg_attr(feature = \"rt\", tokio::test(flavor = \"current_thread\"))]\nasync fn t() {}\n#[derive(hyper::Thing)]\nstruct S;";
+    assert_eq!(
+        found(source),
+        pairs(&[("tokio::test", Attribute), ("hyper::Thing", Path)])
+    );
+}
+
+#[test]
+fn a_local_glob_makes_glob_guesses_ambiguous() {
+    let source = "mod t {\n    use super::*;\n    use tokio::time::*;\n    fn f() { helper(); sleep(d); tokio::spawn(x); }\n}";
+    let paths: Vec<String> = uses(source).into_iter().map(|u| u.path).collect();
+    assert_eq!(paths, ["tokio::time::*", "tokio::spawn"]);
+}
+
+#[test]
+fn variables_are_in_scope_from_their_binding_on() {
+    let source = "use tokio::time::sleep;\nasync fn f() {\n    sleep(a).await;\n    let sleep = sleep(b);\n    sleep(c);\n}";
+    let lines: Vec<usize> = uses(source)
+        .into_iter()
+        .filter(|u| u.kind == Path)
+        .map(|u| u.location.line)
+        .collect();
+    // Before the `let` and in its initializer it is the import; after, the variable.
+    assert_eq!(lines, [3, 4]);
+}

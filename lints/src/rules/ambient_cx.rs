@@ -2,7 +2,7 @@
 
 use syn::visit::{self, Visit};
 
-use super::common::{is_test_code, last_segment, path_span, strip_parens};
+use super::common::{is_test_code, last_segment, path_span};
 use super::Rule;
 use crate::engine::FileContext;
 use crate::finding::{Diagnostic, Level};
@@ -21,7 +21,8 @@ pub const RULE: Rule = Rule {
 };
 
 pub const DOCS: &str = r#"### What it does
-Finds calls to `Cx::for_testing()`, `Cx::for_request()` and `Cx::current()` (with
+Finds calls to (and references to, as in `.unwrap_or_else(Cx::current)`)
+`Cx::for_testing()`, `Cx::for_request()` and `Cx::current()` (with
 `Cx` resolved through imports and aliases to asupersync's `Cx`) outside test code
 and outside the configured `boundary` globs. Test code is: files of test targets
 or under a `tests/` directory, `#[cfg(test)]` modules and items, and functions
@@ -89,6 +90,30 @@ impl AmbientCx<'_, '_> {
     }
 }
 
+impl AmbientCx<'_, '_> {
+    fn check_path(&mut self, path: &syn::Path) {
+        let Some(canonical) = self.context.resolve(path) else {
+            return;
+        };
+        let constructor = last_segment(canonical);
+        let owner = canonical
+            .strip_suffix(constructor)
+            .and_then(|p| p.strip_suffix("::"))
+            .unwrap_or("");
+        if !AMBIENT_CONSTRUCTORS.contains(&constructor) || !self.context.is_cx_path(owner) {
+            return;
+        }
+        let (start, end) = path_span(path);
+        self.out.push(Diagnostic {
+            location: self.context.location_between(start, end),
+            message: format!(
+                "`Cx::{constructor}()` creates an ambient capability context outside tests"
+            ),
+            help: "take `cx: &Cx` as the first parameter and let the caller pass it; ambient contexts belong in tests or configured `boundary` paths".into(),
+        });
+    }
+}
+
 impl<'ast> Visit<'ast> for AmbientCx<'_, '_> {
     fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
         self.within(&item.attrs, |v| visit::visit_item_mod(v, item));
@@ -106,30 +131,11 @@ impl<'ast> Visit<'ast> for AmbientCx<'_, '_> {
         self.within(&item.attrs, |v| visit::visit_impl_item_fn(v, item));
     }
 
-    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-        if self.test_depth == 0 {
-            if let syn::Expr::Path(callee) = strip_parens(&call.func) {
-                let path = &callee.path;
-                if let Some(canonical) = self.context.resolve(path) {
-                    let constructor = last_segment(canonical);
-                    let owner = canonical
-                        .strip_suffix(constructor)
-                        .and_then(|p| p.strip_suffix("::"))
-                        .unwrap_or("");
-                    if AMBIENT_CONSTRUCTORS.contains(&constructor) && self.context.is_cx_path(owner)
-                    {
-                        let (start, end) = path_span(path);
-                        self.out.push(Diagnostic {
-                            location: self.context.location_between(start, end),
-                            message: format!(
-                                "`Cx::{constructor}()` creates an ambient capability context outside tests"
-                            ),
-                            help: "take `cx: &Cx` as the first parameter and let the caller pass it; ambient contexts belong in tests or configured `boundary` paths".into(),
-                        });
-                    }
-                }
-            }
+    /// Calls (`Cx::current()`) and references (`.unwrap_or_else(Cx::current)`).
+    fn visit_expr_path(&mut self, expr: &'ast syn::ExprPath) {
+        if self.test_depth == 0 && expr.qself.is_none() {
+            self.check_path(&expr.path);
         }
-        visit::visit_expr_call(self, call);
+        visit::visit_expr_path(self, expr);
     }
 }

@@ -2,7 +2,7 @@
 
 use syn::visit::{self, Visit};
 
-use super::common::{callee_path, is_ident_expr, pat_ident, strip_parens, AsyncStack, AwaitFinder};
+use super::common::{pat_ident, strip_parens, AsyncStack, AwaitFinder};
 use super::Rule;
 use crate::engine::FileContext;
 use crate::finding::{Diagnostic, Level};
@@ -21,7 +21,9 @@ pub const DOCS: &str = r#"### What it does
 In async code, finds a guard of a blocking lock bound with `let` (from `.lock()`,
 `.read()`, `.write()`, `.try_lock()` called without arguments and not awaited,
 optionally followed by `.unwrap()`, `.expect(..)` or `?`) that is still alive when a
-later statement of the same block awaits.
+later statement of the same block awaits. A guard passed by value to a call
+(`drop(guard)`, `consume(guard)`) or shadowed by a new `let` is released; one moved
+into the awaited expression itself (`save(guard).await`) is still held.
 
 ### Why is this bad
 A `std::sync::Mutex` or `parking_lot` guard held across a suspension point blocks
@@ -57,7 +59,8 @@ across awaits.
 
 ### Known limits
 The lock is recognised by its method shape, not its type: a zero-argument `.lock()`
-that is not awaited is taken to be blocking (async locks are awaited). Guards kept in
+that is not awaited is taken to be blocking (async locks are awaited, directly or
+later through the variable: `let fut = m.lock(); fut.await` is not a guard). Guards kept in
 temporaries (`match m.lock().unwrap().get() { .. }`), struct fields, or moved
 elsewhere are not tracked.
 "#;
@@ -101,15 +104,63 @@ fn is_guard_expr(expr: &syn::Expr) -> bool {
     }
 }
 
-/// Whether a statement ends the guard `name`: `drop(name);`, or rebinding it.
+/// Whether a statement ends the guard `name`: it is moved into a call
+/// (`drop(name)`, `consume(name)`) or shadowed by a new `let name`.
 fn releases(stmt: &syn::Stmt, name: &str) -> bool {
-    match stmt {
-        syn::Stmt::Expr(expr, _) => callee_path(expr).is_some_and(|p| {
-            p.is_ident("drop")
-                && matches!(strip_parens(expr), syn::Expr::Call(c) if c.args.len() == 1 && is_ident_expr(&c.args[0], name))
-        }),
-        syn::Stmt::Local(local) => pat_ident(&local.pat).is_some_and(|i| i == name),
-        _ => false,
+    if let syn::Stmt::Local(local) = stmt {
+        if pat_ident(&local.pat).is_some_and(|i| i == name) {
+            return true;
+        }
+    }
+    let mut moved = MovedIntoCall { name, found: false };
+    moved.visit_stmt(stmt);
+    moved.found
+}
+
+/// Whether a statement awaits the variable `name` itself (`name.await`).
+fn awaits_ident(stmt: &syn::Stmt, name: &str) -> bool {
+    struct AwaitsIdent<'n> {
+        name: &'n str,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for AwaitsIdent<'_> {
+        fn visit_expr_await(&mut self, expr: &'ast syn::ExprAwait) {
+            if matches!(strip_parens(&expr.base), syn::Expr::Path(p) if p.path.is_ident(self.name))
+            {
+                self.found = true;
+            }
+            visit::visit_expr_await(self, expr);
+        }
+    }
+    let mut finder = AwaitsIdent { name, found: false };
+    finder.visit_stmt(stmt);
+    finder.found
+}
+
+/// Finds `name` passed by value to a call or method call.
+struct MovedIntoCall<'n> {
+    name: &'n str,
+    found: bool,
+}
+
+impl MovedIntoCall<'_> {
+    fn check_args<'a>(&mut self, args: impl IntoIterator<Item = &'a syn::Expr>) {
+        let by_value = |arg: &syn::Expr| matches!(strip_parens(arg), syn::Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name));
+        if args.into_iter().any(by_value) {
+            self.found = true;
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for MovedIntoCall<'_> {
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        self.check_args(&call.args);
+        visit::visit_expr_call(self, call);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        self.check_args(&call.args);
+        visit::visit_expr_method_call(self, call);
     }
 }
 
@@ -126,11 +177,19 @@ impl AwaitHoldingLock<'_, '_> {
                 continue;
             }
             let name = name.to_string();
-            for later in &block.stmts[index + 1..] {
-                if releases(later, &name) {
+            let rest = &block.stmts[index + 1..];
+            if rest.iter().any(|stmt| awaits_ident(stmt, &name)) {
+                // `let fut = m.lock(); .. fut.await`: an async lock's future.
+                continue;
+            }
+            for later in rest {
+                // An await in the statement that releases the guard still holds
+                // it (`save(guard).await` moves it into the awaited future).
+                let awaits = AwaitFinder::first_in_stmt(later);
+                if awaits.is_none() && releases(later, &name) {
                     break;
                 }
-                if let Some(await_span) = AwaitFinder::first_in_stmt(later) {
+                if let Some(await_span) = awaits {
                     let await_line = await_span.start().line;
                     self.out.push(Diagnostic {
                         location: self.context.location(pat_ident(&local.pat).map(|i| i.span()).unwrap_or(await_span)),

@@ -22,8 +22,10 @@ Inside `async fn` bodies, `async` blocks and async closures (not in sync closure
 nested in them, which is where `spawn_blocking` work belongs), finds calls to
 `std::thread::sleep`, functions of `std::fs`, `std::net::TcpStream::connect*`,
 `std::io::copy`/`read_to_string`/`stdin`, anything under `reqwest::blocking`, and
-`.recv()` / `.recv_timeout(..)` calls that are not awaited (blocking channel receives
-such as `std::sync::mpsc::Receiver::recv`).
+`.recv()` / `.recv_timeout(..)` calls whose result is used as a `Result` — the shape
+of a blocking receive such as `std::sync::mpsc::Receiver::recv`: `rx.recv().unwrap()`,
+`rx.recv()?`, `if let Ok(v) = rx.recv()` — and Tokio's `blocking_recv`,
+`blocking_send`, `blocking_lock`, `blocking_read`, `blocking_write`.
 
 ### Why is this bad
 An async task shares its worker thread with many others. A blocking call parks the
@@ -53,8 +55,10 @@ Use the async equivalent (`asupersync::time`, `asupersync::fs`, `asupersync::net
 
 ### Known limits
 Blocking methods on std values (`file.read_to_end(..)`, `listener.accept()`) are not
-recognised, and `.recv()` is recognised by shape: a zero-argument `.recv()` that is
-not awaited is taken to be blocking.
+recognised. `.recv()` is recognised by shape: only a receive whose result is
+unwrapped, `?`-ed or matched against `Ok(..)`/`Err(..)` counts (an async receive
+returns a future, or an `Option` once awaited), so `let v = rx.recv();` passed on
+elsewhere is missed.
 "#;
 
 /// Exact blocking functions, with the advice for each family.
@@ -131,20 +135,71 @@ fn advice(canonical: &str) -> Option<&'static str> {
         .map(|(_, advice)| *advice)
 }
 
+/// Methods that only make sense on a `Result` (what a blocking `recv` returns; an
+/// async `recv` returns a future).
+const RESULT_METHODS: &[&str] = &[
+    "unwrap",
+    "expect",
+    "ok",
+    "err",
+    "is_ok",
+    "is_err",
+    "unwrap_or",
+    "unwrap_or_default",
+    "unwrap_or_else",
+    "map_err",
+];
+
+/// Methods that block by name (Tokio's `blocking_*` family panics in async code).
+const BLOCKING_METHODS: &[&str] = &[
+    "blocking_recv",
+    "blocking_send",
+    "blocking_lock",
+    "blocking_read",
+    "blocking_write",
+];
+
+/// A `.recv()` / `.recv_timeout(d)` call.
+fn as_recv(expr: &syn::Expr) -> Option<&syn::ExprMethodCall> {
+    match strip_parens(expr) {
+        syn::Expr::MethodCall(m)
+            if (m.method == "recv" && m.args.is_empty())
+                || (m.method == "recv_timeout" && m.args.len() == 1) =>
+        {
+            Some(m)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a pattern is `Ok(..)` / `Err(..)`: the scrutinee is a `Result`.
+fn is_result_pattern(pat: &syn::Pat) -> bool {
+    match pat {
+        syn::Pat::TupleStruct(t) => t.path.is_ident("Ok") || t.path.is_ident("Err"),
+        _ => false,
+    }
+}
+
 impl BlockingInAsync<'_, '_> {
-    fn check_method(&mut self, call: &syn::ExprMethodCall) {
-        let method = call.method.to_string();
-        let blocking_recv = (method == "recv" && call.args.is_empty())
-            || (method == "recv_timeout" && call.args.len() == 1);
-        if blocking_recv {
-            self.out.push(Diagnostic {
-                location: self.context.location(call.method.span()),
-                message: format!(
-                    "`.{method}()` without `.await` blocks the worker thread inside async code"
-                ),
-                help: "use an async channel (`asupersync::channel::mpsc`) and `rx.recv(&cx).await`"
-                    .into(),
-            });
+    fn report_method(&mut self, call: &syn::ExprMethodCall, help: &str) {
+        self.out.push(Diagnostic {
+            location: self.context.location(call.method.span()),
+            message: format!(
+                "`.{}()` blocks the worker thread inside async code",
+                call.method
+            ),
+            help: help.to_string(),
+        });
+    }
+
+    /// A receive used as a `Result` (`rx.recv().unwrap()`, `rx.recv()?`,
+    /// `if let Ok(v) = rx.recv()`) is a blocking receive.
+    fn check_blocking_recv(&mut self, expr: &syn::Expr) {
+        if let Some(recv) = as_recv(expr) {
+            self.report_method(
+                recv,
+                "use an async channel (`asupersync::channel::mpsc`) and `rx.recv(&cx).await`",
+            );
         }
     }
 }
@@ -172,21 +227,41 @@ impl<'ast> Visit<'ast> for BlockingInAsync<'_, '_> {
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         if self.asyncness.in_async() {
-            self.check_method(call);
+            let method = call.method.to_string();
+            if RESULT_METHODS.contains(&method.as_str()) {
+                self.check_blocking_recv(&call.receiver);
+            }
+            if BLOCKING_METHODS.contains(&method.as_str()) {
+                self.report_method(
+                    call,
+                    "await the async form instead (`recv(&cx).await`, `lock(&cx).await`, ..)",
+                );
+            }
         }
         visit::visit_expr_method_call(self, call);
     }
 
-    fn visit_expr_await(&mut self, expr: &'ast syn::ExprAwait) {
-        // An awaited `.recv()` is an async receive: visit around it, not it.
-        if let syn::Expr::MethodCall(call) = strip_parens(&expr.base) {
-            self.visit_expr(&call.receiver);
-            for arg in &call.args {
-                self.visit_expr(arg);
-            }
-            return;
+    fn visit_expr_try(&mut self, expr: &'ast syn::ExprTry) {
+        if self.asyncness.in_async() {
+            self.check_blocking_recv(&expr.expr);
         }
-        visit::visit_expr_await(self, expr);
+        visit::visit_expr_try(self, expr);
+    }
+
+    fn visit_expr_let(&mut self, expr: &'ast syn::ExprLet) {
+        if self.asyncness.in_async() && is_result_pattern(&expr.pat) {
+            self.check_blocking_recv(&expr.expr);
+        }
+        visit::visit_expr_let(self, expr);
+    }
+
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        if let (true, Some(init)) = (self.asyncness.in_async(), &local.init) {
+            if is_result_pattern(&local.pat) {
+                self.check_blocking_recv(&init.expr);
+            }
+        }
+        visit::visit_local(self, local);
     }
 
     fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {

@@ -113,6 +113,46 @@ pub fn mentions_any(tokens: TokenStream, names: &[String]) -> bool {
     })
 }
 
+/// Whether code mentions any of `names`: as a path segment, method, field, binding
+/// or inside a macro's tokens.
+struct Mentions<'n> {
+    names: &'n [String],
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for Mentions<'_> {
+    fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
+        if !self.found && self.names.iter().any(|n| ident == n) {
+            self.found = true;
+        }
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        visit::visit_macro(self, mac);
+        if !self.found && mentions_any(mac.tokens.clone(), self.names) {
+            self.found = true;
+        }
+    }
+}
+
+pub fn block_mentions(block: &syn::Block, names: &[String]) -> bool {
+    let mut mentions = Mentions {
+        names,
+        found: false,
+    };
+    mentions.visit_block(block);
+    mentions.found
+}
+
+pub fn expr_mentions(expr: &syn::Expr, names: &[String]) -> bool {
+    let mut mentions = Mentions {
+        names,
+        found: false,
+    };
+    mentions.visit_expr(expr);
+    mentions.found
+}
+
 /// Macros that await their operands themselves (`select!`, `race!`, `join!`).
 pub fn is_awaiting_macro(path: &syn::Path) -> bool {
     path.segments.last().is_some_and(|s| {

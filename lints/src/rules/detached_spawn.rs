@@ -62,6 +62,10 @@ Spawn into the current region with `cx.spawn(..)` (its handle may be dropped: th
 region still owns the task), or keep the handle and join it. A thread that must live
 for the whole process can be suppressed with a reason.
 
+Inside the configured `quarantine` paths, Tokio-ecosystem spawns are allowed (that
+code runs on Tokio by design, behind `asupersync-tokio-compat`); detached
+`std::thread::spawn` is still reported there.
+
 ### Known limits
 Only free spawn functions are checked: method spawns (`runtime.spawn(..)`,
 `Builder::spawn`) and `JoinSet` are not. A handle stored in a variable and dropped by
@@ -90,8 +94,9 @@ impl DetachedSpawn<'_, '_> {
     fn spawn_call<'e>(&self, expr: &'e syn::Expr) -> Option<(String, &'e syn::Path)> {
         let path = callee_path(expr)?;
         let canonical = self.context.resolve(path)?;
-        SPAWN_FUNCTIONS
-            .contains(&canonical)
+        // Inside the Tokio quarantine, Tokio's own spawning model is allowed.
+        let quarantined = self.context.quarantined && !canonical.starts_with("std::");
+        (SPAWN_FUNCTIONS.contains(&canonical) && !quarantined)
             .then(|| (canonical.to_string(), path))
     }
 

@@ -1,9 +1,8 @@
 //! `loop-without-checkpoint`: loops in cancellable code must notice cancellation.
 
-use quote::ToTokens;
 use syn::visit::{self, Visit};
 
-use super::common::{mentions_any, AwaitFinder};
+use super::common::{block_mentions, expr_mentions, AwaitFinder};
 use super::Rule;
 use crate::engine::FileContext;
 use crate::finding::{Diagnostic, Level};
@@ -91,18 +90,25 @@ impl LoopCheck<'_, '_> {
         self.cx_names.iter().any(|names| !names.is_empty())
     }
 
+    /// Reports the loop at `keyword` if it awaits (in `body`, or in a `while`
+    /// condition) without mentioning the context.
     fn check_loop(
         &mut self,
         keyword: proc_macro2::Span,
-        awaiting: Option<proc_macro2::Span>,
-        code: proc_macro2::TokenStream,
         what: &str,
+        body: &syn::Block,
+        cond: Option<&syn::Expr>,
     ) {
-        if !self.has_context() || awaiting.is_none() {
+        if !self.has_context() {
+            return;
+        }
+        let awaits = AwaitFinder::first_in_block(body, true).is_some()
+            || cond.is_some_and(|c| AwaitFinder::first_in_expr(c, true).is_some());
+        if !awaits {
             return;
         }
         let names = self.visible_names();
-        if mentions_any(code, &names) {
+        if block_mentions(body, &names) || cond.is_some_and(|c| expr_mentions(c, &names)) {
             return;
         }
         let cx = self
@@ -177,33 +183,17 @@ impl<'ast> Visit<'ast> for LoopCheck<'_, '_> {
     }
 
     fn visit_expr_loop(&mut self, expr: &'ast syn::ExprLoop) {
-        let awaiting = AwaitFinder::first_in_block(&expr.body, true);
-        self.check_loop(
-            expr.loop_token.span,
-            awaiting,
-            expr.body.to_token_stream(),
-            "loop",
-        );
+        self.check_loop(expr.loop_token.span, "loop", &expr.body, None);
         visit::visit_expr_loop(self, expr);
     }
 
     fn visit_expr_while(&mut self, expr: &'ast syn::ExprWhile) {
-        let awaiting = AwaitFinder::first_in_block(&expr.body, true)
-            .or_else(|| AwaitFinder::first_in_expr(&expr.cond, true));
-        let mut code = expr.cond.to_token_stream();
-        code.extend(expr.body.to_token_stream());
-        self.check_loop(expr.while_token.span, awaiting, code, "while");
+        self.check_loop(expr.while_token.span, "while", &expr.body, Some(&expr.cond));
         visit::visit_expr_while(self, expr);
     }
 
     fn visit_expr_for_loop(&mut self, expr: &'ast syn::ExprForLoop) {
-        let awaiting = AwaitFinder::first_in_block(&expr.body, true);
-        self.check_loop(
-            expr.for_token.span,
-            awaiting,
-            expr.body.to_token_stream(),
-            "for",
-        );
+        self.check_loop(expr.for_token.span, "for", &expr.body, None);
         visit::visit_expr_for_loop(self, expr);
     }
 }

@@ -3,7 +3,6 @@
 use super::Rule;
 use crate::engine::FileContext;
 use crate::finding::{Diagnostic, Level};
-use crate::mapping;
 use crate::resolve::UseKind;
 
 pub const ID: &str = "tokio-outside-quarantine";
@@ -94,9 +93,10 @@ fn check(context: &FileContext<'_>) -> Vec<Diagnostic> {
                 UseKind::Attribute => format!("#[{}]", u.path),
                 _ => u.path.clone(),
             };
-            let help = match mapping::native_replacement(&u.path) {
+            let help = match context.config.native_replacement(&u.path) {
                 Some(native) => format!(
-                    "use `{native}` instead, or move this code under a `quarantine` path"
+                    "use `{native}` instead (`cargo asupersync explain {}`), or move this code under a `quarantine` path",
+                    u.path
                 ),
                 None => "replace it with its asupersync equivalent, or move this code under a `quarantine` path and run it through `asupersync_tokio_compat::run`".to_string(),
             };

@@ -5,6 +5,7 @@ fn positives() {
     let cx = Cx::for_testing();
     let cx = Context::for_request();
     let cx = asupersync::Cx::current();
+    let cx = maybe.unwrap_or_else(Cx::current);
 }
 
 fn negatives() {

@@ -29,6 +29,10 @@ async fn negatives(cx: &Cx, state: &std::sync::Mutex<u32>, native: &asupersync::
 
     let async_guard = tokio_lock.lock().await;
     save(*async_guard).await;
+
+    let pending = tokio_lock.lock();
+    let later_guard = pending.await;
+    save(*later_guard).await;
 }
 
 fn sync_code(state: &std::sync::Mutex<u32>) {
@@ -36,8 +40,24 @@ fn sync_code(state: &std::sync::Mutex<u32>) {
     block_on(async { work().await });
 }
 
+async fn moved_guards(state: &std::sync::Mutex<u32>) {
+    // Moved into a call before the await: released.
+    let guard = state.lock().unwrap();
+    consume(guard);
+    save(1).await;
+    // Moved into the awaited future: still held across the await.
+    let held = state.lock().unwrap();
+    save_guard(held).await;
+}
+
 async fn suppressed(state: &std::sync::Mutex<u32>) {
     // asupersync: allow(await-holding-lock) -- single-threaded lab runtime only
     let guard = state.lock().unwrap();
     save(*guard).await;
+}
+
+async fn comments_and_strings(state: &std::sync::Mutex<u32>) {
+    // let guard = state.lock().unwrap(); save(*guard).await;
+    let text = "let guard = state.lock().unwrap(); save(*guard).await;";
+    save(text.len() as u32).await;
 }

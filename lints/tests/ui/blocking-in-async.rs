@@ -33,3 +33,16 @@ async fn suppressed() {
     // asupersync: allow(blocking-in-async) -- startup only, before the runtime serves
     std::thread::sleep(D);
 }
+
+async fn receive_shapes(rx: std::sync::mpsc::Receiver<u8>, arx: &mut Receiver<u8>, m: &tokio::sync::Mutex<u8>) {
+    let a = rx.recv()?;
+    if let Ok(b) = rx.recv_timeout(D) {}
+    while let Ok(c) = rx.recv() {}
+    let Ok(d) = rx.recv() else { return };
+    let e = arx.blocking_recv();
+    let f = m.blocking_lock();
+    // A future passed on, or an awaited Option: not blocking.
+    let g = within(arx.recv()).await;
+    let h = arx.recv().await.unwrap();
+    if let Some(i) = arx.recv().await {}
+}

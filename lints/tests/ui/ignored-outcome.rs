@@ -25,3 +25,8 @@ async fn negatives(cx: &Cx, handle: TaskHandle<u8>) -> Outcome<u8> {
 async fn suppressed(cx: &Cx, handle: TaskHandle<u8>) {
     handle.join(cx).await; // asupersync: allow(ignored-outcome) -- best-effort cleanup task
 }
+
+async fn comments_and_strings(cx: &Cx) {
+    // Region::open(cx, "x", |cx| async move {}).await;
+    let text = "handle.join(cx).await;";
+}

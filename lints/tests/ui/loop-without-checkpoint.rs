@@ -57,3 +57,11 @@ async fn suppressed(cx: &Cx) {
         next_frame().await;
     }
 }
+
+async fn mentions_in_comments_and_strings_do_not_count(cx: &Cx) {
+    loop {
+        // cx.checkpoint()? is only a comment here
+        log("cx.checkpoint()");
+        work().await;
+    }
+}
