@@ -40,6 +40,7 @@ fn plain_server(body: Option<&'static str>) -> (SocketAddr, std_mpsc::Receiver<S
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let (events, events_rx) = std_mpsc::channel();
+    // asupersync: allow(detached-spawn) -- serves one connection and exits; the test observes it through `events`
     std::thread::spawn(move || {
         let (mut socket, _) = listener.accept().unwrap();
         let mut request = Vec::new();

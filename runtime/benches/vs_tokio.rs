@@ -301,7 +301,7 @@ mod native_side {
 
     pub fn cancel_tree(rt: &asupersync::Runtime) {
         run(rt, |cx| async move {
-            let _ = Region::open(&cx, "tree", |cx| async move {
+            let closed = Region::open(&cx, "tree", |cx| async move {
                 for _ in 0..CANCEL_TREE {
                     cx.spawn(|cx| async move {
                         let _ = time::sleep(&cx, Duration::from_secs(3600)).await;
@@ -311,6 +311,10 @@ mod native_side {
                 cx.cancel_region(CancelReason::user("bench"));
             })
             .await;
+            assert!(
+                closed.is_ok(),
+                "the body returns normally after cancelling: {closed:?}"
+            );
         });
     }
 }

@@ -71,8 +71,20 @@ const LOCK_METHODS: &[&str] = &["lock", "read", "write", "try_lock", "try_read",
 const UNWRAP_METHODS: &[&str] = &["unwrap", "expect", "unwrap_or_else"];
 
 fn check(context: &FileContext<'_>) -> Vec<Diagnostic> {
+    let names = |prefixes: &[&str]| {
+        context
+            .resolution
+            .uses
+            .iter()
+            .any(|u| prefixes.iter().any(|p| u.path.starts_with(p)))
+    };
+    // `try_lock()`/`try_read()`/`try_write()` take no argument on asupersync's async
+    // locks too, whose guards may be held across an await; in a file that names only
+    // those, the `try_` forms are not blocking locks.
+    let try_forms_block = names(BLOCKING_LOCK_PATHS) || !names(&["asupersync::sync::"]);
     let mut visitor = AwaitHoldingLock {
         context,
+        try_forms_block,
         asyncness: AsyncStack::default(),
         out: Vec::new(),
     };
@@ -80,28 +92,41 @@ fn check(context: &FileContext<'_>) -> Vec<Diagnostic> {
     visitor.out
 }
 
+/// Paths of lock types whose guards block a thread.
+const BLOCKING_LOCK_PATHS: &[&str] = &["std::sync::Mutex", "std::sync::RwLock", "parking_lot::"];
+
 struct AwaitHoldingLock<'c, 'a> {
     context: &'c FileContext<'a>,
+    try_forms_block: bool,
     asyncness: AsyncStack,
     out: Vec<Diagnostic>,
 }
 
 /// Whether an expression evaluates to a blocking lock guard (or its `Result`).
-fn is_guard_expr(expr: &syn::Expr) -> bool {
-    match strip_parens(expr) {
-        syn::Expr::Try(t) => is_guard_expr(&t.expr),
-        syn::Expr::MethodCall(m) => {
-            let method = m.method.to_string();
-            if UNWRAP_METHODS.contains(&method.as_str()) {
-                is_guard_expr(&m.receiver)
-            } else {
-                LOCK_METHODS.contains(&method.as_str())
-                    && m.args.is_empty()
-                    && AwaitFinder::first_in_expr(&m.receiver, false).is_none()
+///
+/// At most one unwrapping step (`.unwrap()`, `.expect(..)`, `?`) may follow the lock
+/// call: it takes the guard out of the `Result`. A second one applies to the guarded
+/// value itself (`m.lock().unwrap().expect(..)` copies an `Option` out), and the
+/// guard is a temporary dropped at the end of the statement.
+fn is_guard_expr(expr: &syn::Expr, try_forms_block: bool) -> bool {
+    fn walk(expr: &syn::Expr, unwraps: usize, try_forms_block: bool) -> bool {
+        match strip_parens(expr) {
+            syn::Expr::Try(t) => unwraps < 1 && walk(&t.expr, unwraps + 1, try_forms_block),
+            syn::Expr::MethodCall(m) => {
+                let method = m.method.to_string();
+                if UNWRAP_METHODS.contains(&method.as_str()) {
+                    unwraps < 1 && walk(&m.receiver, unwraps + 1, try_forms_block)
+                } else {
+                    LOCK_METHODS.contains(&method.as_str())
+                        && (try_forms_block || !method.starts_with("try_"))
+                        && m.args.is_empty()
+                        && AwaitFinder::first_in_expr(&m.receiver, false).is_none()
+                }
             }
+            _ => false,
         }
-        _ => false,
     }
+    walk(expr, 0, try_forms_block)
 }
 
 /// Whether a statement ends the guard `name`: it is moved into a call
@@ -173,7 +198,7 @@ impl AwaitHoldingLock<'_, '_> {
             let (Some(name), Some(init)) = (pat_ident(&local.pat), &local.init) else {
                 continue;
             };
-            if init.diverge.is_some() || !is_guard_expr(&init.expr) {
+            if init.diverge.is_some() || !is_guard_expr(&init.expr, self.try_forms_block) {
                 continue;
             }
             let name = name.to_string();

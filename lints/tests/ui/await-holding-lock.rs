@@ -61,3 +61,10 @@ async fn comments_and_strings(state: &std::sync::Mutex<u32>) {
     let text = "let guard = state.lock().unwrap(); save(*guard).await;";
     save(text.len() as u32).await;
 }
+
+async fn value_copied_out(started: &std::sync::Mutex<Option<u64>>) {
+    // The second unwrap applies to the guarded Option: the guard is a temporary that
+    // is gone at the end of the statement, and `at` is a plain u64.
+    let at = started.lock().unwrap().expect("started");
+    save(at as u32).await;
+}

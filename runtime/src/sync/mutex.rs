@@ -71,7 +71,7 @@ impl<T: ?Sized> Mutex<T> {
     {
         Lock {
             mutex: self,
-            acquire: AcquireCore::new(&self.sem, cx, 1),
+            acquire: AcquireCore::new(cx, &self.sem, 1),
         }
     }
 
@@ -86,7 +86,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Waits for the lock, returning a guard that keeps the `Arc` alive (it can be
     /// moved into a spawned task).
     pub async fn lock_owned(self: Arc<Self>, cx: &Cx) -> Result<OwnedMutexGuard<T>, Cancelled> {
-        AcquireCore::new(&self.sem, cx, 1)
+        AcquireCore::new(cx, &self.sem, 1)
             .await_acquire()
             .await
             .map_err(cancelled)?;

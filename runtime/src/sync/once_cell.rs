@@ -126,7 +126,7 @@ impl<T> OnceCell<T> {
         if let Some(v) = self.value.get() {
             return Ok(v);
         }
-        AcquireCore::new(&self.init, cx, 1)
+        AcquireCore::new(cx, &self.init, 1)
             .await_acquire()
             .await
             .map_err(|e| match e {

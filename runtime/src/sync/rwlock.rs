@@ -66,7 +66,7 @@ impl<T> RwLock<T> {
 impl<T: ?Sized> RwLock<T> {
     /// Waits for shared access.
     pub async fn read(&self, cx: &Cx) -> Result<RwLockReadGuard<'_, T>, Cancelled> {
-        AcquireCore::new(&self.sem, cx, 1)
+        AcquireCore::new(cx, &self.sem, 1)
             .await_acquire()
             .await
             .map_err(cancelled)?;
@@ -75,7 +75,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Waits for exclusive access.
     pub async fn write(&self, cx: &Cx) -> Result<RwLockWriteGuard<'_, T>, Cancelled> {
-        AcquireCore::new(&self.sem, cx, MAX_READERS)
+        AcquireCore::new(cx, &self.sem, MAX_READERS)
             .await_acquire()
             .await
             .map_err(cancelled)?;
@@ -103,7 +103,7 @@ impl<T: ?Sized> RwLock<T> {
         self: Arc<Self>,
         cx: &Cx,
     ) -> Result<OwnedRwLockReadGuard<T>, Cancelled> {
-        AcquireCore::new(&self.sem, cx, 1)
+        AcquireCore::new(cx, &self.sem, 1)
             .await_acquire()
             .await
             .map_err(cancelled)?;
@@ -115,7 +115,7 @@ impl<T: ?Sized> RwLock<T> {
         self: Arc<Self>,
         cx: &Cx,
     ) -> Result<OwnedRwLockWriteGuard<T>, Cancelled> {
-        AcquireCore::new(&self.sem, cx, MAX_READERS)
+        AcquireCore::new(cx, &self.sem, MAX_READERS)
             .await_acquire()
             .await
             .map_err(cancelled)?;

@@ -352,7 +352,7 @@ pub(crate) struct AcquireCore<'c> {
 }
 
 impl<'a> AcquireCore<'a> {
-    pub(crate) fn new(sem: &'a SemCore, cx: &'a Cx, n: usize) -> Self {
+    pub(crate) fn new(cx: &'a Cx, sem: &'a SemCore, n: usize) -> Self {
         AcquireCore {
             sem,
             cx,

@@ -118,7 +118,7 @@ impl Semaphore {
     {
         Acquire {
             sem: self,
-            inner: AcquireCore::new(&self.core, cx, n),
+            inner: AcquireCore::new(cx, &self.core, n),
             location: Location::caller(),
         }
     }
