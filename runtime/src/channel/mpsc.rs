@@ -376,7 +376,7 @@ impl<T> Sender<T> {
     {
         Reserve {
             sender: self,
-            acquire: AcquireCore::new(self.slots(), cx, 1),
+            acquire: AcquireCore::new(cx, self.slots(), 1),
             location: Location::caller(),
         }
     }
