@@ -53,6 +53,12 @@ pub enum TraceKind {
     RegionClosed,
     /// A message from `cx.trace`.
     User(String),
+    /// The lab runtime's scheduler polled this task (`task: None`: the `block_on`
+    /// body). One event per scheduling step, so a lab trace is the schedule.
+    Polled,
+    /// Something the lab runtime did to the program: a chaos fault it injected or a
+    /// deadlock it detected (`"chaos: delay"`, `"chaos: cancel"`, `"deadlock"`, ...).
+    Lab(&'static str),
 }
 
 #[derive(Debug, Default)]
@@ -91,6 +97,11 @@ impl Trace {
             };
             crate::task::core::lock(&self.events).push(event);
         }
+    }
+
+    /// How many events are recorded so far.
+    pub(crate) fn len(&self) -> usize {
+        crate::task::core::lock(&self.events).len()
     }
 
     pub(crate) fn take(&self) -> Vec<TraceEvent> {
