@@ -536,7 +536,7 @@ pub fn is_lab(cx: &Cx) -> bool {
 pub fn report_violation(cx: &Cx, oracle: &'static str, message: impl Into<String>) -> bool {
     report_in(
         cx.runtime(),
-        cx.task_id(),
+        Some(cx.task_id()),
         cx.region_id(),
         oracle,
         message.into(),
@@ -545,7 +545,7 @@ pub fn report_violation(cx: &Cx, oracle: &'static str, message: impl Into<String
 
 fn report_in(
     rt: &RuntimeShared,
-    task: u64,
+    task: Option<u64>,
     region: u64,
     oracle: &'static str,
     message: String,
@@ -556,7 +556,7 @@ fn report_in(
     lab.report(
         rt,
         Violation::new(oracle, message)
-            .with_tasks([task])
+            .with_tasks(task)
             .with_regions([region]),
     );
     true
@@ -572,10 +572,10 @@ where
     // The runtime, not the Cx: a finalizer holding its own region's Cx would keep
     // the region alive through its own finalizer list.
     let rt = cx.runtime().clone();
-    let (task, region) = (cx.task_id(), cx.region_id());
+    let region = cx.region_id();
     cx.defer(async move {
         if let Err(message) = check() {
-            if !report_in(&rt, task, region, oracle, message.clone()) {
+            if !report_in(&rt, None, region, oracle, message.clone()) {
                 eprintln!("asupersync: [{oracle}] check failed at region close: {message}");
             }
         }
