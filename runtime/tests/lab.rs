@@ -436,3 +436,79 @@ fn the_lab_test_macro_honours_the_seed_variable() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("1 failed"), "{stdout}");
 }
+
+/// A trace-based oracle, the way the obligation-leak and loser-drain oracles plug in:
+/// every "acquire" traced by a task must be matched by a "release".
+struct Balanced;
+
+impl asupersync::lab::Oracle for Balanced {
+    fn name(&self) -> &'static str {
+        "balanced"
+    }
+
+    fn check(&self, run: &asupersync::lab::RunView<'_>) -> Vec<asupersync::lab::Violation> {
+        let mut open = std::collections::BTreeMap::<u64, i64>::new();
+        for event in run.trace {
+            if let (Some(task), TraceKind::User(message)) = (event.task, &event.kind) {
+                let delta = match message.as_str() {
+                    "acquire" => 1,
+                    "release" => -1,
+                    _ => 0,
+                };
+                *open.entry(task).or_default() += delta;
+            }
+        }
+        open.into_iter()
+            .filter(|(_, n)| *n != 0)
+            .map(|(task, n)| {
+                asupersync::lab::Violation::new(
+                    "balanced",
+                    format!("{} kept {n} acquisition(s)", run.task_label(Some(task))),
+                )
+                .with_tasks([task])
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn custom_oracles_and_runtime_reports_plug_in() {
+    let program = |leak: bool| {
+        move |cx: Cx| async move {
+            let h = cx.spawn_named("holder", move |cx| async move {
+                cx.trace("acquire");
+                yield_now(&cx).await.ok();
+                if !leak {
+                    cx.trace("release");
+                }
+            });
+            h.join(&cx).await.unwrap();
+            if leak {
+                asupersync::lab::report_violation(&cx, "obligation-leak", "reported while running");
+            }
+        }
+    };
+    let config = || LabConfig::seed(1).oracle(Arc::new(Balanced));
+    let clean = LabRuntime::new(config()).block_on(program(false));
+    assert!(clean.is_ok(), "{}", clean.failure().unwrap());
+    let leaky = LabRuntime::new(config()).block_on(program(true));
+    let oracles: Vec<&str> = leaky.violations.iter().map(|v| v.oracle).collect();
+    assert_eq!(oracles, ["obligation-leak", "balanced"]);
+    let text = leaky.failure().unwrap();
+    assert!(
+        text.contains("task 3 \"holder\" kept 1 acquisition(s)"),
+        "{text}"
+    );
+    // Turned off, the oracle says nothing.
+    let quiet = LabRuntime::new(config().without_oracle("balanced")).block_on(program(true));
+    assert_eq!(quiet.violations.len(), 1);
+    // Outside the lab, reporting is a no-op that says so.
+    let rt = asupersync::RuntimeBuilder::current_thread()
+        .build()
+        .unwrap();
+    let reported =
+        rt.block_on(
+            |cx| async move { asupersync::lab::report_violation(&cx, "obligation-leak", "x") },
+        );
+    assert!(!reported.unwrap());
+}
