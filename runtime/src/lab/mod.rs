@@ -310,6 +310,7 @@ impl LabRuntime {
                 trace: &trace,
                 tasks: &tasks,
                 regions: &regions,
+                root_task: run.root.map(|(task, _)| task),
                 deadlock: run.deadlock.as_ref(),
             };
             for oracle in &config.oracles {
@@ -332,6 +333,7 @@ impl LabRuntime {
             start,
             tasks,
             regions,
+            root_task: run.root.map(|(task, _)| task),
             excerpt: config.excerpt,
         }
     }
@@ -357,6 +359,7 @@ pub struct LabReport<T> {
     start: Instant,
     tasks: Vec<TaskInfo>,
     regions: Vec<RegionInfo>,
+    root_task: Option<u64>,
     excerpt: usize,
 }
 
@@ -403,6 +406,7 @@ impl<T> LabReport<T> {
             trace: &self.trace,
             tasks: &self.tasks,
             regions: &self.regions,
+            root_task: self.root_task,
             deadlock: None,
         }
     }

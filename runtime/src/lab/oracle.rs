@@ -133,6 +133,8 @@ pub struct RunView<'a> {
     pub tasks: &'a [TaskInfo],
     /// Every region that held a task, and its ancestors.
     pub regions: &'a [RegionInfo],
+    /// The task that runs the `block_on` body (it is in no region's task list).
+    pub root_task: Option<u64>,
     pub(crate) deadlock: Option<&'a DeadlockSnapshot>,
 }
 
@@ -142,6 +144,9 @@ impl RunView<'_> {
         let Some(id) = id else {
             return "the block_on body".into();
         };
+        if Some(id) == self.root_task {
+            return format!("the block_on body (task {id})");
+        }
         match self
             .tasks
             .iter()
@@ -176,7 +181,6 @@ impl RunView<'_> {
             }
             (Some(t), None) => line.push_str(&self.task_label(Some(t))),
             (None, Some(r)) => line.push_str(&self.region_label(r)),
-            (None, None) if event.kind == TraceKind::Polled => line.push_str("the block_on body"),
             (None, None) => line.push_str("lab"),
         }
         let _ = write!(line, ": {:?}", event.kind);
@@ -544,6 +548,7 @@ mod tests {
             trace,
             tasks,
             regions,
+            root_task: None,
             deadlock: None,
         }
     }

@@ -57,6 +57,8 @@ pub(crate) struct RunState {
     /// What each blocked task said it waits for (see `lab::waiting_on`).
     pub(crate) waits: BTreeMap<u64, Wait>,
     pub(crate) deadlock: Option<DeadlockSnapshot>,
+    /// The task and region ids of the `block_on` body.
+    pub(crate) root: Option<(u64, u64)>,
 }
 
 impl RunState {
@@ -73,6 +75,7 @@ impl RunState {
             violations: Vec::new(),
             waits: BTreeMap::new(),
             deadlock: None,
+            root: None,
         }
     }
 
@@ -105,8 +108,14 @@ impl LabScheduler {
                 violations: Vec::new(),
                 waits: BTreeMap::new(),
                 deadlock: None,
+                root: None,
             }),
         }
+    }
+
+    /// Names the `block_on` body's task and region (for traces and reports).
+    pub(crate) fn set_root(&self, task: u64, region: u64) {
+        lock(&self.run).root = Some((task, region));
     }
 
     pub(crate) fn schedule(&self, runnable: Runnable) {
@@ -154,6 +163,7 @@ impl LabScheduler {
         let waker = Waker::from(root.clone());
         let mut context = Context::from_waker(&waker);
         let mut future = pin!(future);
+        let (root_task, root_region) = lock(&self.run).root.unzip();
         loop {
             let queued = lock(&self.ready).len();
             let root_ready = root.is_woken();
@@ -170,7 +180,8 @@ impl LabScheduler {
             let pick = self.pick(rt, queued, root_ready);
             if pick == queued {
                 root.take();
-                rt.trace.record(rt, None, None, TraceKind::Polled);
+                rt.trace
+                    .record(rt, root_task, root_region, TraceKind::Polled);
                 if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
                     return output;
                 }
@@ -221,7 +232,7 @@ impl LabScheduler {
             run.keys
                 .extend(lock(&self.ready).iter().map(|r| r.metadata().id));
             if root_ready {
-                run.keys.push(0);
+                run.keys.push(run.root.map_or(0, |(task, _)| task));
             }
             let (picker, keys) = (&mut run.picker, &run.keys);
             run.decisions
@@ -293,10 +304,17 @@ impl LabScheduler {
             drop(run);
             panic!("lab: the program is stuck even after the lab cancelled everything ({why})");
         }
-        let blocked: Vec<u64> = lock(&self.tasks)
-            .values()
-            .filter(|t| !t.is_finished())
-            .map(|t| t.id)
+        // The body is blocked too (it is not runnable), first in the list.
+        let blocked: Vec<u64> = run
+            .root
+            .map(|(task, _)| task)
+            .into_iter()
+            .chain(
+                lock(&self.tasks)
+                    .values()
+                    .filter(|t| !t.is_finished())
+                    .map(|t| t.id),
+            )
             .collect();
         rt.trace.record(rt, None, None, TraceKind::Lab("deadlock"));
         run.deadlock = Some(DeadlockSnapshot {

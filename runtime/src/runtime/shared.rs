@@ -145,6 +145,9 @@ impl RuntimeShared {
             )
         });
         root_task.set_waker(Waker::from(root_wake.clone()));
+        if let Some(lab) = self.lab() {
+            lab.set_root(root_task.id, root_task.region.id);
+        }
         let root_region = root_task.region.clone();
         root_region.opened();
 
