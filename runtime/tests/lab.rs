@@ -273,6 +273,20 @@ fn chaos_is_reproducible_from_the_seed() {
         cancelled_some |= done < 5;
         let calm = LabRuntime::new(LabConfig::seed(seed)).block_on(sleepy_workers);
         delayed |= elapsed > calm.outcome.unwrap().1;
+        // A chaos cancel is a User cancel request on the task it names.
+        let trace = b.trace();
+        for (i, e) in trace.iter().enumerate() {
+            if e.kind == TraceKind::Lab("chaos: cancel") {
+                let follows = trace[i + 1..].iter().find(|n| n.task == e.task);
+                let finished = follows.is_some_and(|n| {
+                    matches!(n.kind, TraceKind::CancelRequested(CancelKind::User))
+                });
+                let already = trace[..i]
+                    .iter()
+                    .any(|n| n.task == e.task && matches!(n.kind, TraceKind::CancelRequested(_)));
+                assert!(finished || already, "seed {seed}: {:?}", follows);
+            }
+        }
         let kinds: Vec<_> = b
             .trace()
             .iter()
