@@ -1,6 +1,7 @@
 //! Procedural macros for asupersync, re-exported by the `asupersync` crate:
-//! `#[asupersync::main]`, `#[asupersync::test]`, and the combinators `join!`,
-//! `race!` and `select!` (in `combinators.rs`).
+//! `#[asupersync::main]`, `#[asupersync::test]`, `#[asupersync::lab_test]` (in
+//! `lab_test.rs`), and the combinators `join!`, `race!` and `select!` (in
+//! `combinators.rs`).
 //!
 //! Both turn an `async fn` into a plain function that builds a runtime and runs the
 //! body in its root region with `block_on`. The body may take `cx: &Cx` (the root
@@ -16,6 +17,17 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg, ItemFn, Lit, Meta, Pat, Token, Type};
+
+mod lab_test;
+
+/// Runs an `async fn` test under the lab runtime for a range of seeds. See
+/// `asupersync::lab_test`.
+#[proc_macro_attribute]
+pub fn lab_test(args: TokenStream, item: TokenStream) -> TokenStream {
+    lab_test::expand(args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
 
 /// Runs `async fn main` on an asupersync runtime. See `asupersync::main`.
 #[proc_macro_attribute]

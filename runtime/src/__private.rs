@@ -83,3 +83,48 @@ impl<T: MainOutput, E: Debug> MainOutput for Outcome<T, E> {
         }
     }
 }
+
+/// Runs a `#[asupersync::lab_test]` body for every seed (or only for
+/// `ASUPERSYNC_LAB_SEED`), panicking with the failure and its replay line.
+#[track_caller]
+pub fn run_lab_test<F, Fut>(
+    test_name: &str,
+    seeds: std::ops::Range<u64>,
+    strategy: crate::lab::Strategy,
+    body: F,
+) where
+    F: Fn(crate::Cx) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use crate::lab::{Explorer, LabConfig};
+    let seeds: Box<dyn Iterator<Item = u64>> = match std::env::var("ASUPERSYNC_LAB_SEED") {
+        Ok(seed) => match seed.trim().parse::<u64>() {
+            Ok(seed) => Box::new(std::iter::once(seed)),
+            Err(_) => panic!("ASUPERSYNC_LAB_SEED must be a number, got {seed:?}"),
+        },
+        Err(_) => Box::new(seeds),
+    };
+    let explorer = Explorer::new(LabConfig::seed(0).strategy(strategy)).test_name(test_name);
+    if let Err(failure) = explorer.run(seeds, body) {
+        panic!("{failure}");
+    }
+}
+
+/// What a lab test body may return: `()`, or a `Result` whose `Err` fails the run.
+pub trait LabTestOutput {
+    /// Panics on failure (the lab reports the panic with the seed).
+    fn check(self);
+}
+
+impl LabTestOutput for () {
+    fn check(self) {}
+}
+
+impl<T, E: Debug> LabTestOutput for Result<T, E> {
+    #[track_caller]
+    fn check(self) {
+        if let Err(e) = self {
+            panic!("the test returned an error: {e:?}");
+        }
+    }
+}

@@ -44,6 +44,7 @@ pub mod cancel;
 pub mod channel;
 pub mod combinator;
 mod cx;
+pub mod lab;
 pub mod obligation;
 pub mod outcome;
 pub mod region;
@@ -153,6 +154,22 @@ pub use asupersync_macros::race;
 /// # }).unwrap();
 /// ```
 pub use asupersync_macros::select;
+
+/// Runs an `async fn` test under the [lab runtime](lab) for every seed of a range,
+/// with the oracles on; fails with the seed and a replay line at the first failure.
+///
+/// Options: `seeds = 0..500` (default [`lab::Explorer::DEFAULT_SEEDS`], `0..500`), `strategy = "random" | "pct"`,
+/// `depth = 3` (PCT's bug depth), `steps = 64` (PCT's step estimate). Setting
+/// `ASUPERSYNC_LAB_SEED=<n>` runs seed `n` alone.
+///
+/// ```
+/// #[asupersync::lab_test(seeds = 0..50)]
+/// async fn spawns_join(cx: &asupersync::Cx) {
+///     let h = cx.spawn(|_cx| async move { 2 });
+///     assert_eq!(h.join(cx).await.unwrap(), 2);
+/// }
+/// ```
+pub use asupersync_macros::lab_test;
 
 #[doc(hidden)]
 pub mod __private;

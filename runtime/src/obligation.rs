@@ -111,6 +111,29 @@ pub(crate) fn report_leaks(region: &RegionCore) {
         return;
     }
     let rt = &region.rt;
+    // Under the lab a leak is an oracle violation: reported with the seed, the trace
+    // excerpt and a replay line, like every other oracle.
+    if rt.lab().is_some() {
+        for leak in &leaks {
+            rt.trace.record(
+                rt,
+                Some(leak.task),
+                Some(region.id),
+                TraceKind::ObligationLeaked(leak.to_string()),
+            );
+            crate::lab::report_in(
+                rt,
+                Some(leak.task),
+                region.id,
+                "obligation-leak",
+                format!(
+                    "region {:?} closed with an unresolved {leak}",
+                    &*region.name
+                ),
+            );
+        }
+        return;
+    }
     let describe = || {
         let list: Vec<String> = leaks.iter().map(|l| format!("  {l}")).collect();
         format!(

@@ -339,6 +339,16 @@ impl RegionCore {
         region
     }
 
+    /// The region this one is nested in (`None` for a root region).
+    pub(crate) fn parent(&self) -> Option<&Arc<RegionCore>> {
+        self.parent.as_ref()
+    }
+
+    /// Finalizers registered and not yet run.
+    pub(crate) fn pending_finalizers(&self) -> usize {
+        self.lock().finalizers.len()
+    }
+
     fn lock(&self) -> MutexGuard<'_, RegionState> {
         lock(&self.state)
     }

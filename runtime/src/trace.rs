@@ -55,6 +55,12 @@ pub enum TraceKind {
     User(String),
     /// A region closed with an obligation unresolved (see [`crate::obligation`]).
     ObligationLeaked(String),
+    /// The lab runtime's scheduler polled this task (`task: None`: the `block_on`
+    /// body). One event per scheduling step, so a lab trace is the schedule.
+    Polled,
+    /// Something the lab runtime did to the program: a chaos fault it injected or a
+    /// deadlock it detected (`"chaos: delay"`, `"chaos: cancel"`, `"deadlock"`, ...).
+    Lab(&'static str),
 }
 
 #[derive(Debug, Default)]
@@ -93,6 +99,11 @@ impl Trace {
             };
             crate::task::core::lock(&self.events).push(event);
         }
+    }
+
+    /// How many events are recorded so far.
+    pub(crate) fn len(&self) -> usize {
+        crate::task::core::lock(&self.events).len()
     }
 
     pub(crate) fn take(&self) -> Vec<TraceEvent> {

@@ -5,7 +5,7 @@
 //! waits for the region to close to quiescence and returns the body's [`Outcome`].
 
 pub(crate) mod context;
-mod park;
+pub(crate) mod park;
 pub(crate) mod scheduler;
 pub(crate) mod shared;
 mod shutdown;

@@ -59,6 +59,34 @@ impl RuntimeShared {
         })
     }
 
+    /// A runtime for the lab: a virtual clock, tracing on, and the lab's seeded
+    /// single-thread scheduler.
+    pub(crate) fn new_lab(config: Config, lab: crate::lab::LabScheduler) -> Arc<RuntimeShared> {
+        Arc::new(RuntimeShared {
+            clock: Clock::new_virtual(),
+            timers: TimerQueue::default(),
+            trace: Trace::new(true),
+            shutdown: ShutdownState::default(),
+            scheduler: Scheduler::Lab(Box::new(lab)),
+            config: Config {
+                trace: true,
+                ..config
+            },
+            ids: AtomicU64::new(1),
+            roots: Mutex::new(HashMap::new()),
+            running: AtomicBool::new(false),
+        })
+    }
+
+    /// The lab scheduler, when this runtime is a lab runtime.
+    pub(crate) fn lab(&self) -> Option<&crate::lab::LabScheduler> {
+        match &self.scheduler {
+            Scheduler::Lab(lab) => Some(lab.as_ref()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
     pub(crate) fn next_id(&self) -> u64 {
         self.ids.fetch_add(1, Ordering::Relaxed)
     }
@@ -118,6 +146,9 @@ impl RuntimeShared {
             )
         });
         root_task.set_waker(Waker::from(root_wake.clone()));
+        if let Some(lab) = self.lab() {
+            lab.set_root(root_task.id, root_task.region.id);
+        }
         let root_region = root_task.region.clone();
         root_region.opened();
 

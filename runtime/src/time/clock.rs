@@ -7,7 +7,6 @@ use super::Instant;
 /// The source of `now` for one runtime: the system clock, or a virtual clock that only
 /// moves when the lab runtime advances it.
 #[derive(Clone, Debug)]
-#[allow(dead_code)] // `Virtual` is driven by the lab runtime
 pub(crate) enum Clock {
     System,
     Virtual(Arc<VirtualClock>),
@@ -19,7 +18,6 @@ pub(crate) struct VirtualClock {
     offset_nanos: AtomicU64,
 }
 
-#[allow(dead_code)] // the virtual-clock half is used by the lab runtime
 impl Clock {
     pub(crate) fn new_virtual() -> Clock {
         Clock::Virtual(Arc::new(VirtualClock {
@@ -44,7 +42,6 @@ impl Clock {
 
     /// Moves a virtual clock forward to `to` (never backward). No effect on the system
     /// clock.
-    #[allow(dead_code)] // used by the lab runtime
     pub(crate) fn advance_to(&self, to: Instant) {
         if let Clock::Virtual(v) = self {
             let target = to.into_std().saturating_duration_since(v.base).as_nanos();

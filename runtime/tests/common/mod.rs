@@ -90,3 +90,39 @@ pub async fn pending_once() {
     })
     .await
 }
+
+/// Seeds a behaviour test runs under the lab runtime (see [`on_lab`]).
+pub const LAB_SEEDS: std::ops::Range<u64> = 0..64;
+
+/// Runs `body` under the lab runtime once per seed of [`LAB_SEEDS`], with every
+/// oracle on, and returns the values; fails with the seed and its replay line at the
+/// first run that panics or violates an oracle. Bodies that measure real time with
+/// `std::time::Instant` do not belong here: lab time is virtual (use `cx.now()`).
+pub fn on_lab<T, F, Fut>(body: F) -> Vec<T>
+where
+    F: Fn(Cx) -> Fut,
+    Fut: Future<Output = T>,
+{
+    LAB_SEEDS
+        .map(|seed| {
+            let config = asupersync::lab::LabConfig::seed(seed);
+            let report = asupersync::lab::LabRuntime::new(config).block_on(&body);
+            if let Some(failure) = report.failure() {
+                panic!("{failure}\nreplay: LabRuntime::new(LabConfig::seed({seed}))");
+            }
+            report.outcome.unwrap()
+        })
+        .collect()
+}
+
+/// [`on_each_flavor`], then [`on_lab`]: the body on every real scheduler and under
+/// the lab across seeds.
+pub fn on_each_flavor_and_lab<T, F, Fut>(body: F) -> Vec<T>
+where
+    F: Fn(Cx) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let mut values = on_each_flavor(&body);
+    values.extend(on_lab(&body));
+    values
+}

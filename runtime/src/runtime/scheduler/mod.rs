@@ -17,6 +17,8 @@ use crate::task::Runnable;
 
 pub(crate) enum Scheduler {
     CurrentThread(current_thread::CurrentThread),
+    /// The lab runtime's seeded, single-thread scheduler (`crate::lab`).
+    Lab(Box<crate::lab::LabScheduler>),
 }
 
 impl Scheduler {
@@ -24,18 +26,21 @@ impl Scheduler {
     pub(crate) fn schedule(&self, runnable: Runnable) {
         match self {
             Scheduler::CurrentThread(s) => s.schedule(runnable),
+            Scheduler::Lab(s) => s.schedule(runnable),
         }
     }
 
     pub(crate) fn unpark(&self) {
         match self {
             Scheduler::CurrentThread(s) => s.unpark(),
+            Scheduler::Lab(s) => s.unpark(),
         }
     }
 
     pub(crate) fn parker(&self) -> Arc<Parker> {
         match self {
             Scheduler::CurrentThread(s) => s.parker(),
+            Scheduler::Lab(s) => s.parker(),
         }
     }
 
@@ -47,12 +52,14 @@ impl Scheduler {
     ) -> F::Output {
         match self {
             Scheduler::CurrentThread(s) => s.block_on(rt, root, future),
+            Scheduler::Lab(s) => s.block_on(rt, root, future),
         }
     }
 
     pub(crate) fn clear(&self) {
         match self {
             Scheduler::CurrentThread(s) => s.clear(),
+            Scheduler::Lab(s) => s.clear(),
         }
     }
 }

@@ -1,0 +1,190 @@
+//! The runtime's core behaviours on every real flavor *and* under the lab across
+//! seeds (`on_each_flavor_and_lab`), with every oracle on: regions, the cancellation
+//! protocol, budgets and timers must hold in every schedule the lab picks, not only
+//! in the one a real scheduler happens to produce.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use asupersync::task::yield_now;
+use asupersync::{time, Budget, CancelKind, CancelReason, Outcome, Region};
+use common::*;
+
+#[test]
+fn cancel_reaches_a_grandchild_in_every_schedule() {
+    on_each_flavor_and_lab(|cx| async move {
+        let seen = Arc::new(Mutex::new(None));
+        let slot = seen.clone();
+        let child = cx.spawn(move |cx| async move {
+            Region::open(&cx, "child-region", |cx| async move {
+                cx.spawn(move |cx| async move {
+                    let err = time::sleep(&cx, Duration::from_secs(60)).await.unwrap_err();
+                    *slot.lock().unwrap() = Some(err.into_reason());
+                });
+            })
+            .await
+        });
+        time::sleep(&cx, 5 * MS).await.unwrap();
+        child.cancel(CancelReason::user("stop the subtree"));
+        assert!(child.join(&cx).await.is_ok());
+        let reason = seen
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the grandchild saw no cancel");
+        assert_eq!(reason.kind, CancelKind::ParentCancelled);
+        assert_eq!(reason.root_cause().kind, CancelKind::User);
+    });
+}
+
+#[test]
+fn a_stubborn_task_is_dropped_at_its_drain_deadline_and_finalizers_run() {
+    let elapsed = on_each_flavor_and_lab(|cx| async move {
+        let dropped = flag();
+        let finalized = flag();
+        let (d, f) = (dropped.clone(), finalized.clone());
+        let started = cx.now();
+        let outcome = Region::open(&cx, "stubborn", |cx| async move {
+            cx.defer(async move { f.store(true, Ordering::SeqCst) });
+            let handle = cx.spawn(move |_cx| async move {
+                let _guard = DropFlag(d);
+                std::future::pending::<()>().await;
+            });
+            time::sleep(&cx, 2 * MS).await.unwrap();
+            handle.cancel_with(Budget::timeout(30 * MS));
+            handle.join(&cx).await
+        })
+        .await
+        .unwrap();
+        assert!(outcome.is_cancelled());
+        assert!(dropped.load(Ordering::SeqCst));
+        assert!(finalized.load(Ordering::SeqCst));
+        cx.now() - started
+    });
+    // Under the lab, time is exact: 2 ms of sleep plus the 30 ms drain.
+    for lab_elapsed in &elapsed[elapsed.len() - LAB_SEEDS.count()..] {
+        assert_eq!(*lab_elapsed, 32 * MS);
+    }
+}
+
+#[test]
+fn finalizers_run_lifo_after_children_drain_in_every_schedule() {
+    on_each_flavor_and_lab(|cx| async move {
+        let log = Log::default();
+        let region_log = log.clone();
+        let outcome = Region::open(&cx, "finalized", |cx| async move {
+            for i in 1..=3 {
+                let log = region_log.clone();
+                cx.defer(async move { log.push(format!("finalizer {i}")) });
+            }
+            for name in ["a", "b"] {
+                let task_log = region_log.clone();
+                cx.spawn(move |cx| async move {
+                    let _ = time::sleep(&cx, Duration::from_secs(60)).await;
+                    task_log.push(format!("{name} drained"));
+                });
+            }
+            yield_now(&cx).await.ok();
+            cx.cancel_region(CancelReason::user("stop"));
+        })
+        .await;
+        assert!(outcome.is_ok());
+        let events = log.events();
+        assert_eq!(events[2..], ["finalizer 3", "finalizer 2", "finalizer 1"]);
+        let mut drained = events[..2].to_vec();
+        drained.sort();
+        assert_eq!(drained, ["a drained", "b drained"]);
+    });
+}
+
+#[test]
+fn spawns_into_a_cancelled_region_are_born_cancelled_in_every_schedule() {
+    on_each_flavor_and_lab(|cx| async move {
+        Region::open(&cx, "closing", |cx| async move {
+            let early = cx.spawn(|cx| async move { yield_now(&cx).await });
+            cx.cancel_region(CancelReason::user("closing down"));
+            let late = cx.spawn(|_cx| async {});
+            assert!(late.is_finished());
+            assert_eq!(
+                late.join(&cx).await.cancel_reason().map(|r| r.kind),
+                Some(CancelKind::RegionClosed)
+            );
+            // The early task either finished before noticing or saw the cancel.
+            match early.join(&cx).await {
+                Outcome::Ok(Ok(())) | Outcome::Ok(Err(_)) | Outcome::Cancelled(_) => {}
+                Outcome::Panicked(p) => panic!("{}", p.message()),
+                Outcome::Err(never) => match never {},
+            }
+        })
+        .await
+        .unwrap();
+    });
+}
+
+#[test]
+fn region_budget_deadline_cancels_body_and_children_in_every_schedule() {
+    on_each_flavor_and_lab(|cx| async move {
+        let outcome = Region::builder("bounded")
+            .budget(Budget::timeout(20 * MS))
+            .open(&cx, |cx| async move {
+                let child = cx.spawn(|cx| async move {
+                    time::sleep(&cx, Duration::from_secs(60))
+                        .await
+                        .err()
+                        .map(|c| c.reason().kind)
+                });
+                let body = time::sleep(&cx, Duration::from_secs(60)).await;
+                (
+                    body.err().map(|c| c.reason().kind),
+                    child.join(&cx).await.unwrap(),
+                )
+            })
+            .await;
+        let (body_kind, child_kind) = outcome.unwrap();
+        assert_eq!(body_kind, Some(CancelKind::Deadline));
+        assert_eq!(child_kind, Some(CancelKind::ParentCancelled));
+    });
+}
+
+#[test]
+fn a_panicking_body_cancels_its_children_in_every_schedule() {
+    on_each_flavor_and_lab(|cx| async move {
+        let child_saw = Arc::new(Mutex::new(None));
+        let slot = child_saw.clone();
+        let outcome: Outcome<()> = Region::open(&cx, "panicky", |cx| async move {
+            cx.spawn(move |cx| async move {
+                let r = time::sleep(&cx, Duration::from_secs(60)).await;
+                *slot.lock().unwrap() = r.err().map(|c| c.reason().root_cause().kind);
+            });
+            time::sleep(&cx, 2 * MS).await.unwrap();
+            panic!("body failed");
+        })
+        .await;
+        assert!(outcome.is_panicked());
+        assert_eq!(*child_saw.lock().unwrap(), Some(CancelKind::Panic));
+    });
+}
+
+#[test]
+fn joining_while_cancelled_forwards_the_cancel_in_every_schedule() {
+    on_each_flavor_and_lab(|cx| async move {
+        let parent = cx.spawn(|cx| async move {
+            let inner = cx.spawn(|cx| async move {
+                time::sleep(&cx, Duration::from_secs(60))
+                    .await
+                    .err()
+                    .map(|c| c.reason().kind)
+            });
+            inner.join(&cx).await.unwrap()
+        });
+        time::sleep(&cx, MS).await.unwrap();
+        parent.cancel(CancelReason::user("stop"));
+        assert_eq!(
+            parent.join(&cx).await.unwrap(),
+            Some(CancelKind::ParentCancelled)
+        );
+    });
+}
