@@ -29,3 +29,11 @@ fn mapping_doc_is_current() {
     let generated = cargo_asupersync::mapping::mapping().render_markdown();
     check_generated("docs/mapping.md", &generated);
 }
+
+#[test]
+fn lint_reference_is_current() {
+    check_generated(
+        "docs/lints.md",
+        &asupersync_lints::rules::reference_markdown(),
+    );
+}

@@ -87,6 +87,40 @@ fn no_syntax_check(_: &FileContext<'_>) -> Vec<Diagnostic> {
     Vec::new()
 }
 
+/// The lint reference, `docs/lints.md`: every rule's summary, default level and
+/// documentation, generated from the rules themselves (a test keeps the file current).
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Lint reference\n\n\
+         Generated from the rules in `lints/src/rules/`; do not edit by hand (run \
+         `BLESS=1 cargo test -p cargo-asupersync --test docs`). `cargo asupersync explain RULE` \
+         prints the same text.\n\n\
+         Levels are set per rule under `[workspace.metadata.asupersync.lints]` (or \
+         `[package.metadata.asupersync.lints]`, or `asupersync.toml`): `allow`, `warn` or \
+         `deny`. A finding is allowed on its line or the line above with \
+         `// asupersync: allow(rule-id) -- reason`; the reason is required.\n\n\
+         | rule | default | flags |\n|---|---|---|\n",
+    );
+    for rule in catalogue() {
+        out.push_str(&format!(
+            "| [`{id}`](#{id}) | {level} | {summary} |\n",
+            id = rule.id,
+            level = rule.default_level,
+            summary = rule.summary.replace('|', "\\|"),
+        ));
+    }
+    for rule in catalogue() {
+        out.push_str(&format!(
+            "\n## {}\n\nDefault level: **{}**. Flags {}.\n\n",
+            rule.id, rule.default_level, rule.summary
+        ));
+        // The rules' own headings are `###`: they sit under the rule's `##` here too.
+        out.push_str(rule.docs.trim());
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
