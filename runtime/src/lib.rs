@@ -179,3 +179,8 @@ pub mod __private;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/getting-started.md")]
 pub struct GettingStartedGuide;
+
+/// The lab guide's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/lab.md")]
+pub struct LabGuide;

@@ -164,8 +164,28 @@ impl BranchRegion {
 
 async fn run_finalizers(region: &RegionCore) {
     while let Some(finalizer) = region.pop_finalizer() {
-        // A panicking finalizer must not stop the ones registered before it.
-        let _ = CatchUnwind(finalizer).await;
+        // A panic in one finalizer must not stop the ones registered before it; it is
+        // recorded (and, under the lab, is an oracle violation) rather than lost.
+        if let Err(payload) = CatchUnwind(finalizer).await {
+            let rt = &region.rt;
+            let message = payload.message().to_string();
+            rt.trace.record(
+                rt,
+                None,
+                Some(region.id),
+                TraceKind::FinalizerPanicked(message.clone()),
+            );
+            crate::lab::report_in(
+                rt,
+                None,
+                region.id,
+                "finalizer-panic",
+                format!(
+                    "a finalizer of region {:?} panicked: {message}",
+                    &*region.name
+                ),
+            );
+        }
         region
             .rt
             .trace
@@ -178,12 +198,12 @@ type Finalizer = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 struct CatchUnwind(Finalizer);
 
 impl Future for CatchUnwind {
-    type Output = Result<(), ()>;
+    type Output = Result<(), crate::outcome::PanicPayload>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
-            Err(_) => Poll::Ready(Err(())),
+            Err(payload) => Poll::Ready(Err(crate::outcome::PanicPayload::new(payload))),
         }
     }
 }

@@ -47,6 +47,8 @@ pub enum TraceKind {
     RegionFinalizing,
     /// One finalizer finished.
     FinalizerRan,
+    /// A finalizer panicked (the finalizers registered before it still ran).
+    FinalizerPanicked(String),
     /// A finalizer registered on a closed region was dropped.
     FinalizerDropped,
     /// A region closed.

@@ -134,6 +134,44 @@ fn a_panicking_finalizer_does_not_stop_the_others() {
 }
 
 #[test]
+fn a_panicking_finalizer_is_recorded_and_fails_a_lab_run() {
+    let rt = asupersync::RuntimeBuilder::current_thread()
+        .trace(true)
+        .build()
+        .unwrap();
+    rt.block_on(|cx| async move {
+        Region::open(&cx, "fin", |cx| async move {
+            cx.defer(async { panic!("finalizer bug") });
+        })
+        .await
+        .unwrap();
+    })
+    .unwrap();
+    let recorded = rt
+        .take_trace()
+        .into_iter()
+        .any(|e| e.kind == asupersync::trace::TraceKind::FinalizerPanicked("finalizer bug".into()));
+    assert!(recorded, "the panic must be in the trace");
+
+    let report = asupersync::lab::LabRuntime::new(asupersync::lab::LabConfig::seed(1)).block_on(
+        |cx| async move {
+            Region::open(&cx, "fin", |cx| async move {
+                cx.defer(async { panic!("finalizer bug") });
+            })
+            .await
+            .unwrap();
+        },
+    );
+    let failure = report
+        .failure()
+        .expect("a lab run with a panicking finalizer fails");
+    assert!(
+        failure.contains("[finalizer-panic]") && failure.contains("finalizer bug"),
+        "{failure}"
+    );
+}
+
+#[test]
 fn spawn_into_a_cancelled_region_is_born_cancelled() {
     on_each_flavor(|cx| async move {
         let called = flag();
