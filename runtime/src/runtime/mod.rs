@@ -116,19 +116,30 @@ impl RuntimeBuilder {
                 "thread_name must be non-empty and contain no NUL byte".into(),
             ));
         }
-        if self.flavor == Flavor::MultiThread {
-            return Err(BuildError(
-                "the multi-thread scheduler is not available in this build yet; use current_thread()"
-                    .into(),
-            ));
+        if self
+            .worker_threads
+            .is_some_and(|n| n > scheduler::multi_thread::MAX_WORKERS)
+        {
+            return Err(BuildError(format!(
+                "worker_threads must be at most {}",
+                scheduler::multi_thread::MAX_WORKERS
+            )));
         }
         let config = Config {
             default_drain: self.drain_budget,
             trace: self.trace,
         };
-        Ok(Runtime {
-            shared: RuntimeShared::new_current_thread(config),
-        })
+        let shared = match self.flavor {
+            Flavor::CurrentThread => RuntimeShared::new_current_thread(config),
+            Flavor::MultiThread => {
+                let workers = self
+                    .worker_threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                RuntimeShared::new_multi_thread(config, workers, &self.thread_name)
+                    .map_err(|e| BuildError(format!("cannot start a worker thread: {e}")))?
+            }
+        };
+        Ok(Runtime { shared })
     }
 }
 

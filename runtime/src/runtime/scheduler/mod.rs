@@ -3,10 +3,13 @@
 //! Every scheduler keeps three lanes per queue, served in the order cancel > timed >
 //! ready: a cancelled task runs first so it drains promptly, a task with a deadline
 //! before one without. A fairness interval serves the lower lanes first now and then so
-//! that no lane starves.
+//! that no lane starves (see [`lanes`]). Both schedulers give each task turn a
+//! cooperative budget ([`coop`]).
 
+pub(crate) mod coop;
 pub(crate) mod current_thread;
 mod lanes;
+pub(crate) mod multi_thread;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,29 +17,43 @@ use std::task::Wake;
 
 use super::park::Parker;
 use crate::task::Runnable;
+pub(crate) use multi_thread::ScheduleKind;
 
 pub(crate) enum Scheduler {
     CurrentThread(current_thread::CurrentThread),
+    MultiThread(multi_thread::MultiThread),
 }
 
 impl Scheduler {
     #[inline]
-    pub(crate) fn schedule(&self, runnable: Runnable) {
+    pub(crate) fn schedule(&self, runnable: Runnable, kind: ScheduleKind) {
         match self {
             Scheduler::CurrentThread(s) => s.schedule(runnable),
+            Scheduler::MultiThread(s) => s.schedule(runnable, kind),
         }
     }
 
+    /// Wakes the thread running `block_on`, if it parks on the scheduler (the
+    /// current-thread runtime; a multi-thread root parks on its own parker and is woken
+    /// through its waker).
     pub(crate) fn unpark(&self) {
         match self {
             Scheduler::CurrentThread(s) => s.unpark(),
+            Scheduler::MultiThread(_) => {}
         }
     }
 
-    pub(crate) fn parker(&self) -> Arc<Parker> {
+    /// The parker a `block_on` call sleeps on.
+    pub(crate) fn root_parker(&self) -> Arc<Parker> {
         match self {
             Scheduler::CurrentThread(s) => s.parker(),
+            Scheduler::MultiThread(_) => Arc::new(Parker::default()),
         }
+    }
+
+    /// Whether only one `block_on` may run at a time.
+    pub(crate) fn is_single_threaded(&self) -> bool {
+        matches!(self, Scheduler::CurrentThread(_))
     }
 
     pub(crate) fn block_on<F: std::future::Future>(
@@ -47,12 +64,14 @@ impl Scheduler {
     ) -> F::Output {
         match self {
             Scheduler::CurrentThread(s) => s.block_on(rt, root, future),
+            Scheduler::MultiThread(s) => s.block_on(root, future),
         }
     }
 
     pub(crate) fn clear(&self) {
         match self {
             Scheduler::CurrentThread(s) => s.clear(),
+            Scheduler::MultiThread(s) => s.clear(),
         }
     }
 }
@@ -79,6 +98,10 @@ impl RootWake {
 
     pub(crate) fn is_woken(&self) -> bool {
         self.woken.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn parker(&self) -> &Parker {
+        &self.parker
     }
 }
 
