@@ -37,6 +37,15 @@ where
         .collect()
 }
 
+/// Calls `test` with a fresh runtime of every flavor (for tests that drive the
+/// runtime from outside: shutdown handles, several `block_on` calls, traces).
+pub fn for_each_runtime(test: impl Fn(Runtime)) {
+    for (name, builder) in flavors() {
+        eprintln!("[{name}]");
+        test(builder.build().unwrap());
+    }
+}
+
 pub fn current_thread() -> Runtime {
     RuntimeBuilder::current_thread().build().unwrap()
 }
