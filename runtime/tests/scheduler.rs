@@ -295,3 +295,30 @@ fn block_on_runs_concurrently_on_a_multi_thread_runtime() {
         assert_eq!(results, [0, 2, 4]);
     });
 }
+
+/// The worker parked until a far timer must be woken when the `block_on` thread (not a
+/// worker) inserts an earlier one.
+#[test]
+fn an_earlier_timer_from_another_thread_wakes_the_parked_driver() {
+    let rt = multi_thread(2);
+    let took = rt
+        .block_on(|cx| async move {
+            let far = cx.spawn(|cx| async move {
+                let _ = time::sleep(&cx, Duration::from_secs(30)).await;
+            });
+            // Let every worker go idle: one parks until the far timer.
+            thread::sleep(Duration::from_millis(50));
+            let started = std::time::Instant::now();
+            time::sleep(&cx, Duration::from_millis(20)).await.unwrap();
+            let took = started.elapsed();
+            far.cancel(asupersync::CancelReason::user("done"));
+            let _ = far.join(&cx).await;
+            took
+        })
+        .unwrap();
+    assert!(took >= Duration::from_millis(20), "woke early: {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "the driver overslept: {took:?}"
+    );
+}

@@ -16,7 +16,8 @@
 //!   relied on it).
 //! - at most half of the workers search at once, so stealing does not thrash.
 //!
-//! The counts live in one atomic word, read without a lock on the spawn path. The list
+//! The counts live in one atomic word, read (with one read-modify-write) without a
+//! lock on the spawn path. The list
 //! of sleepers is behind a mutex taken only to park, to wake a sleeper or to unpark
 //! after a timeout: never on a spawn that finds a searcher or no sleeper.
 
@@ -81,7 +82,12 @@ impl Idle {
     }
 
     fn should_wake_one(&self) -> bool {
-        let state = self.state.load(SeqCst);
+        // A read-modify-write, not a load: it is ordered against the parking worker's
+        // `fetch_sub` in the state's modification order, so either it sees that worker
+        // gone (and wakes someone) or that worker's re-check sees the work pushed
+        // before this call. A plain load allows the store-buffering outcome where
+        // neither happens (the loom model finds it).
+        let state = self.state.fetch_add(0, SeqCst);
         searching(state) == 0 && unparked(state) < self.num_workers
     }
 
