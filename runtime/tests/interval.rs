@@ -67,7 +67,8 @@ fn delay_shifts_the_schedule_to_a_period_after_the_late_tick() {
             "next tick {:?} is less than a period after the late one",
             dues[1] - unblocked
         );
-        assert_eq!(dues[2], dues[1] + PERIOD);
+        // (Later still if the machine is so loaded that this tick is late too.)
+        assert!(dues[2] >= dues[1] + PERIOD);
     });
 }
 
@@ -79,8 +80,9 @@ fn skip_drops_the_missed_ticks_and_keeps_the_phase() {
         // The next is the first tick of the original schedule after the block.
         let since_start = dues[1] - start;
         assert_eq!(since_start.as_nanos() % PERIOD.as_nanos(), 0, "phase lost");
-        assert!(dues[1] > unblocked && dues[1] <= unblocked + PERIOD);
-        assert_eq!(dues[2], dues[1] + PERIOD);
+        assert!(dues[1] > unblocked, "a missed tick was not skipped");
+        assert!(dues[2] >= dues[1] + PERIOD);
+        assert_eq!((dues[2] - start).as_nanos() % PERIOD.as_nanos(), 0);
     });
 }
 

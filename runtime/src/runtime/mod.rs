@@ -3,6 +3,11 @@
 //! `RuntimeBuilder::current_thread().build()?` gives a [`Runtime`];
 //! `rt.block_on(|cx| async move { .. })` opens the root region, runs the body in it,
 //! waits for the region to close to quiescence and returns the body's [`Outcome`].
+//!
+//! `RuntimeBuilder::multi_thread().worker_threads(n)` runs spawned tasks on `n`
+//! work-stealing worker threads (default: the available cores) named
+//! `{thread_name}-{i}`; `block_on` still polls the root body on the calling thread, and
+//! several threads may `block_on` the same multi-thread runtime at once.
 
 pub(crate) mod context;
 mod park;
@@ -239,6 +244,9 @@ impl fmt::Debug for Runtime {
     }
 }
 
+/// Dropping a runtime stops its worker threads (multi-thread flavor) and joins every
+/// one of them, waiting for the task each is running to return; then drops whatever is
+/// still queued.
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.shared.teardown();
