@@ -76,7 +76,8 @@ impl<F: Future> Future for Drainable<F> {
         let mut this = self.project();
         let rt = this.owner.rt();
         let scope = this.owner.scope();
-        if scope.drain_spent(rt.clock.now()) {
+        // The flag first: reading the clock on every poll of every task is not free.
+        if scope.is_requested() && scope.drain_spent(rt.clock.now()) {
             drop_quietly(this.future.as_mut());
             let (task, region) = this.owner.ids();
             rt.trace.record(rt, task, region, TraceKind::DrainExpired);
