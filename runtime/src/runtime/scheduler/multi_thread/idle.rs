@@ -239,6 +239,41 @@ mod loom_tests {
         });
     }
 
+    /// Both workers give up (one searching, one refused the search) while a spawn
+    /// lands: only the last searcher re-checks the queues, and that is enough: the work
+    /// is seen or a sleeper is woken.
+    #[test]
+    fn loom_workers_parking_against_a_spawn_strand_nothing() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(2));
+            let work = Arc::new(AtomicBool::new(false));
+            let woken = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+            assert!(idle.transition_worker_to_searching());
+            // With two workers only one may search; the other parks without searching.
+            assert!(!idle.transition_worker_to_searching());
+            let park = |worker: usize, searching: bool| {
+                let (idle, work, woken) = (idle.clone(), work.clone(), woken.clone());
+                loom::thread::spawn(move || {
+                    if idle.transition_worker_to_parked(worker, searching) && work.load(SeqCst) {
+                        if idle.worker_to_notify().is_some() {
+                            woken.fetch_add(1, SeqCst);
+                        }
+                        return true;
+                    }
+                    false
+                })
+            };
+            let searcher = park(0, true);
+            let other = park(1, false);
+            work.store(true, SeqCst);
+            if idle.worker_to_notify().is_some() {
+                woken.fetch_add(1, SeqCst);
+            }
+            let rechecked = searcher.join().unwrap() | other.join().unwrap();
+            assert!(rechecked || woken.load(SeqCst) > 0, "work stranded");
+        });
+    }
+
     /// Two spawns against two sleepers with no searcher: the first wakes one worker,
     /// the counts never go wrong, and each woken worker is woken once.
     #[test]
