@@ -74,4 +74,21 @@ fn dropping_the_runtime_leaves_no_thread_behind() {
         !after.iter().any(|n| n.starts_with("leak-check")),
         "{after:?}"
     );
+
+    // The default is one worker per available core, and they go away too.
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let rt = RuntimeBuilder::multi_thread().build().unwrap();
+    let workers = || {
+        thread_names()
+            .iter()
+            .filter(|n| n.starts_with("asupersync-work"))
+            .count()
+    };
+    let give_up = Instant::now() + Duration::from_secs(5);
+    while workers() < cores && Instant::now() < give_up {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(workers(), cores);
+    drop(rt);
+    assert_eq!(workers(), 0);
 }

@@ -90,7 +90,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The name prefix of the runtime's threads.
+    /// The name prefix of the runtime's threads: worker `i` of a multi-thread runtime
+    /// is named `{name}-{i}` (default `asupersync-worker`).
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.thread_name = name.into();
         self
