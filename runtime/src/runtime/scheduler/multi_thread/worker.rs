@@ -165,7 +165,10 @@ impl Worker {
             }
             for lane in lane_order(tick) {
                 let stealer = &self.shared.stealers[victim][lane as usize];
-                if let Some(task) = retry(|| stealer.steal_batch_and_pop(self.queue.lane(lane))) {
+                // Half of the victim's lane (crossbeam's default batch stops at 32).
+                let steal_half =
+                    || stealer.steal_batch_with_limit_and_pop(self.queue.lane(lane), usize::MAX);
+                if let Some(task) = retry(steal_half) {
                     return Some(task);
                 }
             }
