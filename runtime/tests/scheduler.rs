@@ -75,12 +75,7 @@ fn workers_are_named_after_thread_name() {
 /// thanks to the cooperative budget; with a single worker nothing else could run it.
 #[test]
 fn an_always_ready_loop_cannot_starve_a_sibling() {
-    let mut builders = flavors();
-    builders.push((
-        "multi_thread(1)",
-        RuntimeBuilder::multi_thread().worker_threads(1),
-    ));
-    for (name, builder) in builders {
+    for (name, builder) in flavors_and_one_worker() {
         let rt = builder.build().unwrap();
         let sibling_ran = rt
             .block_on(|cx| async move {
@@ -324,4 +319,81 @@ fn an_earlier_timer_from_another_thread_wakes_the_parked_driver() {
         took < Duration::from_secs(5),
         "the driver overslept: {took:?}"
     );
+}
+
+/// The flavors plus a one-worker multi-thread runtime, where nothing can hide a
+/// starvation bug behind a second worker.
+fn flavors_and_one_worker() -> Vec<(&'static str, RuntimeBuilder)> {
+    let mut builders = flavors();
+    builders.push((
+        "multi_thread(1)",
+        RuntimeBuilder::multi_thread().worker_threads(1),
+    ));
+    builders
+}
+
+/// A task yielding in a loop stays in its worker's local queue; the fairness interval
+/// still lets a task spawned from outside (the injector) in.
+#[test]
+fn a_yielding_task_cannot_starve_the_injector() {
+    for (name, builder) in flavors_and_one_worker() {
+        let rt = builder.build().unwrap();
+        let ran_in_time = rt
+            .block_on(|cx| async move {
+                let ran = flag();
+                let r = ran.clone();
+                let spinner = cx.spawn(move |cx| async move {
+                    let give_up = time::Instant::now() + Duration::from_secs(5);
+                    while !r.load(Ordering::SeqCst) && time::Instant::now() < give_up {
+                        task::yield_now(&cx).await.unwrap();
+                    }
+                    r.load(Ordering::SeqCst)
+                });
+                // Let the spinner own the worker first.
+                thread::sleep(Duration::from_millis(10));
+                let r = ran.clone();
+                cx.spawn(move |_cx| async move { r.store(true, Ordering::SeqCst) });
+                spinner.join(&cx).await.unwrap()
+            })
+            .unwrap();
+        assert!(ran_in_time, "[{name}] the spawned task never ran");
+    }
+}
+
+/// A cancelled task that keeps draining sits in the cancel lane, served first; the
+/// fairness interval still gives the ready lane its turns.
+#[test]
+fn a_draining_task_cannot_starve_the_ready_lane() {
+    for (name, builder) in flavors_and_one_worker() {
+        let rt = builder.build().unwrap();
+        let ready_ran = rt
+            .block_on(|cx| async move {
+                let ran = flag();
+                let r = ran.clone();
+                let drainer = cx.spawn(move |_cx| async move {
+                    let give_up = std::time::Instant::now() + Duration::from_secs(5);
+                    // Ignores the cancellation (within an unbounded drain budget).
+                    while !r.load(Ordering::SeqCst) && std::time::Instant::now() < give_up {
+                        pending_once().await;
+                    }
+                    r.load(Ordering::SeqCst)
+                });
+                drainer.cancel_with(asupersync::Budget::INFINITE);
+                let r = ran.clone();
+                let ready = cx.spawn(move |cx| async move {
+                    // Ready lane, several turns.
+                    for _ in 0..3 {
+                        task::yield_now(&cx).await.unwrap();
+                    }
+                    r.store(true, Ordering::SeqCst)
+                });
+                ready.join(&cx).await.unwrap();
+                drainer.join(&cx).await.unwrap()
+            })
+            .unwrap();
+        assert!(
+            ready_ran,
+            "[{name}] the ready task starved behind the cancel lane"
+        );
+    }
 }
