@@ -397,3 +397,74 @@ fn a_draining_task_cannot_starve_the_ready_lane() {
         );
     }
 }
+
+/// A slot one task waits on and another fills: the smallest wake-up channel.
+#[derive(Default)]
+struct Baton {
+    laps: std::sync::atomic::AtomicUsize,
+    waiter: Mutex<Option<std::task::Waker>>,
+}
+
+impl Baton {
+    fn pass(&self) {
+        self.laps.fetch_add(1, Ordering::SeqCst);
+        if let Some(waker) = self.waiter.lock().unwrap().take() {
+            waker.wake();
+        }
+    }
+
+    async fn wait_for(&self, lap: usize) {
+        std::future::poll_fn(|task| {
+            *self.waiter.lock().unwrap() = Some(task.waker().clone());
+            if self.laps.load(Ordering::SeqCst) >= lap {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+/// A token passed around a ring of tasks, lap after lap: every hand-over is a
+/// cross-task wake (LIFO slot, stealing, parking and unparking all take part), and a
+/// single lost wake-up stalls the ring.
+#[test]
+fn a_token_ring_loses_no_wake_up() {
+    let mut builders = flavors_and_one_worker();
+    builders.push((
+        "multi_thread(4)",
+        RuntimeBuilder::multi_thread().worker_threads(4),
+    ));
+    for (name, builder) in builders {
+        let rt = builder.build().unwrap();
+        rt.block_on(|cx| async move {
+            const TASKS: usize = 100;
+            const LAPS: usize = 50;
+            let batons: Arc<Vec<Baton>> = Arc::new((0..TASKS).map(|_| Baton::default()).collect());
+            let ring: Vec<TaskHandle<()>> = (0..TASKS)
+                .map(|i| {
+                    let batons = batons.clone();
+                    cx.spawn(move |_cx| async move {
+                        for lap in 1..=LAPS {
+                            batons[i].wait_for(lap).await;
+                            batons[(i + 1) % TASKS].pass();
+                        }
+                    })
+                })
+                .collect();
+            batons[0].pass();
+            let all = async {
+                for task in ring {
+                    task.join(&cx).await.unwrap();
+                }
+            };
+            time::timeout(&cx, Duration::from_secs(30), all)
+                .await
+                .unwrap_or_else(|_| panic!("[{name}] the ring stalled: a wake-up was lost"));
+            // Task 0 was handed the token once to start and once per lap.
+            assert_eq!(batons[0].laps.load(Ordering::SeqCst), LAPS + 1);
+        })
+        .unwrap();
+    }
+}
