@@ -174,8 +174,10 @@ fn race_branch_tasks_are_owned_by_the_branch() {
     on_each_flavor(|cx| async move {
         let finished = counter();
         let seen = finished.clone();
+        // Biased, the spawning branch first: it must get its first poll (and spawn)
+        // before the instantly ready branch wins.
         let winner = asupersync::race!(cx;
-            async { 1 },
+            biased;
             async {
                 let seen = seen.clone();
                 let _ = cx.spawn(move |cx| async move {
@@ -186,6 +188,7 @@ fn race_branch_tasks_are_owned_by_the_branch() {
                 sleep(cx, 60_000 * MS).await.ok();
                 2
             },
+            async { 1 },
         );
         assert_eq!(winner.unwrap(), 1);
         assert_eq!(

@@ -36,152 +36,159 @@ fn bad_configuration_is_an_error_not_a_panic() {
 
 #[test]
 fn block_on_inside_a_runtime_is_a_clear_error() {
-    let rt = current_thread();
-    let inner = rt
-        .block_on(|_cx| async move {
-            let other = current_thread();
-            match other.block_on(|_cx| async { 1 }) {
-                Outcome::Err(e) => e,
-                other => panic!("nested block_on ran: {other:?}"),
-            }
-        })
-        .unwrap();
-    assert_eq!(inner, RuntimeError::NestedBlockOn);
-    let message = inner.to_string();
-    assert!(
-        message.contains(".await") && message.contains("spawn_blocking"),
-        "{message}"
-    );
+    for_each_runtime(|rt| {
+        let inner = rt
+            .block_on(|_cx| async move {
+                let other = current_thread();
+                match other.block_on(|_cx| async { 1 }) {
+                    Outcome::Err(e) => e,
+                    other => panic!("nested block_on ran: {other:?}"),
+                }
+            })
+            .unwrap();
+        assert_eq!(inner, RuntimeError::NestedBlockOn);
+        let message = inner.to_string();
+        assert!(
+            message.contains(".await") && message.contains("spawn_blocking"),
+            "{message}"
+        );
+    });
 }
 
 #[test]
 fn block_on_can_run_again_after_returning() {
-    let rt = current_thread();
-    assert_eq!(rt.block_on(|_cx| async { 1 }).unwrap(), 1);
-    assert_eq!(rt.block_on(|_cx| async { 2 }).unwrap(), 2);
+    for_each_runtime(|rt| {
+        assert_eq!(rt.block_on(|_cx| async { 1 }).unwrap(), 1);
+        assert_eq!(rt.block_on(|_cx| async { 2 }).unwrap(), 2);
+    });
 }
 
 #[test]
 fn a_panicking_body_is_reported_not_propagated() {
-    let rt = current_thread();
-    match rt.block_on(|_cx| async { panic!("root panic") }) {
-        Outcome::Panicked(p) => assert_eq!(p.message(), "root panic"),
-        other => panic!("expected Panicked, got {:?}", other.map(|_: ()| ())),
-    }
+    for_each_runtime(
+        |rt| match rt.block_on(|_cx| async { panic!("root panic") }) {
+            Outcome::Panicked(p) => assert_eq!(p.message(), "root panic"),
+            other => panic!("expected Panicked, got {:?}", other.map(|_: ()| ())),
+        },
+    );
 }
 
 #[test]
 fn block_on_borrows_from_the_callers_stack() {
-    let rt = current_thread();
-    let local = String::from("borrowed");
-    let len = rt.block_on(|_cx| async { local.len() }).unwrap();
-    assert_eq!(len, 8);
+    for_each_runtime(|rt| {
+        let local = String::from("borrowed");
+        let len = rt.block_on(|_cx| async { local.len() }).unwrap();
+        assert_eq!(len, 8);
+    });
 }
 
 #[test]
 fn shutdown_from_another_thread_fires_the_signal_and_cancels_tasks() {
-    let rt = current_thread();
-    let handle = rt.handle();
-    let stopper = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(30));
-        handle.shutdown(Budget::timeout(Duration::from_secs(5)));
+    for_each_runtime(|rt| {
+        let handle = rt.handle();
+        let stopper = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(30));
+            handle.shutdown(Budget::timeout(Duration::from_secs(5)));
+        });
+        let (child_kind, signalled) = rt
+            .block_on(|cx| async move {
+                let child = cx.spawn(|cx| async move {
+                    time::sleep(&cx, Duration::from_secs(60))
+                        .await
+                        .unwrap_err()
+                        .reason()
+                        .kind
+                });
+                cx.shutdown_signal().await;
+                (child.join(&cx).await.unwrap(), true)
+            })
+            .unwrap();
+        stopper.join().unwrap();
+        assert!(signalled);
+        assert_eq!(child_kind, CancelKind::Shutdown);
     });
-    let (child_kind, signalled) = rt
-        .block_on(|cx| async move {
-            let child = cx.spawn(|cx| async move {
-                time::sleep(&cx, Duration::from_secs(60))
-                    .await
-                    .unwrap_err()
-                    .reason()
-                    .kind
-            });
-            cx.shutdown_signal().await;
-            (child.join(&cx).await.unwrap(), true)
-        })
-        .unwrap();
-    stopper.join().unwrap();
-    assert!(signalled);
-    assert_eq!(child_kind, CancelKind::Shutdown);
 }
 
 #[test]
 fn shutdown_with_a_non_cooperative_task_finishes_within_its_budget() {
-    let rt = current_thread();
-    let handle = rt.handle();
-    let dropped = flag();
-    let d = dropped.clone();
-    let stopper = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(20));
-        let started = Instant::now();
-        handle.shutdown(Budget::timeout(Duration::from_millis(50)));
-        started
-    });
-    let outcome = rt.block_on(move |cx| async move {
-        cx.spawn(move |_cx| async move {
-            let _guard = DropFlag(d);
+    for_each_runtime(|rt| {
+        let handle = rt.handle();
+        let dropped = flag();
+        let d = dropped.clone();
+        let stopper = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            let started = Instant::now();
+            handle.shutdown(Budget::timeout(Duration::from_millis(50)));
+            started
+        });
+        let outcome = rt.block_on(move |cx| async move {
+            cx.spawn(move |_cx| async move {
+                let _guard = DropFlag(d);
+                std::future::pending::<()>().await
+            });
             std::future::pending::<()>().await
         });
-        std::future::pending::<()>().await
+        let shutdown_at = stopper.join().unwrap();
+        assert!(outcome.is_cancelled(), "{:?}", outcome.map(|_| ()));
+        assert_eq!(outcome.cancel_reason().unwrap().kind, CancelKind::Shutdown);
+        assert!(dropped.load(Ordering::SeqCst));
+        assert!(
+            shutdown_at.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            shutdown_at.elapsed()
+        );
     });
-    let shutdown_at = stopper.join().unwrap();
-    assert!(outcome.is_cancelled(), "{:?}", outcome.map(|_| ()));
-    assert_eq!(outcome.cancel_reason().unwrap().kind, CancelKind::Shutdown);
-    assert!(dropped.load(Ordering::SeqCst));
-    assert!(
-        shutdown_at.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        shutdown_at.elapsed()
-    );
 }
 
 #[test]
 fn the_trace_shows_the_protocol_steps_in_order() {
-    let rt = RuntimeBuilder::current_thread()
-        .trace(true)
-        .build()
-        .unwrap();
-    rt.block_on(|cx| async move {
-        Region::open(&cx, "traced", |cx| async move {
-            cx.trace("body started");
-            cx.defer(async {});
-            let h = cx.spawn(|_cx| async { std::future::pending::<()>().await });
-            time::sleep(&cx, MS).await.unwrap();
-            h.cancel_with(Budget::timeout(5 * MS));
+    for (flavor, builder) in flavors() {
+        let rt = builder.trace(true).build().unwrap();
+        rt.block_on(|cx| async move {
+            Region::open(&cx, "traced", |cx| async move {
+                cx.trace("body started");
+                cx.defer(async {});
+                let h = cx.spawn(|_cx| async { std::future::pending::<()>().await });
+                time::sleep(&cx, MS).await.unwrap();
+                h.cancel_with(Budget::timeout(5 * MS));
+            })
+            .await
+            .unwrap();
         })
-        .await
         .unwrap();
-    })
-    .unwrap();
-    let kinds: Vec<TraceKind> = rt.take_trace().into_iter().map(|e| e.kind).collect();
-    let pos = |k: &TraceKind| {
-        kinds
-            .iter()
-            .position(|x| x == k)
-            .unwrap_or_else(|| panic!("{k:?} missing from {kinds:?}"))
-    };
-    let order = [
-        pos(&TraceKind::User("body started".into())),
-        pos(&TraceKind::Spawned),
-        pos(&TraceKind::CancelRequested(CancelKind::User)),
-        pos(&TraceKind::DrainExpired),
-        pos(&TraceKind::TaskFinished(asupersync::Severity::Cancelled)),
-        pos(&TraceKind::RegionFinalizing),
-        pos(&TraceKind::FinalizerRan),
-    ];
-    assert!(
-        order.windows(2).all(|w| w[0] < w[1]),
-        "out of order: {kinds:?}"
-    );
-    assert!(rt.take_trace().is_empty(), "take_trace clears the buffer");
+        let kinds: Vec<TraceKind> = rt.take_trace().into_iter().map(|e| e.kind).collect();
+        let pos = |k: &TraceKind| {
+            kinds
+                .iter()
+                .position(|x| x == k)
+                .unwrap_or_else(|| panic!("{k:?} missing from {kinds:?}"))
+        };
+        let order = [
+            pos(&TraceKind::User("body started".into())),
+            pos(&TraceKind::Spawned),
+            pos(&TraceKind::CancelRequested(CancelKind::User)),
+            pos(&TraceKind::DrainExpired),
+            pos(&TraceKind::TaskFinished(asupersync::Severity::Cancelled)),
+            pos(&TraceKind::RegionFinalizing),
+            pos(&TraceKind::FinalizerRan),
+        ];
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "out of order: {kinds:?}"
+        );
+        assert!(rt.take_trace().is_empty(), "take_trace clears the buffer");
+        eprintln!("[{flavor}] ok");
+    }
 }
 
 #[test]
 fn the_trace_is_empty_when_off() {
-    let rt = current_thread();
-    rt.block_on(|cx| async move {
-        cx.trace("ignored");
-        cx.spawn(|_cx| async {}).join(&cx).await.unwrap();
-    })
-    .unwrap();
-    assert!(rt.take_trace().is_empty());
+    for_each_runtime(|rt| {
+        rt.block_on(|cx| async move {
+            cx.trace("ignored");
+            cx.spawn(|_cx| async {}).join(&cx).await.unwrap();
+        })
+        .unwrap();
+        assert!(rt.take_trace().is_empty());
+    });
 }

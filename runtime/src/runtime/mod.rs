@@ -3,6 +3,11 @@
 //! `RuntimeBuilder::current_thread().build()?` gives a [`Runtime`];
 //! `rt.block_on(|cx| async move { .. })` opens the root region, runs the body in it,
 //! waits for the region to close to quiescence and returns the body's [`Outcome`].
+//!
+//! `RuntimeBuilder::multi_thread().worker_threads(n)` runs spawned tasks on `n`
+//! work-stealing worker threads (default: the available cores) named
+//! `{thread_name}-{i}`; `block_on` still polls the root body on the calling thread, and
+//! several threads may `block_on` the same multi-thread runtime at once.
 
 pub(crate) mod context;
 pub(crate) mod park;
@@ -87,7 +92,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The name prefix of the runtime's threads.
+    /// The name prefix of the runtime's threads: worker `i` of a multi-thread runtime
+    /// is named `{name}-{i}` (default `asupersync-worker`).
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.thread_name = name.into();
         self
@@ -129,20 +135,31 @@ impl RuntimeBuilder {
                 "thread_name must be non-empty and contain no NUL byte".into(),
             ));
         }
-        if self.flavor == Flavor::MultiThread {
-            return Err(BuildError(
-                "the multi-thread scheduler is not available in this build yet; use current_thread()"
-                    .into(),
-            ));
+        if self
+            .worker_threads
+            .is_some_and(|n| n > scheduler::multi_thread::MAX_WORKERS)
+        {
+            return Err(BuildError(format!(
+                "worker_threads must be at most {}",
+                scheduler::multi_thread::MAX_WORKERS
+            )));
         }
         let config = Config {
             default_drain: self.drain_budget,
             trace: self.trace,
             obligation_leak_policy: self.obligation_leak_policy,
         };
-        Ok(Runtime {
-            shared: RuntimeShared::new_current_thread(config),
-        })
+        let shared = match self.flavor {
+            Flavor::CurrentThread => RuntimeShared::new_current_thread(config),
+            Flavor::MultiThread => {
+                let workers = self
+                    .worker_threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                RuntimeShared::new_multi_thread(config, workers, &self.thread_name)
+                    .map_err(|e| BuildError(format!("cannot start a worker thread: {e}")))?
+            }
+        };
+        Ok(Runtime { shared })
     }
 }
 
@@ -242,6 +259,9 @@ impl fmt::Debug for Runtime {
     }
 }
 
+/// Dropping a runtime stops its worker threads (multi-thread flavor) and joins every
+/// one of them, waiting for the task each is running to return; then drops whatever is
+/// still queued.
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.shared.teardown();

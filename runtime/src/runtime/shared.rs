@@ -8,7 +8,8 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::context;
-use super::scheduler::{current_thread::CurrentThread, RootWake, Scheduler};
+use super::scheduler::multi_thread::MultiThread;
+use super::scheduler::{current_thread::CurrentThread, RootWake, ScheduleKind, Scheduler};
 use super::{RuntimeError, ShutdownState};
 use crate::budget::Budget;
 use crate::cancel::CancelReason;
@@ -62,9 +63,10 @@ impl RuntimeShared {
     /// A runtime for the lab: a virtual clock, tracing on, and the lab's seeded
     /// single-thread scheduler.
     pub(crate) fn new_lab(config: Config, lab: crate::lab::LabScheduler) -> Arc<RuntimeShared> {
+        let clock = Clock::new_virtual();
         Arc::new(RuntimeShared {
-            clock: Clock::new_virtual(),
-            timers: TimerQueue::default(),
+            timers: TimerQueue::new(clock.now()),
+            clock,
             trace: Trace::new(true),
             shutdown: ShutdownState::default(),
             scheduler: Scheduler::Lab(Box::new(lab)),
@@ -87,13 +89,55 @@ impl RuntimeShared {
         }
     }
 
+    /// A multi-thread runtime with `workers` worker threads named `{thread_name}-{i}`.
+    pub(crate) fn new_multi_thread(
+        config: Config,
+        workers: usize,
+        thread_name: &str,
+    ) -> std::io::Result<Arc<RuntimeShared>> {
+        let scheduler = MultiThread::new(workers);
+        let timers = TimerQueue::default();
+        let driver = scheduler.shared().clone();
+        timers.set_wake_hook(Box::new(move || driver.wake_timer_driver()));
+        let rt = Arc::new(RuntimeShared {
+            clock: Clock::System,
+            timers,
+            trace: Trace::new(config.trace),
+            shutdown: ShutdownState::default(),
+            scheduler: Scheduler::MultiThread(scheduler),
+            config,
+            ids: AtomicU64::new(1),
+            roots: Mutex::new(HashMap::new()),
+            running: AtomicBool::new(false),
+        });
+        if let Scheduler::MultiThread(s) = &rt.scheduler {
+            if let Err(e) = s.start(&rt, thread_name) {
+                rt.teardown();
+                return Err(e);
+            }
+        }
+        Ok(rt)
+    }
+
     pub(crate) fn next_id(&self) -> u64 {
         self.ids.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Queues a task that was woken (`is_yield`: it woke itself while running).
     #[inline]
-    pub(crate) fn schedule(&self, runnable: Runnable) {
-        self.scheduler.schedule(runnable);
+    pub(crate) fn schedule(&self, runnable: Runnable, is_yield: bool) {
+        let kind = if is_yield {
+            ScheduleKind::Yield
+        } else {
+            ScheduleKind::Wake
+        };
+        self.scheduler.schedule(runnable, kind);
+    }
+
+    /// Queues a newly spawned task.
+    #[inline]
+    pub(crate) fn schedule_spawned(&self, runnable: Runnable) {
+        self.scheduler.schedule(runnable, ScheduleKind::Spawn);
     }
 
     /// The drain budget used when a canceller names none.
@@ -129,13 +173,14 @@ impl RuntimeShared {
         if context::is_entered() {
             return Err(RuntimeError::NestedBlockOn);
         }
-        if self.running.swap(true, Ordering::AcqRel) {
+        let single = self.scheduler.is_single_threaded();
+        if single && self.running.swap(true, Ordering::AcqRel) {
             return Err(RuntimeError::AlreadyRunning);
         }
-        let _running = ClearOnDrop(&self.running);
+        let _running = single.then(|| ClearOnDrop(&self.running));
         let _enter = context::enter(self);
 
-        let root_wake = Arc::new(RootWake::new(self.scheduler.parker()));
+        let root_wake = Arc::new(RootWake::new(self.scheduler.root_parker()));
         let root_task = Arc::new_cyclic(|task: &Weak<TaskCore>| {
             let region = RegionCore::new_root(self.clone(), "root".into(), task.clone());
             TaskCore::new(

@@ -58,11 +58,21 @@ where
     let schedule_rt = rt.clone();
     let (runnable, task) = async_task::Builder::new()
         .metadata(core.clone())
-        .spawn(move |_| harness, move |r: Runnable| schedule_rt.schedule(r));
+        .spawn(move |_| harness, schedule_with(schedule_rt));
     core.set_waker(runnable.waker());
     core.arm_deadline();
-    runnable.schedule();
+    rt.schedule_spawned(runnable);
     TaskHandle::running(core, task.fallible())
+}
+
+/// The schedule function of every task: a wake goes to the runtime's scheduler, told
+/// whether the task woke itself while running (a yield, which goes behind its siblings).
+fn schedule_with(
+    rt: Arc<crate::runtime::shared::RuntimeShared>,
+) -> async_task::WithInfo<impl Fn(Runnable, async_task::ScheduleInfo) + Send + Sync + 'static> {
+    async_task::WithInfo(move |r: Runnable, info: async_task::ScheduleInfo| {
+        rt.schedule(r, info.woken_while_running)
+    })
 }
 
 /// Spawns runtime bookkeeping (an abandoned region's finalizers) into `region` without
@@ -84,8 +94,8 @@ where
     let schedule_rt = rt.clone();
     let (runnable, task) = async_task::Builder::new()
         .metadata(core.clone())
-        .spawn(move |_| harness, move |r: Runnable| schedule_rt.schedule(r));
+        .spawn(move |_| harness, schedule_with(schedule_rt));
     core.set_waker(runnable.waker());
-    runnable.schedule();
+    rt.schedule_spawned(runnable);
     task.detach();
 }

@@ -1,4 +1,4 @@
-//! Time: `sleep`, `sleep_until`, `timeout` and [`Instant`], shaped like `tokio::time`
+//! Time: `sleep`, `sleep_until`, `timeout`, `interval` and [`Instant`], shaped like `tokio::time`
 //! with `&cx` first.
 //!
 //! Every timer goes through the runtime's clock, so the same code runs on real time in
@@ -8,11 +8,13 @@
 
 mod clock;
 mod instant;
+mod interval;
 mod sleep;
 mod timeout;
 pub(crate) mod timer;
 
 pub(crate) use clock::Clock;
 pub use instant::Instant;
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};

@@ -89,7 +89,10 @@ impl Future for Sleep<'_> {
             this.deregister();
             return Poll::Ready(Err(cancelled));
         }
-        this.poll_elapsed(task).map(Ok)
+        std::task::ready!(this.poll_elapsed(task));
+        // An always-elapsed sleep in a loop must still give its siblings a turn.
+        std::task::ready!(crate::runtime::scheduler::coop::poll_proceed(task));
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -10,7 +10,13 @@ use asupersync::{Cx, Runtime, RuntimeBuilder};
 
 /// Every scheduler flavor the runtime has; behaviour tests run on each.
 pub fn flavors() -> Vec<(&'static str, RuntimeBuilder)> {
-    vec![("current_thread", RuntimeBuilder::current_thread())]
+    vec![
+        ("current_thread", RuntimeBuilder::current_thread()),
+        (
+            "multi_thread",
+            RuntimeBuilder::multi_thread().worker_threads(2),
+        ),
+    ]
 }
 
 /// Runs `body` in a fresh runtime of every flavor and returns the body's values.
@@ -29,6 +35,15 @@ where
             }
         })
         .collect()
+}
+
+/// Calls `test` with a fresh runtime of every flavor (for tests that drive the
+/// runtime from outside: shutdown handles, several `block_on` calls, traces).
+pub fn for_each_runtime(test: impl Fn(Runtime)) {
+    for (name, builder) in flavors() {
+        eprintln!("[{name}]");
+        test(builder.build().unwrap());
+    }
 }
 
 pub fn current_thread() -> Runtime {

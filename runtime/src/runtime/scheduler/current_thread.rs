@@ -67,7 +67,7 @@ impl CurrentThread {
             while ran < BATCH {
                 let next = lock(&self.lanes).pop();
                 let Some(runnable) = next else { break };
-                runnable.run();
+                super::coop::budgeted(|| runnable.run());
                 ran += 1;
             }
             rt.timers.fire_expired(rt.clock.now());

@@ -1,0 +1,222 @@
+//! The multi-thread work-stealing scheduler.
+//!
+//! Tasks run on a pool of worker threads. Each worker owns a [`LocalQueue`] (a
+//! lock-free crossbeam deque per lane plus a LIFO slot); tasks scheduled from outside
+//! the workers go to the global [`Inject`]or; an idle worker steals half of another's
+//! lane. [`Idle`] keeps the wake-ups to the minimum: a spawn wakes at most one sleeper,
+//! and only when no worker is already searching. The spawn, wake and poll paths take
+//! no lock: a push to a deque plus one atomic load (the mutex in `Idle` is taken only
+//! when a sleeper actually has to be woken).
+//!
+//! `block_on` polls the root future on the calling thread, as on the current-thread
+//! runtime (it may borrow from the caller's stack and need not be `Send`), while the
+//! workers run the spawned tasks.
+
+mod idle;
+mod inject;
+mod queue;
+mod worker;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::thread::JoinHandle;
+
+use crossbeam_deque::Stealer;
+
+use super::lanes::Lane;
+use super::RootWake;
+use crate::runtime::park::Parker;
+use crate::runtime::shared::RuntimeShared;
+use crate::task::core::lock;
+use crate::task::Runnable;
+use idle::Idle;
+use inject::Inject;
+use queue::LocalQueue;
+use worker::Worker;
+
+pub(crate) use idle::MAX_WORKERS;
+
+/// How a task came to be scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScheduleKind {
+    /// Newly spawned: to the back of the queue.
+    Spawn,
+    /// Woken by someone else: the LIFO slot when the waker runs on a worker.
+    Wake,
+    /// Woke itself while running (`yield_now`): to the back, behind its siblings.
+    Yield,
+}
+
+/// State the workers share.
+pub(crate) struct Shared {
+    inject: Inject,
+    stealers: Box<[[Stealer<Runnable>; 3]]>,
+    parkers: Box<[Parker]>,
+    idle: Idle,
+    /// Held by the worker that parks until the next timer deadline.
+    timer_driver: AtomicBool,
+    timer_driver_index: AtomicUsize,
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    #[inline]
+    fn schedule(&self, runnable: Runnable, kind: ScheduleKind) {
+        worker::with_current(self, |worker| match worker {
+            Some(worker) => worker.schedule_local(runnable, kind != ScheduleKind::Wake),
+            None => {
+                self.inject.push(Lane::of(&runnable), runnable);
+                self.notify_parked();
+            }
+        });
+    }
+
+    /// Wakes a sleeping worker if new work needs one (see [`Idle`]).
+    #[inline]
+    fn notify_parked(&self) {
+        if let Some(worker) = self.idle.worker_to_notify() {
+            self.parkers[worker].unpark();
+        }
+    }
+
+    fn has_pending_work(&self) -> bool {
+        !self.inject.is_empty()
+            || self
+                .stealers
+                .iter()
+                .any(|lanes| lanes.iter().any(|s| !s.is_empty()))
+    }
+
+    fn try_take_timer_driver(&self, index: usize) -> bool {
+        if self
+            .timer_driver
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.timer_driver_index.store(index, Ordering::Release);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn release_timer_driver(&self) {
+        self.timer_driver.store(false, Ordering::Release);
+    }
+
+    /// A timer earlier than the driver's wake-up was inserted: wake the driver.
+    pub(crate) fn wake_timer_driver(&self) {
+        if self.timer_driver.load(Ordering::Acquire) {
+            let index = self.timer_driver_index.load(Ordering::Acquire);
+            self.parkers[index].unpark();
+        }
+    }
+}
+
+pub(crate) struct MultiThread {
+    shared: Arc<Shared>,
+    /// The workers' queues until [`start`](MultiThread::start) hands them to threads.
+    pending: Mutex<Vec<LocalQueue>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl MultiThread {
+    pub(crate) fn new(workers: usize) -> MultiThread {
+        let (queues, stealers): (Vec<_>, Vec<_>) = (0..workers).map(|_| LocalQueue::new()).unzip();
+        let shared = Arc::new(Shared {
+            inject: Inject::default(),
+            stealers: stealers.into_boxed_slice(),
+            parkers: (0..workers).map(|_| Parker::default()).collect(),
+            idle: Idle::new(workers),
+            timer_driver: AtomicBool::new(false),
+            timer_driver_index: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+        });
+        MultiThread {
+            shared,
+            pending: Mutex::new(queues),
+            threads: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Starts the worker threads, named `{thread_name}-{index}`.
+    pub(crate) fn start(&self, rt: &Arc<RuntimeShared>, thread_name: &str) -> std::io::Result<()> {
+        let queues = std::mem::take(&mut *lock(&self.pending));
+        let mut threads = lock(&self.threads);
+        for (index, queue) in queues.into_iter().enumerate() {
+            let worker = Worker::new(self.shared.clone(), rt.clone(), index, queue);
+            let handle = std::thread::Builder::new()
+                .name(format!("{thread_name}-{index}"))
+                .spawn(move || worker.run());
+            match handle {
+                Ok(handle) => threads.push(handle),
+                Err(e) => {
+                    drop(threads);
+                    self.stop();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    pub(crate) fn schedule(&self, runnable: Runnable, kind: ScheduleKind) {
+        self.shared.schedule(runnable, kind);
+    }
+
+    /// The root future runs on the calling thread, parked on its own parker between
+    /// wake-ups; the workers do everything else.
+    pub(crate) fn block_on<F: Future>(&self, root: &Arc<RootWake>, future: F) -> F::Output {
+        let waker = Waker::from(root.clone());
+        let mut context = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if root.take() {
+                if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                    return output;
+                }
+            } else {
+                root.parker().park(None);
+            }
+        }
+    }
+
+    /// Stops and joins every worker (idempotent).
+    fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        for parker in self.shared.parkers.iter() {
+            parker.unpark();
+        }
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        let me = std::thread::current().id();
+        for handle in threads {
+            // A worker dropping the last runtime reference cannot join itself.
+            if handle.thread().id() != me {
+                let _ = handle.join();
+            }
+        }
+    }
+
+    /// Stops the workers, then drops every queued task.
+    pub(crate) fn clear(&self) {
+        self.stop();
+        lock(&self.pending).clear();
+        // Dropping a task drops its future, which may wake (and so schedule) others:
+        // keep draining until nothing comes back.
+        loop {
+            let dropped = self.shared.inject.drain();
+            if dropped.is_empty() {
+                break;
+            }
+            drop(dropped);
+        }
+    }
+}
