@@ -42,10 +42,16 @@
 pub mod budget;
 pub mod cancel;
 mod cx;
+pub mod fs;
+pub mod io;
+pub mod net;
 pub mod outcome;
+pub mod process;
+mod reactor;
 pub mod region;
 pub mod runtime;
 mod scope;
+pub mod signal;
 pub mod task;
 pub mod time;
 pub mod trace;

@@ -42,6 +42,7 @@ pub struct RuntimeBuilder {
     drain_budget: Duration,
     trace: bool,
     thread_name: String,
+    io: crate::reactor::IoConfig,
 }
 
 impl RuntimeBuilder {
@@ -62,6 +63,7 @@ impl RuntimeBuilder {
             drain_budget: Config::DEFAULT_DRAIN,
             trace: false,
             thread_name: "asupersync-worker".to_string(),
+            io: crate::reactor::IoConfig::default(),
         }
     }
 
@@ -88,6 +90,29 @@ impl RuntimeBuilder {
     /// The name prefix of the runtime's threads.
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.thread_name = name.into();
+        self
+    }
+
+    /// The most threads the blocking pool (`spawn_blocking`, `fs`) runs at once;
+    /// further jobs queue. Default 512.
+    pub fn max_blocking_threads(mut self, n: usize) -> Self {
+        self.io.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before exiting.
+    /// Default 10 s.
+    pub fn thread_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.io.blocking_keep_alive = keep_alive;
+        self
+    }
+
+    /// Listens for Ctrl-C (SIGINT): the first one shuts the runtime down as
+    /// [`Runtime::shutdown`] does (with the default drain budget), so
+    /// `cx.shutdown_signal()` fires and every root region is cancelled. Off by default:
+    /// a runtime only takes over SIGINT when asked.
+    pub fn shutdown_on_ctrl_c(mut self, enabled: bool) -> Self {
+        self.io.shutdown_on_ctrl_c = enabled;
         self
     }
 
@@ -122,13 +147,22 @@ impl RuntimeBuilder {
                     .into(),
             ));
         }
+        if self.io.max_blocking_threads == 0 {
+            return Err(BuildError("max_blocking_threads must be at least 1".into()));
+        }
+        let mut io = self.io;
+        io.thread_name = self.thread_name;
         let config = Config {
             default_drain: self.drain_budget,
             trace: self.trace,
+            io,
         };
-        Ok(Runtime {
-            shared: RuntimeShared::new_current_thread(config),
-        })
+        let shared = RuntimeShared::new_current_thread(config);
+        if shared.config.io.shutdown_on_ctrl_c {
+            crate::signal::listen_for_shutdown(&shared)
+                .map_err(|e| BuildError(format!("cannot listen for Ctrl-C: {e}")))?;
+        }
+        Ok(Runtime { shared })
     }
 }
 

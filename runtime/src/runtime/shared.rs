@@ -25,6 +25,8 @@ use crate::trace::Trace;
 pub(crate) struct Config {
     pub(crate) default_drain: Duration,
     pub(crate) trace: bool,
+    /// IO and blocking-pool settings (thread names, pool cap, keep-alive, Ctrl-C).
+    pub(crate) io: crate::reactor::IoConfig,
 }
 
 impl Config {
@@ -37,6 +39,8 @@ pub(crate) struct RuntimeShared {
     pub(crate) trace: Trace,
     pub(crate) shutdown: ShutdownState,
     pub(crate) config: Config,
+    /// The IO reactor (started on first registration) and the blocking pool.
+    pub(crate) io: crate::reactor::IoDriver,
     scheduler: Scheduler,
     ids: AtomicU64,
     roots: Mutex<HashMap<u64, Weak<RegionCore>>>,
@@ -51,6 +55,7 @@ impl RuntimeShared {
             trace: Trace::new(config.trace),
             shutdown: ShutdownState::default(),
             scheduler: Scheduler::CurrentThread(CurrentThread::new()),
+            io: crate::reactor::IoDriver::new(&config.io),
             config,
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
@@ -133,6 +138,7 @@ impl RuntimeShared {
     pub(crate) fn teardown(&self) {
         self.scheduler.clear();
         self.timers.clear();
+        self.io.shutdown();
     }
 }
 

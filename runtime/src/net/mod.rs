@@ -1,0 +1,48 @@
+//! Networking: TCP, UDP and Unix-domain sockets on the runtime's reactor.
+//!
+//! The shapes are Tokio's with `&cx` first wherever an operation waits
+//! (`TcpListener::bind(&cx, addr).await`, `listener.accept(&cx).await`,
+//! `TcpStream::connect(&cx, addr).await`, `socket.recv_from(&cx, &mut buf).await`).
+//! Every waiting operation is cancel-aware: once its task is asked to stop it returns
+//! an `io::Error` of kind `Interrupted` built from [`Cancelled`](crate::Cancelled),
+//! and it gives up nothing it had already received (a datagram or connection is either
+//! returned or still queued in the kernel).
+//!
+//! The stream types implement the runtime-neutral `futures_io::{AsyncRead,
+//! AsyncWrite}`; the cancel-aware reading and writing helpers (`read`, `write_all`,
+//! `read_line`, ...) come from the extension traits in [`crate::io`].
+//!
+//! Addresses are resolved with `std::net::ToSocketAddrs`, which is immediate for IP
+//! literals (the common case for servers) but blocks for host names; resolve names
+//! with `task::spawn_blocking` first if that matters.
+
+mod tcp;
+mod udp;
+mod unix;
+
+pub use tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, WriteHalf};
+pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+/// Resolves `addr` and tries `f` on each address until one succeeds.
+fn each_addr<T>(
+    addr: impl ToSocketAddrs,
+    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last_error = None;
+    for addr in addr.to_socket_addrs()? {
+        match f(addr) {
+            Ok(v) => return Ok(v),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
+}
