@@ -97,42 +97,13 @@ fn tcp_split_and_into_split_halves_work_concurrently() {
                 write.write_all(&cx, b"from client").await?;
                 write.shutdown(&cx).await
             };
-            join2(read_all, write_all).await
+            futures_util::future::join(read_all, write_all).await
         };
         r.unwrap();
         w.unwrap();
         assert_eq!(got, b"from server");
         assert_eq!(server.join(&cx).await.unwrap(), b"from client");
     });
-}
-
-/// Polls two futures on the same task until both finish.
-async fn join2<A: std::future::Future, B: std::future::Future>(
-    a: A,
-    b: B,
-) -> (A::Output, B::Output) {
-    let mut a = std::pin::pin!(a);
-    let mut b = std::pin::pin!(b);
-    let mut ra = None;
-    let mut rb = None;
-    std::future::poll_fn(|task| {
-        if ra.is_none() {
-            if let std::task::Poll::Ready(v) = a.as_mut().poll(task) {
-                ra = Some(v);
-            }
-        }
-        if rb.is_none() {
-            if let std::task::Poll::Ready(v) = b.as_mut().poll(task) {
-                rb = Some(v);
-            }
-        }
-        if ra.is_some() && rb.is_some() {
-            std::task::Poll::Ready((ra.take().unwrap(), rb.take().unwrap()))
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await
 }
 
 #[test]

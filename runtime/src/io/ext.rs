@@ -5,7 +5,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
+use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 
 use super::check;
 use crate::cx::Cx;
@@ -559,5 +559,49 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
     /// The underlying reader (a partial line still buffered here is dropped).
     pub fn into_inner(self) -> R {
         self.reader
+    }
+}
+
+/// Seeking for every [`AsyncSeek`] (files).
+pub trait AsyncSeekExt: AsyncSeek {
+    /// Moves the cursor; returns the new position from the start.
+    fn seek<'a>(&'a mut self, cx: &'a Cx, position: io::SeekFrom) -> Seek<'a, Self>
+    where
+        Self: Unpin,
+    {
+        Seek {
+            seeker: self,
+            cx,
+            position,
+        }
+    }
+
+    /// The current position from the start.
+    fn stream_position<'a>(&'a mut self, cx: &'a Cx) -> Seek<'a, Self>
+    where
+        Self: Unpin,
+    {
+        self.seek(cx, io::SeekFrom::Current(0))
+    }
+}
+
+impl<S: AsyncSeek + ?Sized> AsyncSeekExt for S {}
+
+/// Future of [`AsyncSeekExt::seek`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Seek<'a, S: ?Sized> {
+    seeker: &'a mut S,
+    cx: &'a Cx,
+    position: io::SeekFrom,
+}
+
+impl<S: AsyncSeek + Unpin + ?Sized> Future for Seek<'_, S> {
+    type Output = io::Result<u64>;
+
+    fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
+        check(self.cx)?;
+        let position = self.position;
+        Pin::new(&mut *self.seeker).poll_seek(task, position)
     }
 }

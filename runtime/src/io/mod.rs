@@ -40,10 +40,10 @@ pub use buf::{BufReader, BufWriter};
 pub use duplex::{duplex, DuplexStream};
 pub(crate) use ext::poll_read_to_end;
 pub use ext::{
-    AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, Flush, Lines, Read, ReadExact, ReadLine,
-    ReadToEnd, ReadToString, ReadUntil, Shutdown, Write, WriteAll,
+    AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Flush, Lines, Read, ReadExact,
+    ReadLine, ReadToEnd, ReadToString, ReadUntil, Seek, Shutdown, Write, WriteAll,
 };
-pub use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
+pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use split::{split, ReadHalf, WriteHalf};
 pub use util::{copy, copy_bidirectional};
 
