@@ -5,7 +5,9 @@
 //! non-blocking socket pair, the one thing a signal handler may safely do. The other
 //! end is registered with the runtime's reactor, so a delivery wakes the waiting task
 //! like any readable socket. Deliveries that arrive between two `recv`s coalesce into
-//! one, as with Tokio. Dropping the listener removes its handler.
+//! one, as with Tokio. Dropping the listener removes its action; as with Tokio, the
+//! process-wide handler itself stays installed, so once a signal has been listened for
+//! its default action (terminating on SIGINT/SIGTERM) does not come back.
 //!
 //! A runtime built with
 //! [`RuntimeBuilder::shutdown_on_ctrl_c(true)`](crate::RuntimeBuilder::shutdown_on_ctrl_c)
@@ -29,7 +31,7 @@ use unix::{HandlerPipe, SignalKind};
 /// built from [`Cancelled`](crate::Cancelled) once the task is asked to stop.
 ///
 /// Listening starts when this is called; a Ctrl-C that arrived earlier is not seen.
-/// While a listener exists, SIGINT no longer terminates the process.
+/// From then on SIGINT no longer terminates the process (see the module docs).
 pub async fn ctrl_c(cx: &Cx) -> io::Result<()> {
     let mut signal = unix::signal(cx, SignalKind::interrupt())?;
     signal.recv(cx).await.map_err(io::Error::from)

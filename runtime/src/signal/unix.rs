@@ -65,8 +65,9 @@ impl SignalKind {
     }
 }
 
-/// A stream of deliveries of one signal, from [`signal`]. While it exists the
-/// signal's default action (for example terminating on SIGTERM) does not run.
+/// A stream of deliveries of one signal, from [`signal`]. Once a signal has been
+/// listened for, its default action (for example terminating on SIGTERM) no longer
+/// runs, even after the `Signal` is dropped (as with Tokio).
 #[derive(Debug)]
 pub struct Signal {
     reader: PollEvented<mio::net::UnixStream>,
