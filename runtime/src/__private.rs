@@ -5,12 +5,25 @@ use std::fmt::Debug;
 use crate::outcome::Outcome;
 use crate::runtime::{Runtime, RuntimeBuilder, RuntimeError};
 
-/// The runtime `#[asupersync::main]` and `#[asupersync::test]` build.
+/// The runtime `#[asupersync::test]` builds.
 pub fn build_runtime(worker_threads: Option<usize>) -> Runtime {
-    let builder = match worker_threads {
+    build(builder(worker_threads))
+}
+
+/// The runtime `#[asupersync::main]` builds: like a test's, and it shuts down on
+/// Ctrl-C.
+pub fn build_main_runtime(worker_threads: Option<usize>) -> Runtime {
+    build(builder(worker_threads).shutdown_on_ctrl_c(true))
+}
+
+fn builder(worker_threads: Option<usize>) -> RuntimeBuilder {
+    match worker_threads {
         Some(n) if n > 1 => RuntimeBuilder::multi_thread().worker_threads(n),
         _ => RuntimeBuilder::current_thread(),
-    };
+    }
+}
+
+fn build(builder: RuntimeBuilder) -> Runtime {
     match builder.build() {
         Ok(rt) => rt,
         Err(e) => panic!("{e}"),

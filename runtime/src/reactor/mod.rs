@@ -32,12 +32,15 @@
 
 mod blocking;
 mod poll_evented;
+mod scheduled_io;
 
 pub(crate) use blocking::BlockingPool;
 pub(crate) use poll_evented::PollEvented;
+pub(crate) use scheduled_io::{Direction, ReadyEvent};
+use scheduled_io::{ScheduledIo, ERROR, READABLE, READ_CLOSED, TICK_SHIFT, WRITABLE, WRITE_CLOSED};
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
@@ -49,162 +52,12 @@ use slab::Slab;
 
 use crate::task::core::lock;
 
-/// Readiness bits kept in the low byte of a registration's readiness word; the rest of
-/// the word is the tick of the last event that set them.
-const READABLE: usize = 0b0001;
-const WRITABLE: usize = 0b0010;
-const READ_CLOSED: usize = 0b0100;
-const WRITE_CLOSED: usize = 0b1000;
-const ERROR: usize = 0b1_0000;
-const READINESS_MASK: usize = 0xff;
-const TICK_SHIFT: u32 = 8;
-
 /// The token of the driver's own waker (used to stop the thread).
 const WAKE_TOKEN: Token = Token(usize::MAX);
 /// Tokens are `generation << GENERATION_SHIFT | slab index`, so an event for a source
 /// that was deregistered is never delivered to a new source reusing its slot.
 const GENERATION_SHIFT: u32 = 32;
 const INDEX_MASK: usize = (1 << GENERATION_SHIFT) - 1;
-
-/// Which direction an operation waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Direction {
-    Read,
-    Write,
-}
-
-impl Direction {
-    /// The readiness bits that end a wait in this direction (closing and errors count:
-    /// the syscall will then report them).
-    fn mask(self) -> usize {
-        match self {
-            Direction::Read => READABLE | READ_CLOSED | ERROR,
-            Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
-        }
-    }
-
-    /// The bits a `WouldBlock` clears (closed and error states are final).
-    fn clearable(self) -> usize {
-        match self {
-            Direction::Read => READABLE,
-            Direction::Write => WRITABLE,
-        }
-    }
-}
-
-/// Proof that a direction was ready at some tick; hand it back to
-/// [`Registration::clear_readiness`] after a `WouldBlock`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ReadyEvent {
-    tick: usize,
-    direction: Direction,
-}
-
-/// The per-source state shared by the driver thread and the IO object.
-#[derive(Debug, Default)]
-struct ScheduledIo {
-    /// `tick << TICK_SHIFT | readiness bits`.
-    readiness: AtomicUsize,
-    waiters: Mutex<Waiters>,
-}
-
-#[derive(Debug, Default)]
-struct Waiters {
-    read: Vec<Waker>,
-    write: Vec<Waker>,
-}
-
-impl ScheduledIo {
-    /// Records an event's readiness under a new tick and moves the wakers it concerns
-    /// into `wake`.
-    fn set_readiness(&self, ready: usize, tick: usize, wake: &mut Vec<Waker>) {
-        let mut current = self.readiness.load(Ordering::Acquire);
-        loop {
-            let next = (tick << TICK_SHIFT) | (current & READINESS_MASK) | ready;
-            match self.readiness.compare_exchange_weak(
-                current,
-                next,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => break,
-                Err(actual) => current = actual,
-            }
-        }
-        let mut waiters = lock(&self.waiters);
-        if ready & Direction::Read.mask() != 0 {
-            wake.append(&mut waiters.read);
-        }
-        if ready & Direction::Write.mask() != 0 {
-            wake.append(&mut waiters.write);
-        }
-    }
-
-    fn ready_event(&self, direction: Direction) -> Option<ReadyEvent> {
-        let word = self.readiness.load(Ordering::Acquire);
-        (word & direction.mask() != 0).then_some(ReadyEvent {
-            tick: word >> TICK_SHIFT,
-            direction,
-        })
-    }
-
-    fn poll_ready(&self, direction: Direction, task: &mut Context<'_>) -> Poll<ReadyEvent> {
-        if let Some(event) = self.ready_event(direction) {
-            return Poll::Ready(event);
-        }
-        let mut waiters = lock(&self.waiters);
-        // Re-check under the lock: the driver sets readiness before taking the lock to
-        // collect wakers, so a readiness edge is either seen here or wakes us.
-        if let Some(event) = self.ready_event(direction) {
-            return Poll::Ready(event);
-        }
-        let list = match direction {
-            Direction::Read => &mut waiters.read,
-            Direction::Write => &mut waiters.write,
-        };
-        if !list.iter().any(|w| w.will_wake(task.waker())) {
-            list.push(task.waker().clone());
-        }
-        Poll::Pending
-    }
-
-    fn clear_readiness(&self, event: ReadyEvent) {
-        let mut current = self.readiness.load(Ordering::Acquire);
-        loop {
-            if current >> TICK_SHIFT != event.tick {
-                // A newer event arrived after the one the caller acted on: keep it.
-                return;
-            }
-            let next = current & !event.direction.clearable();
-            match self.readiness.compare_exchange_weak(
-                current,
-                next,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(actual) => current = actual,
-            }
-        }
-    }
-
-    /// Wakes every waiter (used when the reactor stops: their IO can no longer make
-    /// progress and they must see an error rather than hang).
-    fn wake_all(&self) {
-        let wakers: Vec<Waker> = {
-            let mut waiters = lock(&self.waiters);
-            let waiters = &mut *waiters;
-            waiters
-                .read
-                .drain(..)
-                .chain(waiters.write.drain(..))
-                .collect()
-        };
-        for waker in wakers {
-            waker.wake();
-        }
-    }
-}
 
 /// What the driver thread and the registrations share.
 struct ReactorInner {
@@ -337,6 +190,8 @@ pub(crate) struct IoDriver {
     pub(crate) blocking: BlockingPool,
     /// The SIGINT listener of a runtime built with `shutdown_on_ctrl_c(true)`.
     pub(crate) shutdown_listener: Mutex<Option<crate::signal::ShutdownListener>>,
+    /// Set by `shutdown`: no reactor thread starts after it.
+    closed: AtomicBool,
 }
 
 impl IoDriver {
@@ -349,6 +204,7 @@ impl IoDriver {
             thread_name: config.thread_name.clone(),
             blocking,
             shutdown_listener: Mutex::new(None),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -360,6 +216,9 @@ impl IoDriver {
     }
 
     fn start(&self) -> io::Result<Arc<ReactorInner>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(reactor_gone());
+        }
         let poll = MioPoll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
@@ -383,7 +242,7 @@ impl IoDriver {
         if reactor.stopped.load(Ordering::Acquire) {
             return Err(reactor_gone());
         }
-        let io = Arc::new(ScheduledIo::default());
+        let io = Arc::new(ScheduledIo::new());
         let token = {
             let mut sources = lock(&reactor.sources);
             sources.generation = sources.generation.wrapping_add(1);
@@ -405,6 +264,7 @@ impl IoDriver {
 
     /// Stops and joins the driver thread and the blocking pool. Idempotent.
     pub(crate) fn shutdown(&self) {
+        self.closed.store(true, Ordering::Release);
         drop(lock(&self.shutdown_listener).take());
         if let Some(Ok(reactor)) = self.reactor.get() {
             reactor.stopped.store(true, Ordering::Release);
