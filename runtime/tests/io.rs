@@ -5,8 +5,8 @@ mod common;
 use std::io::ErrorKind;
 
 use asupersync::io::{
-    copy, copy_bidirectional, duplex, split, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt,
-    BufReader, BufWriter,
+    copy, copy_bidirectional, copy_buf, duplex, empty, repeat, sink, split, AsyncBufReadExt,
+    AsyncReadExt, AsyncWriteExt, BufReader, BufWriter,
 };
 use asupersync::net::{TcpListener, TcpStream};
 use asupersync::{CancelKind, CancelReason};
@@ -238,5 +238,28 @@ fn read_exact_reports_unexpected_eof() {
         let err = b.read_exact(&cx, &mut buf).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
         assert_eq!(&buf[..3], b"abc");
+    });
+}
+
+#[test]
+fn copy_buf_empty_sink_and_repeat() {
+    on_each_flavor(|cx| async move {
+        let (mut w, r) = duplex(16);
+        let producer = cx.spawn(move |cx| async move {
+            let mut chunk = [0u8; 100];
+            repeat(b'z').read_exact(&cx, &mut chunk).await.unwrap();
+            w.write_all(&cx, &chunk).await.unwrap();
+        });
+        let mut reader = BufReader::with_capacity(7, r);
+        let mut out: Vec<u8> = Vec::new();
+        assert_eq!(copy_buf(&cx, &mut reader, &mut out).await.unwrap(), 100);
+        assert_eq!(out, vec![b'z'; 100]);
+        producer.join(&cx).await.unwrap();
+
+        let mut nothing = Vec::new();
+        assert_eq!(empty().read_to_end(&cx, &mut nothing).await.unwrap(), 0);
+        let mut discard = sink();
+        discard.write_all(&cx, b"gone").await.unwrap();
+        assert_eq!(copy(&cx, &mut empty(), &mut discard).await.unwrap(), 0);
     });
 }

@@ -265,3 +265,20 @@ fn a_cancelled_task_drops_its_socket_and_the_peer_sees_eof() {
         assert_eq!(b.read_to_end(&cx, &mut rest).await.unwrap(), 0);
     });
 }
+
+#[test]
+fn lookup_host_resolves_localhost_on_the_pool() {
+    on_each_flavor(|cx| async move {
+        let addrs: Vec<_> = asupersync::net::lookup_host(&cx, "localhost:8080")
+            .await
+            .unwrap()
+            .collect();
+        assert!(!addrs.is_empty());
+        assert!(
+            addrs
+                .iter()
+                .all(|a| a.port() == 8080 && a.ip().is_loopback()),
+            "{addrs:?}"
+        );
+    });
+}

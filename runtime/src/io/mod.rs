@@ -45,7 +45,7 @@ pub use ext::{
 };
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use split::{split, ReadHalf, WriteHalf};
-pub use util::{copy, copy_bidirectional};
+pub use util::{copy, copy_bidirectional, copy_buf, empty, repeat, sink, Empty, Repeat, Sink};
 
 use std::future::Future;
 use std::io;

@@ -93,6 +93,115 @@ where
     .await
 }
 
+/// Copies from a buffered reader to `writer` without an intermediate buffer (the
+/// reader's buffer is written directly); returns the number of bytes copied.
+/// Cancel-aware.
+pub async fn copy_buf<R, W>(cx: &Cx, reader: &mut R, writer: &mut W) -> io::Result<u64>
+where
+    R: futures_io::AsyncBufRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    let mut total = 0u64;
+    std::future::poll_fn(|task| loop {
+        check(cx)?;
+        let available = match Pin::new(&mut *reader).poll_fill_buf(task) {
+            Poll::Ready(result) => result?,
+            Poll::Pending => {
+                std::task::ready!(Pin::new(&mut *writer).poll_flush(task))?;
+                return Poll::Pending;
+            }
+        };
+        if available.is_empty() {
+            std::task::ready!(Pin::new(&mut *writer).poll_flush(task))?;
+            return Poll::Ready(Ok(total));
+        }
+        let n = std::task::ready!(Pin::new(&mut *writer).poll_write(task, available))?;
+        if n == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        Pin::new(&mut *reader).consume(n);
+        total += n as u64;
+    })
+    .await
+}
+
+/// A reader that is always at end of stream (and a writer that accepts nothing
+/// is [`sink`]).
+pub fn empty() -> Empty {
+    Empty
+}
+
+/// The reader of [`empty`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Empty;
+
+impl AsyncRead for Empty {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        _: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Ok(0))
+    }
+}
+
+impl futures_io::AsyncBufRead for Empty {
+    fn poll_fill_buf(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        Poll::Ready(Ok(&[]))
+    }
+
+    fn consume(self: Pin<&mut Self>, _: usize) {}
+}
+
+/// A writer that discards everything written to it.
+pub fn sink() -> Sink {
+    Sink
+}
+
+/// The writer of [`sink`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sink;
+
+impl AsyncWrite for Sink {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A reader that yields `byte` forever.
+pub fn repeat(byte: u8) -> Repeat {
+    Repeat { byte }
+}
+
+/// The reader of [`repeat`].
+#[derive(Debug, Clone, Copy)]
+pub struct Repeat {
+    byte: u8,
+}
+
+impl AsyncRead for Repeat {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        buf.fill(self.byte);
+        Poll::Ready(Ok(buf.len()))
+    }
+}
+
 /// Copies both ways between `a` and `b` at once. When one side reaches end of stream,
 /// the other side's write direction is shut down; returns `(a to b, b to a)` byte
 /// counts once both directions are done. Cancel-aware.

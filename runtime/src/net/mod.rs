@@ -16,9 +16,9 @@
 //! literals (the common case for servers) but blocks for host names; resolve names
 //! with `task::spawn_blocking` first if that matters.
 
-mod tcp;
+pub mod tcp;
 mod udp;
-mod unix;
+pub mod unix;
 
 pub use tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, TcpListener, TcpStream, WriteHalf};
 pub use udp::UdpSocket;
@@ -26,6 +26,21 @@ pub use unix::{UnixListener, UnixStream};
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+
+use crate::cx::Cx;
+
+/// Resolves `host` (for example `"example.com:443"`) to socket addresses, on the
+/// blocking pool (name resolution blocks). Cancel-aware before it starts.
+pub async fn lookup_host(
+    cx: &Cx,
+    host: impl ToSocketAddrs + Send + 'static,
+) -> io::Result<impl Iterator<Item = SocketAddr>> {
+    let addrs = crate::fs::asyncify(cx, move || {
+        host.to_socket_addrs().map(|a| a.collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(addrs.into_iter())
+}
 
 /// Resolves `addr` and tries `f` on each address until one succeeds.
 fn each_addr<T>(

@@ -1,4 +1,4 @@
-//! TCP listeners and streams.
+//! TCP listeners and streams, and the halves of a split stream.
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};

@@ -1,4 +1,6 @@
 //! Unix-domain stream sockets.
+//!
+//! Split a `UnixStream` with [`crate::io::split`].
 
 use std::io;
 use std::os::unix::net::SocketAddr;

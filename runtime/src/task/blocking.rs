@@ -10,6 +10,8 @@
 //! and keeps waiting for the job to return. Only if the job outlives the waiter's
 //! drain budget does the waiter stop waiting (the harness drops it); the job then runs
 //! to completion on the pool unowned, and the runtime's drop still joins its thread.
+//! Like Tokio's, dropping the runtime therefore waits for running blocking jobs: a
+//! job that never returns keeps the drop waiting.
 
 use std::future::Future;
 use std::pin::Pin;
