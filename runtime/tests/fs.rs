@@ -118,3 +118,24 @@ fn a_cancelled_caller_gets_interrupted_before_the_call_starts() {
         );
     });
 }
+
+#[test]
+fn file_system_calls_work_in_a_finalizer() {
+    on_each_flavor(|cx| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cleanup-me");
+        std::fs::write(&path, b"temporary").unwrap();
+        let finalizer_path = path.clone();
+        let outcome = asupersync::Region::open(&cx, "with-cleanup", |cx| async move {
+            let finalizer_cx = cx.clone();
+            cx.defer(async move {
+                fs::remove_file(&finalizer_cx, &finalizer_path)
+                    .await
+                    .unwrap();
+            });
+        })
+        .await;
+        assert!(outcome.is_ok(), "{:?}", outcome.map(|_| ()));
+        assert!(!path.exists(), "the finalizer removed the file");
+    });
+}

@@ -7,10 +7,11 @@
 //!
 //! Cancellation: a call checks `cx` before it starts and returns an `Interrupted`
 //! error built from [`Cancelled`](crate::Cancelled) if the task is being cancelled.
-//! Once started, a file system call cannot be interrupted; it finishes (it is short)
-//! and its real result is returned, so the caller never has to guess whether a
-//! cancelled `write` or `rename` happened. The call runs as a `spawn_blocking` job, so
-//! it belongs to the caller's region.
+//! Once started, a file system call cannot be interrupted; the calling task waits for
+//! it (it is short) and gets its real result, so the caller never has to guess whether
+//! a cancelled `write` or `rename` happened. Because the calling task waits, the call
+//! is owned by the caller's region like the task itself, and it needs no task of its
+//! own (so file system calls also work in a region's finalizers).
 
 mod file;
 
@@ -20,24 +21,21 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::cancel::Cancelled;
 use crate::cx::Cx;
-use crate::outcome::Outcome;
-use crate::task::spawn_blocking;
+use crate::task::blocking::BlockingJob;
 
-/// Runs a blocking file system call on the pool and waits for it.
+/// Runs a blocking call on the pool; the calling task waits for it (see the module
+/// docs).
 pub(crate) async fn asyncify<T, F>(cx: &Cx, f: F) -> io::Result<T>
 where
     F: FnOnce() -> io::Result<T> + Send + 'static,
     T: Send + 'static,
 {
     cx.checkpoint()?;
-    match spawn_blocking(cx, f).join(cx).await {
-        Outcome::Ok(result) => result,
-        Outcome::Err(never) => match never {},
-        Outcome::Cancelled(reason) => Err(Cancelled::new(reason).into()),
-        Outcome::Panicked(payload) => payload.resume(),
-    }
+    let job = BlockingJob::submit(cx.runtime(), move |_| f());
+    std::future::poll_fn(|task| job.poll_result(task))
+        .await
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
 }
 
 /// One-line wrappers: `name(&cx, path..) -> io::Result<T>` running `std::fs::name`.
