@@ -144,7 +144,11 @@ fn dropping_the_runtime_joins_the_reactor_and_blocking_threads() {
     for (name, builder) in flavors() {
         let rt = builder.thread_name("noleak").build().unwrap();
         rt.block_on(|cx| async move {
-            assert_eq!(threads_named("noleak-io"), 0, "[{name}] the reactor starts lazily");
+            assert_eq!(
+                threads_named("noleak-io"),
+                0,
+                "[{name}] the reactor starts lazily"
+            );
             // Start the reactor and the pool.
             let socket = asupersync::net::UdpSocket::bind(&cx, "127.0.0.1:0")
                 .await
