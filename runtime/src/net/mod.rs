@@ -12,6 +12,31 @@
 //! AsyncWrite}`; the cancel-aware reading and writing helpers (`read`, `write_all`,
 //! `read_line`, ...) come from the extension traits in [`crate::io`].
 //!
+//! ```
+//! use asupersync::io::{AsyncReadExt, AsyncWriteExt};
+//! use asupersync::net::{TcpListener, TcpStream};
+//! use asupersync::RuntimeBuilder;
+//!
+//! let rt = RuntimeBuilder::current_thread().build().unwrap();
+//! let echoed = rt.block_on(|cx| async move {
+//!     let listener = TcpListener::bind(&cx, "127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     // The server task is owned by the root region, which waits for it.
+//!     cx.spawn(move |cx| async move {
+//!         let (mut stream, _) = listener.accept(&cx).await?;
+//!         let mut buf = [0u8; 64];
+//!         let n = stream.read(&cx, &mut buf).await?;
+//!         stream.write_all(&cx, &buf[..n]).await
+//!     });
+//!     let mut client = TcpStream::connect(&cx, addr).await?;
+//!     client.write_all(&cx, b"ping").await?;
+//!     let mut reply = [0u8; 4];
+//!     client.read_exact(&cx, &mut reply).await?;
+//!     Ok::<_, std::io::Error>(reply)
+//! });
+//! assert_eq!(&echoed.unwrap().unwrap(), b"ping");
+//! ```
+//!
 //! Addresses are resolved with `std::net::ToSocketAddrs`, which is immediate for IP
 //! literals (the common case for servers) but blocks for host names; resolve names
 //! with `task::spawn_blocking` first if that matters.
