@@ -263,3 +263,47 @@ fn copy_buf_empty_sink_and_repeat() {
         assert_eq!(copy(&cx, &mut empty(), &mut discard).await.unwrap(), 0);
     });
 }
+
+/// Runs in a child copy of this test binary (see the next test): writes through the
+/// native stdout and stderr.
+#[test]
+fn stdio_child_helper() {
+    if std::env::var_os("ASUPERSYNC_STDIO_CHILD").is_none() {
+        return;
+    }
+    on_each_flavor(|cx| async move {
+        let mut out = asupersync::io::stdout(&cx).unwrap();
+        out.write_all(&cx, b"<written through native stdout>")
+            .await
+            .unwrap();
+        out.flush(&cx).await.unwrap();
+        let mut err = asupersync::io::stderr(&cx).unwrap();
+        err.write_all(&cx, b"<and stderr>").await.unwrap();
+        err.flush(&cx).await.unwrap();
+    });
+}
+
+#[test]
+fn stdout_and_stderr_reach_the_process_streams() {
+    on_each_flavor(|cx| async move {
+        let output = asupersync::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "stdio_child_helper",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("ASUPERSYNC_STDIO_CHILD", "1")
+            .output(&cx)
+            .await
+            .unwrap();
+        assert!(output.status.success());
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stdout.contains("<written through native stdout>"),
+            "{stdout}"
+        );
+        assert!(stderr.contains("<and stderr>"), "{stderr}");
+    });
+}

@@ -34,6 +34,7 @@ mod buf;
 mod duplex;
 mod ext;
 mod split;
+mod stdio;
 mod util;
 
 pub use buf::{BufReader, BufWriter};
@@ -45,6 +46,7 @@ pub use ext::{
 };
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use split::{split, ReadHalf, WriteHalf};
+pub use stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
 pub use util::{copy, copy_bidirectional, copy_buf, empty, repeat, sink, Empty, Repeat, Sink};
 
 use std::future::Future;

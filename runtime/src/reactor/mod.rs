@@ -73,7 +73,8 @@ struct Sources {
     generation: u32,
 }
 
-/// A source's place in the reactor; deregisters on drop.
+/// A source's place in the reactor; leaves the reactor's table on drop (the owning
+/// [`PollEvented`] deregisters the OS source first).
 pub(crate) struct Registration {
     reactor: Arc<ReactorInner>,
     io: Arc<ScheduledIo>,
@@ -236,7 +237,8 @@ impl IoDriver {
         Ok(inner)
     }
 
-    /// Registers `source` for both directions, edge-triggered.
+    /// Registers `source` for both directions, edge-triggered (`cx.runtime().io
+    /// .register(..)`; [`PollEvented::new`] does it for IO types).
     pub(crate) fn register(&self, source: &mut impl Source) -> io::Result<Registration> {
         let reactor = self.reactor()?;
         if reactor.stopped.load(Ordering::Acquire) {
