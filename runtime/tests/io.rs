@@ -307,3 +307,21 @@ fn stdout_and_stderr_reach_the_process_streams() {
         assert!(stderr.contains("<and stderr>"), "{stderr}");
     });
 }
+
+#[test]
+fn take_and_chain_compose_readers() {
+    on_each_flavor(|cx| async move {
+        let (mut w, r) = duplex(64);
+        w.write_all(&cx, b"0123456789").await.unwrap();
+        drop(w);
+        let mut limited = r.take(4);
+        let mut head = Vec::new();
+        limited.read_to_end(&cx, &mut head).await.unwrap();
+        assert_eq!(head, b"0123");
+        assert_eq!(limited.limit(), 0);
+        let mut joined = limited.into_inner().chain(repeat(b'!').take(3));
+        let mut rest = String::new();
+        joined.read_to_string(&cx, &mut rest).await.unwrap();
+        assert_eq!(rest, "456789!!!");
+    });
+}

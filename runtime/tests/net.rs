@@ -282,3 +282,35 @@ fn lookup_host_resolves_localhost_on_the_pool() {
         );
     });
 }
+
+#[test]
+fn unix_datagrams_and_reunited_tcp_halves() {
+    on_each_flavor(|cx| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let server_path = dir.path().join("dgram");
+        let server = asupersync::net::UnixDatagram::bind(&cx, &server_path).unwrap();
+        let client = asupersync::net::UnixDatagram::unbound(&cx).unwrap();
+        client
+            .send_to(&cx, b"datagram", &server_path)
+            .await
+            .unwrap();
+        let mut buf = [0u8; 32];
+        let (n, _) = server.recv_from(&cx, &mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"datagram");
+        let (a, b) = asupersync::net::UnixDatagram::pair(&cx).unwrap();
+        a.send(&cx, b"paired").await.unwrap();
+        let n = b.recv(&cx, &mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"paired");
+
+        let listener = TcpListener::bind(&cx, "127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let first = TcpStream::connect(&cx, addr).await.unwrap();
+        let second = TcpStream::connect(&cx, addr).await.unwrap();
+        let (r1, w1) = first.into_split();
+        let (r2, w2) = second.into_split();
+        let asupersync::net::ReuniteError(r1, w2) = r1.reunite(w2).unwrap_err();
+        let stream = r1.reunite(w1).map_err(|_| "matching halves").unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), addr);
+        let _ = r2.reunite(w2).map_err(|_| "matching halves").unwrap();
+    });
+}

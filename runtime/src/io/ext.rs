@@ -67,9 +67,103 @@ pub trait AsyncReadExt: AsyncRead {
             out: buf,
         }
     }
+
+    /// A reader that yields at most `limit` bytes of this one.
+    fn take(self, limit: u64) -> Take<Self>
+    where
+        Self: Sized,
+    {
+        Take { inner: self, limit }
+    }
+
+    /// A reader that yields this one to its end, then `next`.
+    fn chain<R: AsyncRead>(self, next: R) -> Chain<Self, R>
+    where
+        Self: Sized,
+    {
+        Chain {
+            first: self,
+            second: next,
+            first_done: false,
+        }
+    }
 }
 
 impl<R: AsyncRead + ?Sized> AsyncReadExt for R {}
+
+/// The reader of [`AsyncReadExt::take`].
+#[derive(Debug)]
+pub struct Take<R> {
+    inner: R,
+    limit: u64,
+}
+
+impl<R> Take<R> {
+    /// Bytes left before this reader reports end of stream.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Changes the limit.
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
+    }
+
+    /// The wrapped reader.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Take<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        task: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.limit == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let max = buf
+            .len()
+            .min(usize::try_from(self.limit).unwrap_or(usize::MAX));
+        let n = std::task::ready!(Pin::new(&mut self.inner).poll_read(task, &mut buf[..max]))?;
+        self.limit -= n as u64;
+        Poll::Ready(Ok(n))
+    }
+}
+
+/// The reader of [`AsyncReadExt::chain`].
+#[derive(Debug)]
+pub struct Chain<A, B> {
+    first: A,
+    second: B,
+    first_done: bool,
+}
+
+impl<A, B> Chain<A, B> {
+    /// The two readers.
+    pub fn into_inner(self) -> (A, B) {
+        (self.first, self.second)
+    }
+}
+
+impl<A: AsyncRead + Unpin, B: AsyncRead + Unpin> AsyncRead for Chain<A, B> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        task: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if !self.first_done {
+            let n = std::task::ready!(Pin::new(&mut self.first).poll_read(task, buf))?;
+            if n > 0 || buf.is_empty() {
+                return Poll::Ready(Ok(n));
+            }
+            self.first_done = true;
+        }
+        Pin::new(&mut self.second).poll_read(task, buf)
+    }
+}
 
 /// Writing methods for every [`AsyncWrite`].
 pub trait AsyncWriteExt: AsyncWrite {

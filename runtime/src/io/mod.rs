@@ -41,13 +41,16 @@ pub use buf::{BufReader, BufWriter};
 pub use duplex::{duplex, DuplexStream};
 pub(crate) use ext::poll_read_to_end;
 pub use ext::{
-    AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Flush, Lines, Read, ReadExact,
-    ReadLine, ReadToEnd, ReadToString, ReadUntil, Seek, Shutdown, Write, WriteAll,
+    AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Chain, Flush, Lines, Read,
+    ReadExact, ReadLine, ReadToEnd, ReadToString, ReadUntil, Seek, Shutdown, Take, Write, WriteAll,
 };
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use split::{split, ReadHalf, WriteHalf};
 pub use stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
-pub use util::{copy, copy_bidirectional, copy_buf, empty, repeat, sink, Empty, Repeat, Sink};
+pub use util::{
+    copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf, empty, repeat, sink, Empty,
+    Repeat, Sink,
+};
 
 use std::future::Future;
 use std::io;

@@ -23,8 +23,12 @@ struct CopyBuffer {
 
 impl CopyBuffer {
     fn new() -> CopyBuffer {
+        CopyBuffer::with_capacity(COPY_BUFFER)
+    }
+
+    fn with_capacity(capacity: usize) -> CopyBuffer {
         CopyBuffer {
-            buf: vec![0; COPY_BUFFER].into_boxed_slice(),
+            buf: vec![0; capacity.max(1)].into_boxed_slice(),
             pos: 0,
             filled: 0,
             read_done: false,
@@ -210,8 +214,23 @@ where
     A: AsyncRead + AsyncWrite + Unpin + ?Sized,
     B: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
-    let mut a_to_b = Direction::Copying(CopyBuffer::new());
-    let mut b_to_a = Direction::Copying(CopyBuffer::new());
+    copy_bidirectional_with_sizes(cx, a, b, COPY_BUFFER, COPY_BUFFER).await
+}
+
+/// [`copy_bidirectional`] with the buffer size of each direction.
+pub async fn copy_bidirectional_with_sizes<A, B>(
+    cx: &Cx,
+    a: &mut A,
+    b: &mut B,
+    a_to_b_size: usize,
+    b_to_a_size: usize,
+) -> io::Result<(u64, u64)>
+where
+    A: AsyncRead + AsyncWrite + Unpin + ?Sized,
+    B: AsyncRead + AsyncWrite + Unpin + ?Sized,
+{
+    let mut a_to_b = Direction::Copying(CopyBuffer::with_capacity(a_to_b_size));
+    let mut b_to_a = Direction::Copying(CopyBuffer::with_capacity(b_to_a_size));
     std::future::poll_fn(|task| {
         check(cx)?;
         let forward = a_to_b.poll(task, Pin::new(&mut *a), Pin::new(&mut *b))?;

@@ -289,7 +289,32 @@ pub struct OwnedWriteHalf {
     shutdown_on_drop: bool,
 }
 
+/// The halves given to [`OwnedReadHalf::reunite`] came from different streams.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl std::fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tried to reunite halves that are not from the same TcpStream")
+    }
+}
+
+impl std::error::Error for ReuniteError {}
+
 impl OwnedReadHalf {
+    /// Puts the halves of [`TcpStream::into_split`] back together.
+    pub fn reunite(self, other: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+        if !Arc::ptr_eq(&self.stream, &other.stream) {
+            return Err(ReuniteError(self, other));
+        }
+        let mut write = other;
+        write.shutdown_on_drop = false;
+        drop(write);
+        Ok(Arc::try_unwrap(self.stream).unwrap_or_else(|_| {
+            unreachable!("both halves were given, so no other reference remains")
+        }))
+    }
+
     /// The remote address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.stream.peer_addr()

@@ -1,4 +1,4 @@
-//! Unix-domain stream sockets.
+//! Unix-domain stream and datagram sockets.
 //!
 //! Split a `UnixStream` with [`crate::io::split`].
 
@@ -122,5 +122,92 @@ impl AsyncWrite for UnixStream {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
             other => Poll::Ready(other),
         }
+    }
+}
+
+/// A Unix-domain datagram socket. Every method takes `&self`.
+#[derive(Debug)]
+pub struct UnixDatagram {
+    io: PollEvented<mio::net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    /// Binds to `path` (which must not exist).
+    pub fn bind(cx: &Cx, path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        UnixDatagram::from_mio(cx, mio::net::UnixDatagram::bind(path)?)
+    }
+
+    /// A socket bound to no address (it can send, and receive replies once connected).
+    pub fn unbound(cx: &Cx) -> io::Result<UnixDatagram> {
+        UnixDatagram::from_mio(cx, mio::net::UnixDatagram::unbound()?)
+    }
+
+    /// A connected pair of sockets.
+    pub fn pair(cx: &Cx) -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = mio::net::UnixDatagram::pair()?;
+        Ok((
+            UnixDatagram::from_mio(cx, a)?,
+            UnixDatagram::from_mio(cx, b)?,
+        ))
+    }
+
+    fn from_mio(cx: &Cx, socket: mio::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram {
+            io: PollEvented::new(cx, socket)?,
+        })
+    }
+
+    /// Sets the default destination for `send` and the only source `recv` accepts.
+    pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        self.io.get_ref().connect(path)
+    }
+
+    /// Sends one datagram to `target`. Cancel-aware.
+    pub async fn send_to(
+        &self,
+        cx: &Cx,
+        buf: &[u8],
+        target: impl AsRef<Path>,
+    ) -> io::Result<usize> {
+        let target = target.as_ref();
+        cancel_aware(cx, |task| {
+            self.io
+                .poll_io(Direction::Write, task, |s| s.send_to(buf, target))
+        })
+        .await
+    }
+
+    /// Receives one datagram and its sender's address. Cancel-aware.
+    pub async fn recv_from(&self, cx: &Cx, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        cancel_aware(cx, |task| {
+            self.io.poll_io(Direction::Read, task, |s| s.recv_from(buf))
+        })
+        .await
+    }
+
+    /// Sends one datagram to the connected peer. Cancel-aware.
+    pub async fn send(&self, cx: &Cx, buf: &[u8]) -> io::Result<usize> {
+        cancel_aware(cx, |task| {
+            self.io.poll_io(Direction::Write, task, |s| s.send(buf))
+        })
+        .await
+    }
+
+    /// Receives one datagram from the connected peer. Cancel-aware.
+    pub async fn recv(&self, cx: &Cx, buf: &mut [u8]) -> io::Result<usize> {
+        cancel_aware(cx, |task| {
+            self.io.poll_io(Direction::Read, task, |s| s.recv(buf))
+        })
+        .await
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
     }
 }
