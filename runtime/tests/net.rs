@@ -314,3 +314,28 @@ fn unix_datagrams_and_reunited_tcp_halves() {
         let _ = r2.reunite(w2).map_err(|_| "matching halves").unwrap();
     });
 }
+
+#[test]
+fn a_consumed_socket_error_does_not_leave_the_socket_spinning() {
+    on_each_flavor(|cx| async move {
+        let closed_port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let socket = UdpSocket::bind(&cx, "127.0.0.1:0").await.unwrap();
+        socket.connect(&cx, closed_port).await.unwrap();
+        socket.send(&cx, b"anyone?").await.unwrap();
+        let mut buf = [0u8; 16];
+        // The ICMP "port unreachable" comes back as a socket error on loopback.
+        let err =
+            asupersync::time::timeout(&cx, Duration::from_secs(5), socket.recv(&cx, &mut buf))
+                .await
+                .expect("the error arrives")
+                .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+        // The error was consumed: the next receive waits (and times out) instead of
+        // spinning on a stale error bit.
+        let waited = asupersync::time::timeout(&cx, 30 * MS, socket.recv(&cx, &mut buf)).await;
+        assert!(waited.is_err(), "recv should still be waiting: {waited:?}");
+    });
+}

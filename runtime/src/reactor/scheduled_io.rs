@@ -51,11 +51,15 @@ impl Direction {
         }
     }
 
-    /// The bits a `WouldBlock` clears (closed and error states are final).
+    /// The bits a `WouldBlock` clears. A pending socket error is consumed by the
+    /// syscall that reports it, so a `WouldBlock` means it is gone and the bit must
+    /// go too (else the direction would stay "ready" and the IO loop would spin).
+    /// Closed states are final: the syscall keeps reporting them (end of stream,
+    /// broken pipe) and never says `WouldBlock`.
     fn clearable(self) -> usize {
         match self {
-            Direction::Read => READABLE,
-            Direction::Write => WRITABLE,
+            Direction::Read => READABLE | ERROR,
+            Direction::Write => WRITABLE | ERROR,
         }
     }
 }
@@ -292,5 +296,19 @@ mod tests {
             .is_pending());
         io.set_readiness(READ_CLOSED, 2, &mut wake);
         assert_eq!(wake.len(), 1, "read-closed ends a read wait");
+    }
+
+    #[test]
+    fn an_error_edge_is_cleared_by_a_would_block() {
+        let io = ScheduledIo::new();
+        let waker = Waker::from(Arc::new(CountingWake::default()));
+        let mut task = Context::from_waker(&waker);
+        io.set_readiness(ERROR, 1, &mut Vec::new());
+        let Poll::Ready(event) = io.poll_ready(Direction::Read, &mut task) else {
+            panic!("an error ends a read wait")
+        };
+        // The syscall reported (and so consumed) the error, then said WouldBlock.
+        io.clear_readiness(event);
+        assert!(io.poll_ready(Direction::Read, &mut task).is_pending());
     }
 }
