@@ -241,9 +241,15 @@ fn expand(entry: Entry, args: TokenStream2, item: TokenStream2) -> syn::Result<T
         Some(n) => quote! { ::core::option::Option::Some(#n) },
         None => quote! { ::core::option::Option::None },
     };
+    // `main` shuts its runtime down on Ctrl-C (so `cx.shutdown_signal()` fires); tests
+    // leave SIGINT alone.
+    let build = match entry {
+        Entry::Main => quote! { build_main_runtime },
+        Entry::Test => quote! { build_runtime },
+    };
     let span = Span::call_site();
     let run = quote_spanned! {span=>
-        let __asupersync_rt = ::asupersync::__private::build_runtime(#workers);
+        let __asupersync_rt = ::asupersync::__private::#build(#workers);
         let __asupersync_outcome = __asupersync_rt.block_on(|__asupersync_cx: ::asupersync::Cx| async move {
             #binding
             #body

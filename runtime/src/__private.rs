@@ -10,12 +10,27 @@ pub use crate::combinator::{
     JoinArm, Step,
 };
 
-/// The runtime `#[asupersync::main]` and `#[asupersync::test]` build.
+/// The runtime `#[asupersync::test]` builds: current-thread unless the attribute asks
+/// for workers (as with `#[tokio::test]`).
 pub fn build_runtime(worker_threads: Option<usize>) -> Runtime {
-    let builder = match worker_threads {
+    build(match worker_threads {
         Some(n) if n > 1 => RuntimeBuilder::multi_thread().worker_threads(n),
         _ => RuntimeBuilder::current_thread(),
+    })
+}
+
+/// The runtime `#[asupersync::main]` builds: multi-thread on every core unless the
+/// attribute says otherwise (as with `#[tokio::main]`), shutting down on Ctrl-C.
+pub fn build_main_runtime(worker_threads: Option<usize>) -> Runtime {
+    let builder = match worker_threads {
+        None => RuntimeBuilder::multi_thread(),
+        Some(1) => RuntimeBuilder::current_thread(),
+        Some(n) => RuntimeBuilder::multi_thread().worker_threads(n),
     };
+    build(builder.shutdown_on_ctrl_c(true))
+}
+
+fn build(builder: RuntimeBuilder) -> Runtime {
     match builder.build() {
         Ok(rt) => rt,
         Err(e) => panic!("{e}"),

@@ -9,7 +9,7 @@ use asupersync::channel::{broadcast, mpsc, oneshot, watch};
 use asupersync::task::yield_now;
 use asupersync::time::sleep;
 use asupersync::{CancelKind, CancelReason, Cx};
-use common::{counter, on_each_flavor, MS};
+use common::{counter, on_each_flavor, on_one_thread_and_lab, MS};
 
 /// Lets every other ready task run (a few scheduler turns).
 async fn settle(cx: &Cx) {
@@ -87,7 +87,7 @@ fn mpsc_close_refuses_senders_but_keeps_queued_messages() {
 
 #[test]
 fn mpsc_closing_wakes_a_waiting_reserve() {
-    on_each_flavor(|cx| async move {
+    on_one_thread_and_lab(|cx| async move {
         let (tx, mut rx) = mpsc::channel::<u32>(1);
         tx.send(&cx, 1).await.unwrap();
         let waiter = cx.spawn(move |cx| async move { tx.reserve(&cx).await.map(drop) });
@@ -102,7 +102,7 @@ fn mpsc_closing_wakes_a_waiting_reserve() {
 
 #[test]
 fn mpsc_cancelled_recv_leaves_the_message_queued() {
-    on_each_flavor(|cx| async move {
+    on_one_thread_and_lab(|cx| async move {
         let (tx, rx) = mpsc::channel::<u32>(4);
         let rx = std::sync::Arc::new(asupersync::sync::Mutex::new(rx));
         let rx2 = rx.clone();
@@ -123,7 +123,7 @@ fn mpsc_cancelled_recv_leaves_the_message_queued() {
 
 #[test]
 fn mpsc_cancelled_reserve_holds_no_slot() {
-    on_each_flavor(|cx| async move {
+    on_one_thread_and_lab(|cx| async move {
         let (tx, mut rx) = mpsc::channel::<u32>(1);
         let held = tx.reserve(&cx).await.unwrap();
         let tx2 = tx.clone();
@@ -139,32 +139,53 @@ fn mpsc_cancelled_reserve_holds_no_slot() {
     });
 }
 
+/// `a` queues for the only slot, then `b`; the slot is freed and `a` is cancelled.
+/// Returns what `a`'s send reported and what the receiver got, in order.
+async fn handed_the_slot_then_cancelled(cx: Cx) -> (Result<(), mpsc::SendError<u32>>, Vec<u32>) {
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    let held = tx.reserve(&cx).await.unwrap();
+    let (a_tx, b_tx) = (tx.clone(), tx.clone());
+    let a = cx.spawn(move |cx| async move { a_tx.send(&cx, 1).await });
+    settle(&cx).await;
+    let b = cx.spawn(move |cx| async move { b_tx.send(&cx, 2).await });
+    settle(&cx).await;
+    drop(held);
+    a.cancel(CancelReason::user("stop"));
+    let a_result = a.join(&cx).await.unwrap();
+    b.join(&cx).await.unwrap().unwrap();
+    let mut received = vec![rx.recv(&cx).await.unwrap()];
+    if a_result.is_ok() {
+        received.push(rx.recv(&cx).await.unwrap());
+    }
+    (a_result, received)
+}
+
 #[test]
 fn mpsc_a_reserve_cancelled_after_it_was_handed_the_slot_passes_it_on() {
+    // On one thread nothing runs between freeing the slot and cancelling `a`: the slot
+    // is handed to `a`, and `a`, cancelled before it runs, must pass it to `b` rather
+    // than swallow the wake-up.
+    let strict = |cx| async move {
+        let (a_result, received) = handed_the_slot_then_cancelled(cx).await;
+        assert!(matches!(a_result, Err(mpsc::SendError::Cancelled(1))));
+        assert_eq!(received, [2]);
+    };
+    common::current_thread().block_on(strict).unwrap();
+    common::on_lab(strict);
+    // On parallel workers `a` may send before the cancel lands. Either way nothing is
+    // lost and nobody is stuck.
     on_each_flavor(|cx| async move {
-        let (tx, mut rx) = mpsc::channel::<u32>(1);
-        let held = tx.reserve(&cx).await.unwrap();
-        let (a_tx, b_tx) = (tx.clone(), tx.clone());
-        let a = cx.spawn(move |cx| async move { a_tx.send(&cx, 1).await });
-        settle(&cx).await;
-        let b = cx.spawn(move |cx| async move { b_tx.send(&cx, 2).await });
-        settle(&cx).await;
-        // The slot goes to `a` (first in line), and `a` is cancelled before it runs:
-        // it must hand the slot to `b` rather than swallow the wake-up.
-        drop(held);
-        a.cancel(CancelReason::user("stop"));
-        assert!(matches!(
-            a.join(&cx).await.unwrap(),
-            Err(mpsc::SendError::Cancelled(1))
-        ));
-        b.join(&cx).await.unwrap().unwrap();
-        assert_eq!(rx.recv(&cx).await.unwrap(), 2);
+        match handed_the_slot_then_cancelled(cx).await {
+            (Ok(()), received) => assert_eq!(received, [1, 2]),
+            (Err(mpsc::SendError::Cancelled(1)), received) => assert_eq!(received, [2]),
+            (other, received) => panic!("{other:?}, received {received:?}"),
+        }
     });
 }
 
 #[test]
 fn mpsc_send_cancelled_while_waiting_returns_the_value() {
-    on_each_flavor(|cx| async move {
+    on_one_thread_and_lab(|cx| async move {
         let (tx, mut rx) = mpsc::channel::<String>(1);
         tx.send(&cx, "first".into()).await.unwrap();
         let tx2 = tx.clone();
@@ -182,7 +203,7 @@ fn mpsc_send_cancelled_while_waiting_returns_the_value() {
 
 #[test]
 fn mpsc_reserve_is_fifo() {
-    on_each_flavor(|cx| async move {
+    on_one_thread_and_lab(|cx| async move {
         let (tx, mut rx) = mpsc::channel::<u32>(1);
         let held = tx.reserve(&cx).await.unwrap();
         let mut handles = Vec::new();
@@ -303,7 +324,7 @@ fn oneshot_delivers_and_detects_closure_both_ways() {
 
 #[test]
 fn oneshot_cancelled_recv_keeps_the_value() {
-    on_each_flavor(|cx| async move {
+    on_one_thread_and_lab(|cx| async move {
         let (tx, rx) = oneshot::channel::<u32>();
         let rx = std::sync::Arc::new(asupersync::sync::Mutex::new(rx));
         let rx2 = rx.clone();
@@ -358,7 +379,7 @@ fn broadcast_every_receiver_sees_every_value_and_lag_is_reported() {
 
 #[test]
 fn broadcast_cancelled_recv_does_not_skip_a_value() {
-    on_each_flavor(|cx| async move {
+    on_one_thread_and_lab(|cx| async move {
         let (tx, rx) = broadcast::channel::<u32>(4);
         let rx = std::sync::Arc::new(asupersync::sync::Mutex::new(rx));
         let rx2 = rx.clone();
@@ -377,7 +398,7 @@ fn broadcast_cancelled_recv_does_not_skip_a_value() {
 
 #[test]
 fn broadcast_wakes_every_waiting_receiver() {
-    on_each_flavor(|cx| async move {
+    on_one_thread_and_lab(|cx| async move {
         let (tx, rx) = broadcast::channel::<u32>(4);
         let got = counter();
         let mut handles = Vec::new();
@@ -400,7 +421,7 @@ fn broadcast_wakes_every_waiting_receiver() {
 
 #[test]
 fn watch_changed_borrow_and_send_variants() {
-    on_each_flavor(|cx| async move {
+    on_one_thread_and_lab(|cx| async move {
         let (tx, mut rx) = watch::channel(0u32);
         assert!(!rx.has_changed());
         let h = cx.spawn(move |cx| async move {
@@ -435,7 +456,7 @@ fn watch_changed_borrow_and_send_variants() {
 
 #[test]
 fn watch_cancelled_changed_does_not_mark_the_value_seen() {
-    on_each_flavor(|cx| async move {
+    on_one_thread_and_lab(|cx| async move {
         let (tx, rx) = watch::channel(0u32);
         let rx = std::sync::Arc::new(asupersync::sync::Mutex::new(rx));
         let rx2 = rx.clone();

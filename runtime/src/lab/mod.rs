@@ -259,6 +259,7 @@ impl LabRuntime {
                 // Leaks become `obligation-leak` violations under the lab (see
                 // `obligation::report_leaks`); the policy is not consulted.
                 obligation_leak_policy: crate::obligation::LeakPolicy::Panic,
+                io: Default::default(),
             },
             LabScheduler::new(config),
         );

@@ -48,6 +48,7 @@ pub struct RuntimeBuilder {
     trace: bool,
     thread_name: String,
     obligation_leak_policy: crate::obligation::LeakPolicy,
+    io: crate::reactor::IoConfig,
 }
 
 impl RuntimeBuilder {
@@ -69,6 +70,7 @@ impl RuntimeBuilder {
             trace: false,
             thread_name: "asupersync-worker".to_string(),
             obligation_leak_policy: crate::obligation::LeakPolicy::default(),
+            io: crate::reactor::IoConfig::default(),
         }
     }
 
@@ -110,6 +112,29 @@ impl RuntimeBuilder {
         self
     }
 
+    /// The most threads the blocking pool (`spawn_blocking`, `fs`) runs at once;
+    /// further jobs queue. Default 512.
+    pub fn max_blocking_threads(mut self, n: usize) -> Self {
+        self.io.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before exiting.
+    /// Default 10 s.
+    pub fn thread_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.io.blocking_keep_alive = keep_alive;
+        self
+    }
+
+    /// Listens for Ctrl-C (SIGINT): the first one shuts the runtime down as
+    /// [`Runtime::shutdown`] does (with the default drain budget), so
+    /// `cx.shutdown_signal()` fires and every root region is cancelled. Off by default:
+    /// a runtime only takes over SIGINT when asked.
+    pub fn shutdown_on_ctrl_c(mut self, enabled: bool) -> Self {
+        self.io.shutdown_on_ctrl_c = enabled;
+        self
+    }
+
     /// Builds the runtime, or explains what is wrong with the configuration.
     pub fn build(self) -> Result<Runtime, BuildError> {
         if self.worker_threads == Some(0) {
@@ -144,10 +169,16 @@ impl RuntimeBuilder {
                 scheduler::multi_thread::MAX_WORKERS
             )));
         }
+        if self.io.max_blocking_threads == 0 {
+            return Err(BuildError("max_blocking_threads must be at least 1".into()));
+        }
+        let mut io = self.io;
+        io.thread_name = self.thread_name.clone();
         let config = Config {
             default_drain: self.drain_budget,
             trace: self.trace,
             obligation_leak_policy: self.obligation_leak_policy,
+            io,
         };
         let shared = match self.flavor {
             Flavor::CurrentThread => RuntimeShared::new_current_thread(config),
@@ -159,6 +190,10 @@ impl RuntimeBuilder {
                     .map_err(|e| BuildError(format!("cannot start a worker thread: {e}")))?
             }
         };
+        if shared.config.io.shutdown_on_ctrl_c {
+            crate::signal::listen_for_shutdown(&shared)
+                .map_err(|e| BuildError(format!("cannot listen for Ctrl-C: {e}")))?;
+        }
         Ok(Runtime { shared })
     }
 }

@@ -27,6 +27,8 @@ pub(crate) struct Config {
     pub(crate) default_drain: Duration,
     pub(crate) trace: bool,
     pub(crate) obligation_leak_policy: crate::obligation::LeakPolicy,
+    /// IO and blocking-pool settings (thread names, pool cap, keep-alive, Ctrl-C).
+    pub(crate) io: crate::reactor::IoConfig,
 }
 
 impl Config {
@@ -39,6 +41,8 @@ pub(crate) struct RuntimeShared {
     pub(crate) trace: Trace,
     pub(crate) shutdown: ShutdownState,
     pub(crate) config: Config,
+    /// The IO reactor (started on first registration) and the blocking pool.
+    pub(crate) io: crate::reactor::IoDriver,
     scheduler: Scheduler,
     ids: AtomicU64,
     roots: Mutex<HashMap<u64, Weak<RegionCore>>>,
@@ -53,6 +57,7 @@ impl RuntimeShared {
             trace: Trace::new(config.trace),
             shutdown: ShutdownState::default(),
             scheduler: Scheduler::CurrentThread(CurrentThread::new()),
+            io: crate::reactor::IoDriver::new(&config.io),
             config,
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
@@ -70,6 +75,8 @@ impl RuntimeShared {
             trace: Trace::new(true),
             shutdown: ShutdownState::default(),
             scheduler: Scheduler::Lab(Box::new(lab)),
+            // Started only if the program does real IO, which the lab does not drive.
+            io: crate::reactor::IoDriver::new(&config.io),
             config: Config {
                 trace: true,
                 ..config
@@ -105,6 +112,7 @@ impl RuntimeShared {
             trace: Trace::new(config.trace),
             shutdown: ShutdownState::default(),
             scheduler: Scheduler::MultiThread(scheduler),
+            io: crate::reactor::IoDriver::new(&config.io),
             config,
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
@@ -210,6 +218,7 @@ impl RuntimeShared {
     pub(crate) fn teardown(&self) {
         self.scheduler.clear();
         self.timers.clear();
+        self.io.shutdown();
     }
 }
 

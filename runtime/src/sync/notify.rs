@@ -90,6 +90,7 @@ impl Notify {
             notify: self,
             cx,
             key: None,
+            early: false,
         }
     }
 
@@ -142,6 +143,51 @@ pub struct Notified<'a> {
     notify: &'a Notify,
     cx: &'a Cx,
     key: Option<usize>,
+    /// [`enable`](Notified::enable) took the stored permit: the next poll completes.
+    early: bool,
+}
+
+impl Notified<'_> {
+    /// Joins the wait list now, before the first poll, so that every `notify_one` from
+    /// here on reaches this waiter (Tokio's `Notified::enable`): register, then tell
+    /// the notifier you are ready. Returns `true` if the waiter is already notified.
+    ///
+    /// A notification taken here and never returned to the caller (the waiter is
+    /// cancelled or dropped) is passed on to the next waiter, as with any other.
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        let mut state = this.notify.lock();
+        if this.early {
+            return true;
+        }
+        if let Some(k) = this.key {
+            return state.waiters[k].notified.is_some();
+        }
+        if std::mem::take(&mut state.permit) {
+            this.early = true;
+            return true;
+        }
+        let k = state.waiters.insert(NotifyWaiter {
+            waker: None,
+            notified: None,
+        });
+        state.queue.push_back(k);
+        this.key = Some(k);
+        false
+    }
+
+    /// Gives back a notification this waiter took but will not report.
+    fn pass_on(&mut self) {
+        if std::mem::take(&mut self.early) {
+            let waker = notify_one_locked(&mut self.notify.lock());
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+        if let Some(k) = self.key.take() {
+            self.notify.leave(k);
+        }
+    }
 }
 
 impl Future for Notified<'_> {
@@ -150,10 +196,11 @@ impl Future for Notified<'_> {
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if let Err(cancelled) = this.cx.checkpoint() {
-            if let Some(k) = this.key.take() {
-                this.notify.leave(k);
-            }
+            this.pass_on();
             return Poll::Ready(Err(cancelled));
+        }
+        if std::mem::take(&mut this.early) {
+            return Poll::Ready(Ok(()));
         }
         let mut state = this.notify.lock();
         match this.key {
@@ -184,9 +231,7 @@ impl Future for Notified<'_> {
 
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
-        if let Some(k) = self.key.take() {
-            self.notify.leave(k);
-        }
+        self.pass_on();
     }
 }
 

@@ -4,6 +4,7 @@
 //! does not close until the task is gone. So there is no `detach`: dropping a
 //! [`TaskHandle`] only gives up the right to join, and the region still owns the task.
 
+pub(crate) mod blocking;
 pub(crate) mod core;
 mod handle;
 pub(crate) mod harness;
@@ -12,6 +13,7 @@ mod yield_now;
 use std::future::Future;
 use std::sync::Arc;
 
+pub use blocking::{spawn_blocking, spawn_blocking_with, CancelFlag};
 pub use handle::{Join, TaskHandle};
 pub use yield_now::{yield_now, YieldNow};
 

@@ -141,3 +141,18 @@ where
     values.extend(on_lab(&body));
     values
 }
+
+/// For scenarios that need every other task parked at its await point before the next
+/// step. On one thread a short sleep guarantees that (while the sleeper sleeps, every
+/// runnable task runs until it waits), on current-thread and under the lab, which
+/// also explores the interleavings across seeds. On parallel workers it would be a
+/// race, so those are covered by order-independent stress tests instead.
+pub fn on_one_thread_and_lab<T, F, Fut>(body: F) -> Vec<T>
+where
+    F: Fn(Cx) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let mut values = vec![current_thread().block_on(&body).unwrap()];
+    values.extend(on_lab(&body));
+    values
+}
