@@ -329,7 +329,7 @@ fn migrate_apply_builds_runs_and_is_idempotent() {
     // Idempotent: the second run (the tree is now dirty: --allow-dirty) changes nothing.
     let after = fixture.files();
     let again = fixture.migrate_local(&["--apply", "--allow-dirty"]);
-    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(again.status.code(), Some(0), "{}", fixture.stderr(&again));
     assert_eq!(fixture.files(), after);
     let stdout = fixture.stdout(&again);
     assert!(stdout.contains("nothing to change"), "{stdout}");
@@ -359,7 +359,7 @@ fn migrate_cx_fixture_threads_cx_into_entry_points_and_runs() {
     }
     let after = fixture.files();
     let again = fixture.migrate_local(&["--apply", "--allow-dirty"]);
-    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(again.status.code(), Some(0), "{}", fixture.stderr(&again));
     assert_eq!(fixture.files(), after);
 }
 

@@ -8,12 +8,12 @@
 //! it. A clear is a compare-and-swap on the tick, so an edge that arrived after the
 //! event the task acted on survives the clear.
 
-#[cfg(loom)]
+#[cfg(all(loom, test))]
 use loom::sync::{
     atomic::{AtomicUsize, Ordering},
     Mutex, MutexGuard,
 };
-#[cfg(not(loom))]
+#[cfg(not(all(loom, test)))]
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
     Mutex, MutexGuard,

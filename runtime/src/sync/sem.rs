@@ -32,12 +32,12 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::task::{Context, Poll, Waker};
 
-#[cfg(loom)]
+#[cfg(all(loom, test))]
 use ::loom::sync::{
     atomic::{AtomicUsize, Ordering},
     Mutex, MutexGuard,
 };
-#[cfg(not(loom))]
+#[cfg(not(all(loom, test)))]
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
     Mutex, MutexGuard,
@@ -397,13 +397,13 @@ mod models {
     use super::*;
     use std::future::poll_fn;
 
-    #[cfg(loom)]
+    #[cfg(all(loom, test))]
     pub(super) use ::loom::{future::block_on, sync::Arc, thread};
-    #[cfg(not(loom))]
+    #[cfg(not(all(loom, test)))]
     pub(super) use std::{sync::Arc, thread};
 
     /// A minimal `block_on` for real threads: parks until woken.
-    #[cfg(not(loom))]
+    #[cfg(not(all(loom, test)))]
     pub(super) fn block_on<F: std::future::Future>(future: F) -> F::Output {
         struct Unpark(std::thread::Thread);
         impl std::task::Wake for Unpark {
