@@ -44,6 +44,7 @@
 //! ```
 
 mod explore;
+pub mod net;
 pub mod oracle;
 mod rng;
 mod schedule;

@@ -34,6 +34,7 @@ use crate::trace::TraceKind;
 const FORCED_DRAIN_POLLS: u32 = 64;
 
 pub(crate) struct LabScheduler {
+    seed: u64,
     parker: Arc<Parker>,
     /// Runnable tasks in the order they were woken.
     ready: Mutex<Vec<Runnable>>,
@@ -93,6 +94,7 @@ impl LabScheduler {
         let mut decisions = Decisions::new(config.seed, config.replay.clone());
         let picker = Picker::new(config.strategy, &mut decisions.rng);
         LabScheduler {
+            seed: config.seed,
             parker: Arc::new(Parker::default()),
             ready: Mutex::new(Vec::new()),
             tasks: Mutex::new(BTreeMap::new()),
@@ -111,6 +113,12 @@ impl LabScheduler {
                 root: None,
             }),
         }
+    }
+
+    /// The run's seed, from which other seeded parts of a lab run (the simulated
+    /// network) derive their own generators.
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// Names the `block_on` body's task and region (for traces and reports).
