@@ -83,6 +83,19 @@ pub fn plan(
     source: &DependencySource,
 ) -> anyhow::Result<Migration> {
     let workspace = Workspace::load(manifest).map_err(|err| anyhow!("{err}"))?;
+    let metadata = crate::audit::graph::load_metadata(Some(&workspace.root.join("Cargo.toml")))
+        .map_err(|err| anyhow!(err))?;
+    plan_loaded(workspace, &metadata, only, source)
+}
+
+/// Plans the migration of a workspace already loaded (reads only). `audit` calls this
+/// with a dry-run source to class every usage exactly as `migrate` would: one planner.
+pub fn plan_loaded(
+    workspace: Workspace,
+    metadata: &cargo_metadata::Metadata,
+    only: &[String],
+    source: &DependencySource,
+) -> anyhow::Result<Migration> {
     for name in only {
         if !workspace.packages.iter().any(|p| &p.name == name) {
             bail!("no member package named `{name}`");
@@ -99,9 +112,7 @@ pub fn plan(
         .map(String::as_str)
         .filter(|root| !own.contains(root))
         .collect();
-    let metadata = crate::audit::graph::load_metadata(Some(&workspace.root.join("Cargo.toml")))
-        .map_err(|err| anyhow!(err))?;
-    let vias = tokio_vias(&metadata);
+    let vias = tokio_vias(metadata);
     let selected: Vec<&asupersync_lints::workspace::Package> = workspace
         .packages
         .iter()
@@ -148,7 +159,7 @@ pub fn plan(
     Ok(Migration {
         root: workspace.root,
         packages,
-        dependents: member_dependents(&metadata),
+        dependents: member_dependents(metadata),
     })
 }
 

@@ -126,7 +126,6 @@ pub fn analyse(
                 if let Some(native) = crate::mapping::mapping()
                     .classify(&resolved.path)
                     .and_then(|c| c.native)
-                    .filter(|native| super::shape::native_exists(native))
                 {
                     shape = Shape::CxCall(native);
                 }
