@@ -615,6 +615,7 @@ fn audit_estimate_is_the_migrate_dry_run() {
         "migrate-native",
         "migrate-mixed",
         "migrate-cx",
+        "migrate-select",
         "migrate-pulled",
     ] {
         let fixture = Fixture::new(name);

@@ -363,6 +363,51 @@ fn migrate_cx_fixture_threads_cx_into_entry_points_and_runs() {
     assert_eq!(fixture.files(), after);
 }
 
+/// Tier 5, `select!`: in entry points whose branches are all Tokio sleeps, the macro
+/// becomes `asupersync::select!` and each branch's sleep gets the branch's `cx`. The
+/// result builds, its test passes and its binary prints what Tokio's did, without
+/// waiting on the losing 30 s sleep (a native loser is cancelled and drains at once;
+/// a loser that ignored cancellation would hold each round for the drain budget).
+/// A second run changes nothing.
+#[test]
+fn migrate_select_fixture_rewrites_select_in_entry_points_and_runs() {
+    let fixture = Fixture::new("migrate-select");
+    let dry = fixture.migrate_local(&[]);
+    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
+    insta::assert_snapshot!(fixture.stdout(&dry));
+    let output = fixture.migrate_local(&["--apply", "--allow-dirty"]);
+    assert_eq!(output.status.code(), Some(0), "{}", fixture.stdout(&output));
+    let test = fixture.cargo(&["test", "--quiet"]);
+    assert!(
+        test.status.success(),
+        "{}",
+        String::from_utf8_lossy(&test.stderr)
+    );
+    let build = fixture.cargo(&["build", "--quiet"]);
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let started = std::time::Instant::now();
+    let run = fixture.cargo(&["run", "--quiet"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "short wins: 2\n");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(9),
+        "the losing sleeps were not cancelled promptly: {:?}",
+        started.elapsed()
+    );
+    let after = fixture.files();
+    let again = fixture.migrate_local(&["--apply", "--allow-dirty"]);
+    assert_eq!(again.status.code(), Some(0), "{}", fixture.stderr(&again));
+    assert_eq!(fixture.files(), after);
+}
+
 /// Tier 3 rewrites that keep Tokio around (re-exports of std) also build for real.
 #[test]
 fn migrate_apply_imports_fixture_builds_and_second_run_is_a_no_op() {

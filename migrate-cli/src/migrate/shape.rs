@@ -96,9 +96,17 @@ pub fn shape(api: &str) -> Shape {
     if entry.kind == ApiKind::Attribute {
         return Shape::EntryPoint(native);
     }
+    if entry.kind == ApiKind::Macro && api == "tokio::select" {
+        return Shape::Manual(format!(
+            "select! is rewritten only directly in an entry point, in the form the native \
+             macro parses, with `_ = ` a Tokio sleep, sleep_until or yield_now in every \
+             branch (another loser may ignore the cancel and hold the select for the whole \
+             drain budget): {note}"
+        ));
+    }
     if entry.kind == ApiKind::Macro {
         return Shape::Manual(format!(
-            "a macro whose call changes shape (select!/join! are tier 5, not done yet): {note}"
+            "a macro whose call changes shape (tier 5, not done yet): {note}"
         ));
     }
     if native.contains("::Cx::") || native.contains("TaskHandle") || entry.kind == ApiKind::Method {
@@ -174,7 +182,8 @@ mod tests {
         for (api, why) in [
             ("tokio::time::sleep", "tier 4"),
             ("tokio::spawn", "tier 5"),
-            ("tokio::select", "tier 5"),
+            ("tokio::select", "only directly in an entry point"),
+            ("tokio::join", "tier 5"),
             ("tokio::sync::mpsc::channel", "&cx"),
             ("tokio::io::AsyncReadExt", "&cx"),
             ("tokio_util::codec::Framed", "no native codec module"),

@@ -21,7 +21,7 @@ use asupersync_lints::resolve::{collect_uses, ExternCrates, LineIndex, ResolvedU
 use proc_macro2::Span;
 use syn::visit::Visit;
 
-use super::cx::{find_calls, CxCall, CX_FUNCTIONS};
+use super::cx::{find_calls, takes_entry_cx, CxCall, CxForm, CX_FUNCTIONS, CX_MACROS};
 use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
 
@@ -103,15 +103,21 @@ pub fn analyse(
         .iter()
         .flat_map(|item| item.leaves.iter().map(|leaf| (leaf.end, ())))
         .collect();
+    let cx_calls = matched_cx_calls(cx_calls, &resolved);
     let drafts = resolved
         .into_iter()
         .map(|resolved| {
             let cx_call = cx_calls
                 .iter()
                 .find(|call| {
+                    let kind = if call.is_call() {
+                        UseKind::Path
+                    } else {
+                        UseKind::Macro
+                    };
                     call.callee_start == resolved.location.byte_start
-                        && resolved.kind == UseKind::Path
-                        && CX_FUNCTIONS.contains(&resolved.path.as_str())
+                        && resolved.kind == kind
+                        && takes_entry_cx(&resolved.path)
                 })
                 .cloned();
             let (mut shape, through) = draft_shape(
@@ -144,6 +150,47 @@ pub fn analyse(
         drafts,
         uses,
     })
+}
+
+/// The places of [`super::cx`] that hold once the resolver has named what they call:
+/// a `select!` only when it is Tokio's and every branch calls a cx function of Tokio
+/// (so every loser is cancel-aware once native and drains at once), and a branch call
+/// only inside such a `select!`.
+fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse]) -> Vec<CxCall> {
+    let resolves_to = |start: usize, kind: UseKind, apis: &[&str]| {
+        resolved.iter().any(|r| {
+            r.location.byte_start == start && r.kind == kind && apis.contains(&r.path.as_str())
+        })
+    };
+    let selects: Vec<&Vec<usize>> = calls
+        .iter()
+        .filter_map(|call| match &call.form {
+            CxForm::Select { branches }
+                if resolves_to(call.callee_start, UseKind::Macro, &CX_MACROS)
+                    && branches
+                        .iter()
+                        .all(|&branch| resolves_to(branch, UseKind::Path, &CX_FUNCTIONS)) =>
+            {
+                Some(branches)
+            }
+            _ => None,
+        })
+        .collect();
+    let kept: Vec<bool> = calls
+        .iter()
+        .map(|call| match &call.form {
+            CxForm::Select { branches } => selects.contains(&branches),
+            CxForm::BranchCall { .. } => selects
+                .iter()
+                .any(|branches| branches.contains(&call.callee_start)),
+            CxForm::AwaitedCall { .. } => true,
+        })
+        .collect();
+    calls
+        .into_iter()
+        .zip(kept)
+        .filter_map(|(call, kept)| kept.then_some(call))
+        .collect()
 }
 
 fn draft_shape(
@@ -771,5 +818,45 @@ mod tests {
         assert!(out.contains("tokio::time::sleep(D)"), "{out}");
         let not_entry = "async fn f() { tokio::time::sleep(D).await; }\n";
         assert_eq!(rewrite_all(not_entry).0, not_entry);
+    }
+
+    #[test]
+    fn select_is_rewritten_only_in_an_entry_point_with_tokio_sleeps_in_every_branch() {
+        let ok = "#[tokio::main]\nasync fn main() {\n    tokio::select! {\n        _ = tokio::time::sleep(A) => 1,\n        _ = tokio::time::sleep_until(B) => 2,\n    };\n}\n";
+        assert_eq!(
+            rewrite_all(ok).0,
+            "#[asupersync::main]\nasync fn main(cx: &asupersync::Cx) {\n    asupersync::select! {\n        _ = asupersync::time::sleep(cx, A) => 1,\n        _ = asupersync::time::sleep_until(cx, B) => 2,\n    };\n}\n"
+        );
+        for (case, body) in [
+            // A loser that is not a native cx function may ignore the cancel and hold
+            // the select for the whole drain budget.
+            (
+                "a branch that is not a cx function",
+                "_ = tokio::time::sleep(A) => 1, _ = rx.recv() => 2,",
+            ),
+            (
+                "a binding pattern (the native sleep yields a Result)",
+                "v = tokio::time::sleep(A) => v,",
+            ),
+            ("a local function named sleep", "_ = sleep(A) => 1,"),
+            (
+                "a body the native macro reads differently",
+                "_ = tokio::time::sleep(A) => {} () = tokio::time::sleep(B) => {}",
+            ),
+        ] {
+            let source =
+                format!("#[tokio::main]\nasync fn main() {{ tokio::select! {{ {body} }} }}\n");
+            let (out, _) = rewrite_all(&source);
+            assert!(out.contains("tokio::select!"), "{case}: {out}");
+            assert!(!out.contains("cx"), "{case}: {out}");
+        }
+        for source in [
+            "async fn f() { tokio::select! { _ = tokio::time::sleep(A) => 1, } }\n",
+            "#[tokio::main]\nasync fn main() { futures::select! { _ = tokio::time::sleep(A) => 1, } }\n",
+        ] {
+            let (out, _) = rewrite_all(source);
+            assert!(!out.contains("cx"), "{out}");
+            assert!(!out.contains("asupersync::select"), "{out}");
+        }
     }
 }
