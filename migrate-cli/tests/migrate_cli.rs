@@ -396,7 +396,10 @@ fn migrate_select_fixture_rewrites_select_in_entry_points_and_runs() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&run.stdout), "short wins: 2\n");
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "short wins: 2, joined: 6\n"
+    );
     assert!(
         started.elapsed() < std::time::Duration::from_secs(9),
         "the losing sleeps were not cancelled promptly: {:?}",

@@ -233,7 +233,7 @@ pub fn plan_package(
                     disposition,
                     tier: (disposition == Disposition::Automatic).then_some(match shape {
                         Shape::EntryPoint(_) => 2,
-                        Shape::CxCall(_) if r.kind == UseKind::Macro => 5,
+                        _ if r.kind == UseKind::Macro => 5,
                         Shape::CxCall(_) => 4,
                         _ => 3,
                     }),
@@ -323,7 +323,8 @@ fn base_shape(
     }
     match (&draft.through, file.through[index]) {
         (None, _) if draft.resolved.kind == UseKind::Import
-            && takes_entry_cx(&draft.resolved.path) =>
+            && (takes_entry_cx(&draft.resolved.path)
+                || draft.resolved.path == super::source::NATIVE_SHAPED_JOIN) =>
         {
             // Tier 4: the import of a cx-taking function moves when every path
             // written through it is a call that gets the entry point's cx.
@@ -332,7 +333,10 @@ fn base_shape(
             let all_calls = first.is_some()
                 && first.into_iter().chain(through).all(|j| {
                     !refused.contains_key(&(f, j))
-                        && matches!(file.analysis.drafts[j].shape, Shape::CxCall(_))
+                        && matches!(
+                            file.analysis.drafts[j].shape,
+                            Shape::CxCall(_) | Shape::SameShape(_)
+                        )
                 });
             match (&draft.shape, all_calls) {
                 (Shape::Manual(_), true) => crate::mapping::mapping()

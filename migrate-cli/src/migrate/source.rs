@@ -88,6 +88,7 @@ pub fn analyse(
         lines: LineIndex::new(&source),
         uses: Vec::new(),
         macro_bodies: Vec::new(),
+        native_joins: Vec::new(),
         entries: Vec::new(),
         cx_calls: Vec::new(),
     };
@@ -95,6 +96,7 @@ pub fn analyse(
     let Collector {
         uses,
         macro_bodies,
+        native_joins,
         entries,
         cx_calls,
         ..
@@ -128,6 +130,22 @@ pub fn analyse(
                 &macro_bodies,
                 &entries,
             );
+            // `join!` needs no cx: the native macro takes the same comma-separated
+            // futures and yields the same tuple, so it is a path change (tier 5)
+            // wherever the native macro parses its body.
+            if resolved.kind == UseKind::Macro
+                && resolved.path == NATIVE_SHAPED_JOIN
+                && native_joins.contains(&resolved.location.byte_start)
+                && matches!(shape, Shape::Manual(_))
+                && !is_inside(&macro_bodies, resolved.location.byte_start)
+            {
+                if let Some(native) = crate::mapping::mapping()
+                    .classify(&resolved.path)
+                    .and_then(|c| c.native)
+                {
+                    shape = Shape::SameShape(native);
+                }
+            }
             if cx_call.is_some() {
                 if let Some(native) = crate::mapping::mapping()
                     .classify(&resolved.path)
@@ -150,6 +168,13 @@ pub fn analyse(
         drafts,
         uses,
     })
+}
+
+/// The macro whose native twin takes the same body and needs no cx.
+pub const NATIVE_SHAPED_JOIN: &str = "tokio::join";
+
+fn is_inside(bodies: &[Range<usize>], at: usize) -> bool {
+    bodies.iter().any(|body| body.start < at && at < body.end)
 }
 
 /// The places of [`super::cx`] that hold once the resolver has named what they call:
@@ -488,6 +513,8 @@ struct Collector<'s> {
     lines: LineIndex,
     uses: Vec<UseItem>,
     macro_bodies: Vec<Range<usize>>,
+    /// Where the path of each `join!` whose body the native `join!` parses starts.
+    native_joins: Vec<usize>,
     entries: Vec<EntryAttr>,
     cx_calls: Vec<CxCall>,
 }
@@ -578,6 +605,19 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             let span = mac.delimiter.span().join();
             self.macro_bodies.push(self.start(span)..self.end(span));
         }
+        if mac.path.segments.last().is_some_and(|s| s.ident == "join")
+            && native_join_accepts(mac.tokens.clone())
+        {
+            let start = match &mac.path.leading_colon {
+                Some(colon) => self.start(colon.spans[0]),
+                None => mac
+                    .path
+                    .segments
+                    .first()
+                    .map_or(0, |s| self.start(s.ident.span())),
+            };
+            self.native_joins.push(start);
+        }
         syn::visit::visit_macro(self, mac);
     }
 
@@ -609,6 +649,16 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         }
         syn::visit::visit_item_fn(self, function);
     }
+}
+
+/// Whether `asupersync::join!` reads this body as Tokio's `join!` did: expressions
+/// separated by commas (`macros/src/combinators.rs`). Tokio's `biased;` is not in the
+/// native grammar (it fails to parse as an expression), so such a body is refused.
+fn native_join_accepts(body: proc_macro2::TokenStream) -> bool {
+    use syn::parse::Parser;
+    syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated
+        .parse2(body)
+        .is_ok()
 }
 
 /// The standard library's macros whose arguments are plain expressions (and format
@@ -818,6 +868,21 @@ mod tests {
         assert!(out.contains("tokio::time::sleep(D)"), "{out}");
         let not_entry = "async fn f() { tokio::time::sleep(D).await; }\n";
         assert_eq!(rewrite_all(not_entry).0, not_entry);
+    }
+
+    #[test]
+    fn join_is_a_path_change_where_the_native_macro_parses_its_body() {
+        let (out, _) = rewrite_all("async fn f() { let (a, b) = tokio::join!(x(), y()); }\n");
+        assert_eq!(
+            out,
+            "async fn f() { let (a, b) = asupersync::join!(x(), y()); }\n"
+        );
+        for source in [
+            "async fn f() { tokio::join!(biased; x(), y()); }\n",
+            "async fn f() { m!(tokio::join!(x(), y())); }\n",
+        ] {
+            assert_eq!(rewrite_all(source).0, source);
+        }
     }
 
     #[test]
