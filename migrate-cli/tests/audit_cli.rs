@@ -276,7 +276,8 @@ fn verdicts_follow_the_design_contract() {
         [
             // JoinSet, CancellationToken and a hand-built runtime need a person.
             ("app".to_string(), "needs-quarantine".to_string()),
-            ("renamed".to_string(), "ready".to_string()),
+            // Mutex::lock, spawn and JoinHandle need a cx migrate cannot thread there.
+            ("renamed".to_string(), "needs-quarantine".to_string()),
             ("plain".to_string(), "native".to_string()),
         ]
     );
@@ -601,4 +602,70 @@ fn dependency_paths_are_capped_and_the_cap_is_reported() {
         serde_json::json!(["app", "mid0", "tokio"])
     );
     assert_eq!(report["packages"][0]["verdict"], "ready");
+}
+
+/// The audit's estimate is what `migrate` does: on every fixture, a usage is `auto` in
+/// the audit exactly when the migrate dry run rewrites that site, and the totals and
+/// per-package counts agree (one planner, not two judgements).
+#[test]
+fn audit_estimate_is_the_migrate_dry_run() {
+    for name in [
+        "audit-resolution",
+        "audit-deps",
+        "migrate-native",
+        "migrate-mixed",
+        "migrate-cx",
+        "migrate-select",
+        "migrate-pulled",
+    ] {
+        let fixture = Fixture::new(name);
+        let audit = fixture.json(&[]);
+        let output = Command::new(BIN)
+            .arg("migrate")
+            .arg(&fixture.root)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        let migrate: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let key = |v: &Value| {
+            (
+                v["package"].as_str().unwrap().to_string(),
+                v["file"].as_str().unwrap().to_string(),
+                v["line"].as_u64().unwrap(),
+                v["column"].as_u64().unwrap(),
+                v["api"].as_str().unwrap().to_string(),
+            )
+        };
+        let mut rewritten: Vec<_> = migrate["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|site| site["disposition"] == "automatic")
+            .map(key)
+            .collect();
+        let mut auto: Vec<_> = audit["usages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|usage| usage["auto"] == true)
+            .map(key)
+            .collect();
+        rewritten.sort();
+        auto.sort();
+        assert_eq!(auto, rewritten, "{name}");
+        assert_eq!(
+            audit["summary"]["automatic"], migrate["summary"]["automatic"],
+            "{name}"
+        );
+        assert_eq!(
+            audit["summary"]["usages"], migrate["summary"]["usages"],
+            "{name}"
+        );
+        for usage in audit["usages"].as_array().unwrap() {
+            if usage["auto"] == false {
+                assert!(usage["reason"].is_string(), "{name}: {usage}");
+            }
+        }
+    }
 }

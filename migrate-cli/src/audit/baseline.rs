@@ -117,6 +117,7 @@ mod tests {
             end_line: line,
             end_column: 9,
             mapping: None,
+            reason: None,
         }
     }
 

@@ -19,8 +19,13 @@
 //! ```
 //!
 //! The units are the package's usages and its direct Tokio-ecosystem dependencies (the
-//! manifest line is work too). A usage is automatic when its mapping entry says `auto`;
-//! a dependency is automatic when its class is `native-replacement`. Weights reflect how
+//! manifest line is work too). A usage is automatic when `migrate` rewrites it: the
+//! audit runs migrate's planner (a dry run, nothing written, [`mark_automatic`]) and
+//! takes its decision, so "migrate rewrites N usages" here is the N a `migrate` dry
+//! run reports. The mapping's `auto` flag says only that a rewrite is *possible*; the
+//! planner also knows what holds a package on Tokio, what needs a cx it cannot thread,
+//! and which paths sit inside macros. A dependency is automatic when its class is
+//! `native-replacement`. Weights reflect how
 //! much more a unit costs when a person has to do it: `native-replacement` 1, `manual`
 //! and `compat-holdout` 3, `hard-blocker` 5. A package without units is 100.
 //!
@@ -110,15 +115,61 @@ pub fn audit(manifest: Option<&Path>) -> anyhow::Result<Report> {
     let metadata = graph::load_metadata(Some(manifest.unwrap_or(&root_manifest)))
         .map_err(|err| anyhow!(err))?;
     let facts = graph::analyze(&metadata, mapping);
-    let scanned = scan::scan_workspace(&workspace, mapping);
+    let mut scanned = scan::scan_workspace(&workspace, mapping);
+    let root = workspace.root.display().to_string();
+    let migration = crate::migrate::plan_loaded(
+        workspace,
+        &metadata,
+        &[],
+        &crate::migrate::manifest::DependencySource::Registry,
+    )?;
+    mark_automatic(&mut scanned.usages, &migration);
     Ok(Report::assemble(
-        workspace.root.display().to_string(),
+        root,
         facts.members,
         facts.dependencies,
         scanned.usages,
         scanned.parse_errors,
         scanned.files,
     ))
+}
+
+/// Sets each usage's `auto` to whether `migrate` rewrites it in `migration` (its dry
+/// run), and `reason` to why not: the audit's estimate is the planner's decision, never
+/// a second judgement. Both come from the same resolver on the same files, so every
+/// usage has its site; one without (there is none) would count as manual.
+pub fn mark_automatic(usages: &mut [report::Usage], migration: &crate::migrate::Migration) {
+    use crate::migrate::plan::{Disposition, Site};
+    let sites: std::collections::HashMap<(&str, &str, usize, usize, &str), &Site> = migration
+        .packages
+        .iter()
+        .flat_map(|package| &package.sites)
+        .map(|site| {
+            let key = (
+                site.package.as_str(),
+                site.file.as_str(),
+                site.line,
+                site.column,
+                site.api.as_str(),
+            );
+            (key, site)
+        })
+        .collect();
+    for usage in usages {
+        let site = sites.get(&(
+            usage.package.as_str(),
+            usage.file.as_str(),
+            usage.line,
+            usage.column,
+            usage.api.as_str(),
+        ));
+        usage.auto = site.is_some_and(|site| site.disposition == Disposition::Automatic);
+        usage.reason = match site {
+            Some(site) if !usage.auto => site.reason.clone(),
+            Some(_) => None,
+            None => Some("not seen by migrate's planner".to_string()),
+        };
+    }
 }
 
 /// Renders a report in one of the formats.

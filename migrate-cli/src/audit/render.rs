@@ -355,7 +355,13 @@ pub fn human(report: &Report, style: Style) -> String {
                     api_target(usage)
                 );
                 if !usage.auto {
-                    if let Some(note) = note_of(usage) {
+                    if let Some(reason) = &usage.reason {
+                        let _ = writeln!(out, "      why: {reason}");
+                    }
+                    // The planner's reasons often quote the note already.
+                    if let Some(note) = note_of(usage)
+                        .filter(|note| !usage.reason.as_ref().is_some_and(|r| r.contains(note)))
+                    {
                         let _ = writeln!(out, "      note: {note}");
                     }
                 }

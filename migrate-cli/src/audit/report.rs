@@ -120,6 +120,10 @@ pub struct Usage {
     /// `tokio::sync::mpsc::Sender::send`); absent for crates classed as a whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<String>,
+    /// Additive: why `migrate` does not rewrite it (its planner's reason), for a usage
+    /// that is not `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A `.rs` file that does not parse.
@@ -331,6 +335,7 @@ mod tests {
             end_line: 1,
             end_column: 2,
             mapping: None,
+            reason: None,
         }
     }
 

@@ -130,10 +130,14 @@ fn usage(job: &FileJob<'_>, resolved: ResolvedUse, mapping: &Mapping) -> Option<
         kind: resolved.kind.as_str().to_string(),
         class: classification.class,
         native: classification.native,
-        auto: classification.auto,
+        // Decided by migrate's planner once the whole workspace is scanned
+        // (`audit::mark_automatic`): whether a usage is rewritten depends on the rest
+        // of its package, not on its mapping entry alone.
+        auto: false,
         end_line: resolved.location.end_line,
         end_column: resolved.location.end_column,
         mapping: classification.entry.map(|entry| entry.tokio.clone()),
+        reason: None,
         api: resolved.path,
     })
 }
@@ -186,16 +190,16 @@ mod tests {
             "fn f() { hyper::Request::new(()); tokio::spawn(x()); }",
             &[],
         );
-        let found: Vec<(&str, Class, bool)> = result
+        let found: Vec<(&str, Class)> = result
             .usages
             .iter()
-            .map(|u| (u.api.as_str(), u.class, u.auto))
+            .map(|u| (u.api.as_str(), u.class))
             .collect();
         assert_eq!(
             found,
             [
-                ("hyper::Request::new", Class::CompatHoldout, false),
-                ("tokio::spawn", Class::NativeReplacement, true),
+                ("hyper::Request::new", Class::CompatHoldout),
+                ("tokio::spawn", Class::NativeReplacement),
             ]
         );
     }

@@ -1,4 +1,5 @@
-//! Tier 4, the simple case only: Cx threading inside an entry point.
+//! Tier 4 (the simple case) and the `select!` case of tier 5: Cx threading inside an
+//! entry point.
 //!
 //! `#[asupersync::main]`/`#[asupersync::test]` functions may take `cx: &Cx`, so a call
 //! that needs a Cx can get one there without touching any other function. Only calls
@@ -17,6 +18,16 @@
 //! stopped the body by dropping it when the runtime shut down, the native call returns
 //! `Err(Cancelled)` and the body returns, so the code after the call does not run in
 //! either case. `cx: &asupersync::Cx` is added as the entry point's parameter.
+//!
+//! `tokio::select! { .. }` in the same places becomes `asupersync::select! { .. }`
+//! when its body is in the grammar the native macro parses ([`native_select_accepts`],
+//! which mirrors `macros/src/combinators.rs`): the native macro reads the caller's
+//! `cx` and polls its branches in place (so borrowing branches still compile), cancels
+//! and drains the losers where Tokio drops them, and rebinds `cx` inside branch
+//! expressions, which is why an entry point that names `cx` is left alone. Whether
+//! the branch futures themselves are native is the package-level rule of `plan`: the
+//! rewrite is made only when nothing in the package stays on Tokio.
+//!
 //! Everything else that needs a Cx stays manual (tier 4 proper is not done).
 
 use std::ops::Range;
@@ -33,32 +44,77 @@ pub const CX_FUNCTIONS: [&str; 3] = [
     "tokio::task::yield_now",
 ];
 
-/// A `callee(args).await;` statement in an entry point that can take `cx`.
+/// The Tokio macros this tier rewrites in entry points.
+pub const CX_MACROS: [&str; 1] = ["tokio::select"];
+
+/// Whether `api` is threaded a cx by this module (a function or a macro).
+pub fn takes_entry_cx(api: &str) -> bool {
+    CX_FUNCTIONS.contains(&api) || CX_MACROS.contains(&api)
+}
+
+/// A place in an entry point that gets the entry point's `cx`.
 #[derive(Debug, Clone)]
 pub struct CxCall {
-    /// Where the callee path starts: the key the resolver's location shares.
+    /// Where the callee (or macro) path starts: the key the resolver's location shares.
     pub callee_start: usize,
-    stmt_start: usize,
-    /// Just after the call's `(`.
-    args_start: usize,
-    has_args: bool,
-    semi: Range<usize>,
+    pub form: CxForm,
     /// Just after the entry point's `(`: where `cx: &asupersync::Cx` goes.
     pub param_at: usize,
 }
 
+/// What the place looks like.
+#[derive(Debug, Clone)]
+pub enum CxForm {
+    /// `callee(args).await;`
+    AwaitedCall {
+        stmt_start: usize,
+        /// Just after the call's `(`.
+        args_start: usize,
+        has_args: bool,
+        semi: Range<usize>,
+    },
+    /// `select! { .. }` whose body the native macro accepts: only its path changes,
+    /// the native macro reads `cx` itself. `branches`: where each branch's callee
+    /// starts; every one must be a [`CxForm::BranchCall`] that is rewritten too.
+    Select { branches: Vec<usize> },
+    /// `callee(args)` as a `select!` branch future: gets the branch's `cx` (the
+    /// native macro rebinds `cx` in branch expressions).
+    BranchCall { args_start: usize, has_args: bool },
+}
+
 impl CxCall {
-    /// The edits of the call statement (the callee path itself is rewritten as a path).
-    pub fn edits(&self, source: &str) -> [Edit; 3] {
-        let indent = indent_of(source, self.stmt_start);
-        [
-            Edit::new(self.stmt_start..self.stmt_start, "if "),
+    /// Whether this is a call (`UseKind::Path`) rather than a macro invocation.
+    pub fn is_call(&self) -> bool {
+        !matches!(self.form, CxForm::Select { .. })
+    }
+
+    /// The edits of the statement besides its path (which is rewritten as a path).
+    pub fn edits(&self, source: &str) -> Vec<Edit> {
+        let (stmt_start, args_start, has_args, semi) = match &self.form {
+            CxForm::AwaitedCall {
+                stmt_start,
+                args_start,
+                has_args,
+                semi,
+            } => (stmt_start, args_start, has_args, semi),
+            CxForm::BranchCall {
+                args_start,
+                has_args,
+            } => {
+                let cx = if *has_args { "cx, " } else { "cx" };
+                return vec![Edit::new(*args_start..*args_start, cx)];
+            }
+            CxForm::Select { .. } => return Vec::new(),
+        };
+        let indent = indent_of(source, *stmt_start);
+        vec![
+            Edit::new(*stmt_start..*stmt_start, "if "),
             Edit::new(
-                self.args_start..self.args_start,
-                if self.has_args { "cx, " } else { "cx" },
+                *args_start..*args_start,
+                if *has_args { "cx, " } else { "cx" },
             ),
             Edit::new(
-                self.semi.clone(),
+                semi.clone(),
                 format!(".is_err() {{\n{indent}    return;\n{indent}}}"),
             ),
         ]
@@ -120,10 +176,12 @@ impl<'ast> Visit<'ast> for Finder<'_> {
                         };
                         self.calls.push(CxCall {
                             callee_start: start,
-                            stmt_start: start,
-                            args_start: (self.offset)(call.paren_token.span.open()).end,
-                            has_args: !call.args.is_empty(),
-                            semi: (self.offset)(semi.spans[0]),
+                            form: CxForm::AwaitedCall {
+                                stmt_start: start,
+                                args_start: (self.offset)(call.paren_token.span.open()).end,
+                                has_args: !call.args.is_empty(),
+                                semi: (self.offset)(semi.spans[0]),
+                            },
                             param_at: self.param_at,
                         });
                     }
@@ -137,5 +195,168 @@ impl<'ast> Visit<'ast> for Finder<'_> {
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
     fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
     fn visit_item(&mut self, _: &'ast syn::Item) {}
-    fn visit_macro(&mut self, _: &'ast syn::Macro) {}
+
+    // A macro's body is not seen (it is tokens); a `select!` whose body the native
+    // macro accepts and whose branches are all `_ = callee(args)` is a place of its
+    // own, and so is each branch call. Whether the macro is Tokio's and each callee a
+    // cx function is the resolver's answer, matched by the paths' starts (`source`).
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        let is_select = mac
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "select");
+        let Some(futures) = is_select
+            .then(|| native_select_branches(mac.tokens.clone()))
+            .flatten()
+        else {
+            return;
+        };
+        let mut branches = Vec::new();
+        for (pat, future) in &futures {
+            let syn::Pat::Wild(_) = pat else {
+                return;
+            };
+            let syn::Expr::Call(call) = future else {
+                return;
+            };
+            let syn::Expr::Path(callee) = &*call.func else {
+                return;
+            };
+            if callee.qself.is_some() || !call.attrs.is_empty() {
+                return;
+            }
+            let start = path_start(&callee.path, self.offset);
+            branches.push(start);
+            self.calls.push(CxCall {
+                callee_start: start,
+                form: CxForm::BranchCall {
+                    args_start: (self.offset)(call.paren_token.span.open()).end,
+                    has_args: !call.args.is_empty(),
+                },
+                param_at: self.param_at,
+            });
+        }
+        self.calls.push(CxCall {
+            callee_start: path_start(&mac.path, self.offset),
+            form: CxForm::Select { branches },
+            param_at: self.param_at,
+        });
+    }
+}
+
+fn path_start(path: &syn::Path, offset: &dyn Fn(Span) -> Range<usize>) -> usize {
+    match &path.leading_colon {
+        Some(colon) => offset(colon.spans[0]).start,
+        None => path
+            .segments
+            .first()
+            .map_or(0, |s| offset(s.ident.span()).start),
+    }
+}
+
+/// Whether `asupersync::select!` parses this body, which must also be a body Tokio's
+/// macro took: `[biased;] pat = fut [, if cond] => handler, ... [else => handler]`.
+/// The native grammar (`macros/src/combinators.rs`, `SelectInput`) also allows a
+/// leading `name;` naming the context; a body starting with anything but `biased;`
+/// before a `;` is refused, so the rewrite never changes which name is the cx.
+pub fn native_select_accepts(body: proc_macro2::TokenStream) -> bool {
+    native_select_branches(body).is_some()
+}
+
+/// The branches (pattern, future) of a `select!` body the native macro accepts (see
+/// [`native_select_accepts`]).
+pub fn native_select_branches(
+    body: proc_macro2::TokenStream,
+) -> Option<Vec<(syn::Pat, syn::Expr)>> {
+    use syn::parse::{ParseStream, Parser};
+    use syn::{Expr, Pat, Token};
+
+    fn handler(input: ParseStream<'_>) -> syn::Result<()> {
+        let handler: Expr = input.parse()?;
+        let block_like = matches!(
+            handler,
+            Expr::Block(_)
+                | Expr::If(_)
+                | Expr::Match(_)
+                | Expr::Loop(_)
+                | Expr::While(_)
+                | Expr::ForLoop(_)
+                | Expr::Unsafe(_)
+        );
+        if input.is_empty() {
+            return Ok(());
+        }
+        if block_like {
+            let _ = input.parse::<Option<Token![,]>>()?;
+        } else {
+            input.parse::<Token![,]>()?;
+        }
+        Ok(())
+    }
+    let parser = |input: ParseStream<'_>| -> syn::Result<Vec<(Pat, Expr)>> {
+        if input.peek(syn::Ident) && input.peek2(Token![;]) {
+            let name: syn::Ident = input.parse()?;
+            if name != "biased" {
+                return Err(input.error("not a Tokio select! body"));
+            }
+            input.parse::<Token![;]>()?;
+        }
+        let mut branches = Vec::new();
+        while !input.is_empty() {
+            if input.peek(Token![else]) {
+                input.parse::<Token![else]>()?;
+                input.parse::<Token![=>]>()?;
+                handler(input)?;
+                continue;
+            }
+            let pat = Pat::parse_multi_with_leading_vert(input)?;
+            input.parse::<Token![=]>()?;
+            let future = Expr::parse_without_eager_brace(input)?;
+            if input.peek(Token![,]) && input.peek2(Token![if]) {
+                input.parse::<Token![,]>()?;
+                input.parse::<Token![if]>()?;
+                Expr::parse_without_eager_brace(input)?;
+            }
+            input.parse::<Token![=>]>()?;
+            handler(input)?;
+            branches.push((pat, future));
+        }
+        if branches.is_empty() {
+            return Err(input.error("no branch"));
+        }
+        Ok(branches)
+    };
+    parser.parse2(body).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::native_select_accepts;
+
+    #[test]
+    fn select_bodies_in_the_native_grammar_are_accepted_and_others_refused() {
+        for body in [
+            "v = ready(1) => v, _ = pending::<()>() => 0",
+            "biased; n = ready(r) => 1,",
+            "n = ready(r), if r < 2 => 1,",
+            "n = ready(r) => { r = n + 1; } m = ready(r) => 2,",
+            "() = pending::<()>() => 1,",
+            "n = ready(r) => 1, else => break,",
+            "Some(v) = rx.recv() => v, else => 0,",
+            "biased; n = ready(r), if r < 2 => { r = n + 1; }, () = pending::<()>(), if r < 2 => unreachable!(\"x\"), else => break,",
+        ] {
+            assert!(native_select_accepts(body.parse().unwrap()), "{body}");
+        }
+        for body in [
+            "ctx; v = ready(1) => v,",
+            "",
+            "v = ready(1) => v _ = ready(2) => 0",
+            // Tokio splits branches itself; the native macro parses an expression, so
+            // a block handler followed by a `(`-pattern without a comma is a call.
+            "n = ready(r) => { r = n + 1; } () = pending::<()>() => 1,",
+        ] {
+            assert!(!native_select_accepts(body.parse().unwrap()), "{body}");
+        }
+    }
 }

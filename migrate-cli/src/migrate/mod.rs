@@ -13,11 +13,16 @@
 //!   unverifiable) git tree, then per package writes, runs `cargo check --all-targets`
 //!   and restores the package's files byte for byte if it no longer builds ([`apply`]).
 //!
-//! Tiers done: 1 manifests, 2 entry points, 3 imports and paths, and the simple case
-//! of 4 (a Cx threaded into `sleep`/`sleep_until`/`yield_now` statements of entry
-//! points, [`cx`]). Cx threading through other functions, spawn rewriting and compat
-//! wrapping (tiers 4-6) are not done: what they would rewrite is reported as manual
-//! with the tier named. Running the command again on its own output changes nothing.
+//! Tiers done: 1 manifests, 2 entry points, 3 imports and paths, the simple case of 4
+//! (a Cx threaded into `sleep`/`sleep_until`/`yield_now` statements of entry points,
+//! [`cx`]) and the `select!` case of 5 (in entry points, when every branch is one of
+//! those calls, so every loser is cancel-aware once native). Cx threading through other
+//! functions, spawn rewriting and compat wrapping (tiers 4-6) are not done: what they
+//! would rewrite is reported as manual with the reason. Running the command again on
+//! its own output changes nothing.
+//!
+//! `audit` runs the same planner ([`plan_loaded`], a dry run) for its estimate, so the
+//! audit's "migrate rewrites N usages" is the N this command reports.
 //!
 //! Exit codes: `0` done (or a dry run), `1` a package was rolled back, `2` bad input or a
 //! refused `--apply`.
@@ -83,6 +88,19 @@ pub fn plan(
     source: &DependencySource,
 ) -> anyhow::Result<Migration> {
     let workspace = Workspace::load(manifest).map_err(|err| anyhow!("{err}"))?;
+    let metadata = crate::audit::graph::load_metadata(Some(&workspace.root.join("Cargo.toml")))
+        .map_err(|err| anyhow!(err))?;
+    plan_loaded(workspace, &metadata, only, source)
+}
+
+/// Plans the migration of a workspace already loaded (reads only). `audit` calls this
+/// with a dry-run source to class every usage exactly as `migrate` would: one planner.
+pub fn plan_loaded(
+    workspace: Workspace,
+    metadata: &cargo_metadata::Metadata,
+    only: &[String],
+    source: &DependencySource,
+) -> anyhow::Result<Migration> {
     for name in only {
         if !workspace.packages.iter().any(|p| &p.name == name) {
             bail!("no member package named `{name}`");
@@ -99,9 +117,7 @@ pub fn plan(
         .map(String::as_str)
         .filter(|root| !own.contains(root))
         .collect();
-    let metadata = crate::audit::graph::load_metadata(Some(&workspace.root.join("Cargo.toml")))
-        .map_err(|err| anyhow!(err))?;
-    let vias = tokio_vias(&metadata);
+    let vias = tokio_vias(metadata);
     let selected: Vec<&asupersync_lints::workspace::Package> = workspace
         .packages
         .iter()
@@ -148,7 +164,7 @@ pub fn plan(
     Ok(Migration {
         root: workspace.root,
         packages,
-        dependents: member_dependents(&metadata),
+        dependents: member_dependents(metadata),
     })
 }
 

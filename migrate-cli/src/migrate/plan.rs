@@ -14,7 +14,7 @@ use asupersync_lints::resolve::UseKind;
 use asupersync_lints::workspace::{Package, TargetKind};
 use serde::Serialize;
 
-use super::cx::CX_FUNCTIONS;
+use super::cx::takes_entry_cx;
 use super::manifest::{self, DependencySource, ManifestNeeds};
 use super::shape::Shape;
 use super::source::{analyse, FileAnalysis};
@@ -41,7 +41,8 @@ pub struct Site {
     pub api: String,
     pub kind: String,
     pub disposition: Disposition,
-    /// The tier that rewrites it (2 entry points, 3 imports and paths).
+    /// The tier that rewrites it (2 entry points, 3 imports and paths, 4 a cx threaded
+    /// into a call, 5 `select!`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,6 +233,7 @@ pub fn plan_package(
                     disposition,
                     tier: (disposition == Disposition::Automatic).then_some(match shape {
                         Shape::EntryPoint(_) => 2,
+                        _ if r.kind == UseKind::Macro => 5,
                         Shape::CxCall(_) => 4,
                         _ => 3,
                     }),
@@ -321,7 +323,8 @@ fn base_shape(
     }
     match (&draft.through, file.through[index]) {
         (None, _) if draft.resolved.kind == UseKind::Import
-            && CX_FUNCTIONS.contains(&draft.resolved.path.as_str()) =>
+            && (takes_entry_cx(&draft.resolved.path)
+                || draft.resolved.path == super::source::NATIVE_SHAPED_JOIN) =>
         {
             // Tier 4: the import of a cx-taking function moves when every path
             // written through it is a call that gets the entry point's cx.
@@ -330,7 +333,10 @@ fn base_shape(
             let all_calls = first.is_some()
                 && first.into_iter().chain(through).all(|j| {
                     !refused.contains_key(&(f, j))
-                        && matches!(file.analysis.drafts[j].shape, Shape::CxCall(_))
+                        && matches!(
+                            file.analysis.drafts[j].shape,
+                            Shape::CxCall(_) | Shape::SameShape(_)
+                        )
                 });
             match (&draft.shape, all_calls) {
                 (Shape::Manual(_), true) => crate::mapping::mapping()

@@ -4,8 +4,8 @@
 //! The mapping's `auto` flag says a tool *can* rewrite an API without a person deciding
 //! anything; it does not say the rewrite is a path change. `sleep(d)` becomes
 //! `sleep(&cx, d)` (Cx threading, tier 4), `tokio::spawn` becomes `cx.spawn(..)`
-//! (tier 5), and a native path that the `asupersync` crate does not have yet cannot be
-//! written at all. A rewrite that might not compile is not made (correct beats complete),
+//! (tier 5), and an API with no native counterpart has no `native` path to write at
+//! all (the drift test keeps every `native` path of the mapping real). A rewrite that might not compile is not made (correct beats complete),
 //! so each usage gets a [`Shape`]:
 //!
 //! - [`Shape::Identical`]: the Tokio item *is* the native one (`tokio::time::Duration`
@@ -54,40 +54,18 @@ impl Shape {
     }
 }
 
-/// The native items that exist in the `asupersync` crate today, and whether each is a
-/// module (only the module itself, not paths below it) or an item (paths below it are
-/// its associated items). The channel, sync, net, io, fs, process and signal modules
-/// are not in the crate yet; `tests/audit_mapping_drift.rs` compiles every native path
-/// of the mapping once they are, and this list grows with them.
-const NATIVE_TODAY: &[(&str, bool)] = &[
-    ("asupersync::main", false),
-    ("asupersync::test", false),
-    ("asupersync::time", true),
-    ("asupersync::time::Instant", false),
-    ("asupersync::time::sleep", false),
-    ("asupersync::time::sleep_until", false),
-    ("asupersync::time::timeout", false),
-    ("asupersync::time::timeout_at", false),
-    ("asupersync::time::Sleep", false),
-    ("asupersync::time::Timeout", false),
-    ("asupersync::time::Elapsed", false),
-    ("asupersync::task::yield_now", false),
-    ("asupersync::Region", false),
-    ("asupersync::Cx", false),
-    ("asupersync::TaskHandle", false),
-];
-
-/// Whether `native` names something that exists today (`std` always does).
-pub fn native_exists(native: &str) -> bool {
-    if native.starts_with("std::") || native.starts_with("core::") {
-        return true;
-    }
-    NATIVE_TODAY.iter().any(|&(item, is_module)| {
-        native == item
-            || (!is_module
-                && native
-                    .strip_prefix(item)
-                    .is_some_and(|tail| tail.starts_with("::")))
+/// Whether the native path a usage of `api` would be rewritten to exists.
+///
+/// Every `native` path the mapping names is compiled against the real `asupersync`
+/// crate by `tests/audit_mapping_drift.rs`, so an entry's own native path exists (and a
+/// path with no native equivalent has no `native` at all). What the drift test cannot
+/// vouch for is a tail appended below a *module* entry (`tokio::sync::mpsc::error::X`
+/// answered by `tokio::sync::mpsc::error`): the native module may lack that item, so it
+/// does not count. A tail below a type (`Instant::now`) is an associated item of a
+/// type the native side keeps the shape of, and does.
+pub fn native_exists(api: &str) -> bool {
+    mapping().lookup(api).is_some_and(|(entry, tail)| {
+        entry.native.is_some() && (tail.is_empty() || entry.kind != ApiKind::Module)
     })
 }
 
@@ -118,9 +96,23 @@ pub fn shape(api: &str) -> Shape {
     if entry.kind == ApiKind::Attribute {
         return Shape::EntryPoint(native);
     }
+    if entry.kind == ApiKind::Macro && api == "tokio::select" {
+        return Shape::Manual(format!(
+            "select! is rewritten only directly in an entry point, in the form the native \
+             macro parses, with `_ = ` a Tokio sleep, sleep_until or yield_now in every \
+             branch (another loser may ignore the cancel and hold the select for the whole \
+             drain budget): {note}"
+        ));
+    }
+    if entry.kind == ApiKind::Macro && api == "tokio::join" {
+        return Shape::Manual(format!(
+            "join! is rewritten only where its body is comma-separated futures (no \
+             `biased;`) and it is not inside another macro: {note}"
+        ));
+    }
     if entry.kind == ApiKind::Macro {
         return Shape::Manual(format!(
-            "a macro whose call changes shape (select!/join! are tier 5, not done yet): {note}"
+            "a macro whose call changes shape (tier 5, not done yet): {note}"
         ));
     }
     if native.contains("::Cx::") || native.contains("TaskHandle") || entry.kind == ApiKind::Method {
@@ -133,9 +125,9 @@ pub fn shape(api: &str) -> Shape {
             "needs `&cx` at the call site, which is Cx threading (tier 4, not done yet): {note}"
         ));
     }
-    if !native_exists(&native) {
+    if !native_exists(api) {
         return Shape::Manual(format!(
-            "`{native}` is not in asupersync yet (its module is still being built): {note}"
+            "`{api}` is not in the mapping and its module's native counterpart may not have it: {note}"
         ));
     }
     if note.contains("re-export") {
@@ -196,9 +188,11 @@ mod tests {
         for (api, why) in [
             ("tokio::time::sleep", "tier 4"),
             ("tokio::spawn", "tier 5"),
-            ("tokio::select", "tier 5"),
-            ("tokio::io::split", "not in asupersync yet"),
-            ("tokio::sync::mpsc::channel", "not in asupersync yet"),
+            ("tokio::select", "only directly in an entry point"),
+            ("tokio::join", "no `biased;`"),
+            ("tokio::sync::mpsc::channel", "&cx"),
+            ("tokio::io::AsyncReadExt", "&cx"),
+            ("tokio_util::codec::Framed", "no native codec module"),
             ("tokio::runtime::Runtime", "the root future receives the Cx"),
         ] {
             match shape(api) {
@@ -221,9 +215,17 @@ mod tests {
 
     #[test]
     fn only_existing_native_paths_are_written() {
-        assert!(native_exists("asupersync::time::Instant::now"));
-        assert!(native_exists("std::io::Error"));
-        assert!(!native_exists("asupersync::time::interval"));
-        assert!(!native_exists("asupersync::sync::Mutex"));
+        // Entries (drift-tested) and associated items of a mapped type exist...
+        assert!(native_exists("tokio::sync::Mutex"));
+        assert!(native_exists("tokio::time::Instant::now"));
+        assert!(native_exists("tokio::io::Error"));
+        // ...an item the mapping does not list below a mapped module may not.
+        assert!(!native_exists("tokio::sync::mpsc::error::SomethingNew"));
+        assert!(!native_exists("tokio_util::codec::Framed"));
+        assert_eq!(
+            shape("tokio::io::split"),
+            Shape::SameShape("asupersync::io::split".to_string())
+        );
+        assert!(matches!(shape("tokio::fs::FutureApi"), Shape::Manual(_)));
     }
 }

@@ -21,7 +21,7 @@ use asupersync_lints::resolve::{collect_uses, ExternCrates, LineIndex, ResolvedU
 use proc_macro2::Span;
 use syn::visit::Visit;
 
-use super::cx::{find_calls, CxCall, CX_FUNCTIONS};
+use super::cx::{find_calls, takes_entry_cx, CxCall, CxForm, CX_FUNCTIONS, CX_MACROS};
 use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
 
@@ -88,6 +88,7 @@ pub fn analyse(
         lines: LineIndex::new(&source),
         uses: Vec::new(),
         macro_bodies: Vec::new(),
+        native_joins: Vec::new(),
         entries: Vec::new(),
         cx_calls: Vec::new(),
     };
@@ -95,6 +96,7 @@ pub fn analyse(
     let Collector {
         uses,
         macro_bodies,
+        native_joins,
         entries,
         cx_calls,
         ..
@@ -103,15 +105,21 @@ pub fn analyse(
         .iter()
         .flat_map(|item| item.leaves.iter().map(|leaf| (leaf.end, ())))
         .collect();
+    let cx_calls = matched_cx_calls(cx_calls, &resolved);
     let drafts = resolved
         .into_iter()
         .map(|resolved| {
             let cx_call = cx_calls
                 .iter()
                 .find(|call| {
+                    let kind = if call.is_call() {
+                        UseKind::Path
+                    } else {
+                        UseKind::Macro
+                    };
                     call.callee_start == resolved.location.byte_start
-                        && resolved.kind == UseKind::Path
-                        && CX_FUNCTIONS.contains(&resolved.path.as_str())
+                        && resolved.kind == kind
+                        && takes_entry_cx(&resolved.path)
                 })
                 .cloned();
             let (mut shape, through) = draft_shape(
@@ -122,11 +130,26 @@ pub fn analyse(
                 &macro_bodies,
                 &entries,
             );
+            // `join!` needs no cx: the native macro takes the same comma-separated
+            // futures and yields the same tuple, so it is a path change (tier 5)
+            // wherever the native macro parses its body.
+            if resolved.kind == UseKind::Macro
+                && resolved.path == NATIVE_SHAPED_JOIN
+                && native_joins.contains(&resolved.location.byte_start)
+                && matches!(shape, Shape::Manual(_))
+                && !is_inside(&macro_bodies, resolved.location.byte_start)
+            {
+                if let Some(native) = crate::mapping::mapping()
+                    .classify(&resolved.path)
+                    .and_then(|c| c.native)
+                {
+                    shape = Shape::SameShape(native);
+                }
+            }
             if cx_call.is_some() {
                 if let Some(native) = crate::mapping::mapping()
                     .classify(&resolved.path)
                     .and_then(|c| c.native)
-                    .filter(|native| super::shape::native_exists(native))
                 {
                     shape = Shape::CxCall(native);
                 }
@@ -145,6 +168,54 @@ pub fn analyse(
         drafts,
         uses,
     })
+}
+
+/// The macro whose native twin takes the same body and needs no cx.
+pub const NATIVE_SHAPED_JOIN: &str = "tokio::join";
+
+fn is_inside(bodies: &[Range<usize>], at: usize) -> bool {
+    bodies.iter().any(|body| body.start < at && at < body.end)
+}
+
+/// The places of [`super::cx`] that hold once the resolver has named what they call:
+/// a `select!` only when it is Tokio's and every branch calls a cx function of Tokio
+/// (so every loser is cancel-aware once native and drains at once), and a branch call
+/// only inside such a `select!`.
+fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse]) -> Vec<CxCall> {
+    let resolves_to = |start: usize, kind: UseKind, apis: &[&str]| {
+        resolved.iter().any(|r| {
+            r.location.byte_start == start && r.kind == kind && apis.contains(&r.path.as_str())
+        })
+    };
+    let selects: Vec<&Vec<usize>> = calls
+        .iter()
+        .filter_map(|call| match &call.form {
+            CxForm::Select { branches }
+                if resolves_to(call.callee_start, UseKind::Macro, &CX_MACROS)
+                    && branches
+                        .iter()
+                        .all(|&branch| resolves_to(branch, UseKind::Path, &CX_FUNCTIONS)) =>
+            {
+                Some(branches)
+            }
+            _ => None,
+        })
+        .collect();
+    let kept: Vec<bool> = calls
+        .iter()
+        .map(|call| match &call.form {
+            CxForm::Select { branches } => selects.contains(&branches),
+            CxForm::BranchCall { .. } => selects
+                .iter()
+                .any(|branches| branches.contains(&call.callee_start)),
+            CxForm::AwaitedCall { .. } => true,
+        })
+        .collect();
+    calls
+        .into_iter()
+        .zip(kept)
+        .filter_map(|(call, kept)| kept.then_some(call))
+        .collect()
 }
 
 fn draft_shape(
@@ -442,6 +513,8 @@ struct Collector<'s> {
     lines: LineIndex,
     uses: Vec<UseItem>,
     macro_bodies: Vec<Range<usize>>,
+    /// Where the path of each `join!` whose body the native `join!` parses starts.
+    native_joins: Vec<usize>,
     entries: Vec<EntryAttr>,
     cx_calls: Vec<CxCall>,
 }
@@ -532,6 +605,19 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             let span = mac.delimiter.span().join();
             self.macro_bodies.push(self.start(span)..self.end(span));
         }
+        if mac.path.segments.last().is_some_and(|s| s.ident == "join")
+            && native_join_accepts(mac.tokens.clone())
+        {
+            let start = match &mac.path.leading_colon {
+                Some(colon) => self.start(colon.spans[0]),
+                None => mac
+                    .path
+                    .segments
+                    .first()
+                    .map_or(0, |s| self.start(s.ident.span())),
+            };
+            self.native_joins.push(start);
+        }
         syn::visit::visit_macro(self, mac);
     }
 
@@ -563,6 +649,16 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         }
         syn::visit::visit_item_fn(self, function);
     }
+}
+
+/// Whether `asupersync::join!` reads this body as Tokio's `join!` did: expressions
+/// separated by commas (`macros/src/combinators.rs`). Tokio's `biased;` is not in the
+/// native grammar (it fails to parse as an expression), so such a body is refused.
+fn native_join_accepts(body: proc_macro2::TokenStream) -> bool {
+    use syn::parse::Parser;
+    syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated
+        .parse2(body)
+        .is_ok()
 }
 
 /// The standard library's macros whose arguments are plain expressions (and format
@@ -772,5 +868,60 @@ mod tests {
         assert!(out.contains("tokio::time::sleep(D)"), "{out}");
         let not_entry = "async fn f() { tokio::time::sleep(D).await; }\n";
         assert_eq!(rewrite_all(not_entry).0, not_entry);
+    }
+
+    #[test]
+    fn join_is_a_path_change_where_the_native_macro_parses_its_body() {
+        let (out, _) = rewrite_all("async fn f() { let (a, b) = tokio::join!(x(), y()); }\n");
+        assert_eq!(
+            out,
+            "async fn f() { let (a, b) = asupersync::join!(x(), y()); }\n"
+        );
+        for source in [
+            "async fn f() { tokio::join!(biased; x(), y()); }\n",
+            "async fn f() { m!(tokio::join!(x(), y())); }\n",
+        ] {
+            assert_eq!(rewrite_all(source).0, source);
+        }
+    }
+
+    #[test]
+    fn select_is_rewritten_only_in_an_entry_point_with_tokio_sleeps_in_every_branch() {
+        let ok = "#[tokio::main]\nasync fn main() {\n    tokio::select! {\n        _ = tokio::time::sleep(A) => 1,\n        _ = tokio::time::sleep_until(B) => 2,\n    };\n}\n";
+        assert_eq!(
+            rewrite_all(ok).0,
+            "#[asupersync::main]\nasync fn main(cx: &asupersync::Cx) {\n    asupersync::select! {\n        _ = asupersync::time::sleep(cx, A) => 1,\n        _ = asupersync::time::sleep_until(cx, B) => 2,\n    };\n}\n"
+        );
+        for (case, body) in [
+            // A loser that is not a native cx function may ignore the cancel and hold
+            // the select for the whole drain budget.
+            (
+                "a branch that is not a cx function",
+                "_ = tokio::time::sleep(A) => 1, _ = rx.recv() => 2,",
+            ),
+            (
+                "a binding pattern (the native sleep yields a Result)",
+                "v = tokio::time::sleep(A) => v,",
+            ),
+            ("a local function named sleep", "_ = sleep(A) => 1,"),
+            (
+                "a body the native macro reads differently",
+                "_ = tokio::time::sleep(A) => {} () = tokio::time::sleep(B) => {}",
+            ),
+        ] {
+            let source =
+                format!("#[tokio::main]\nasync fn main() {{ tokio::select! {{ {body} }} }}\n");
+            let (out, _) = rewrite_all(&source);
+            assert!(out.contains("tokio::select!"), "{case}: {out}");
+            assert!(!out.contains("cx"), "{case}: {out}");
+        }
+        for source in [
+            "async fn f() { tokio::select! { _ = tokio::time::sleep(A) => 1, } }\n",
+            "#[tokio::main]\nasync fn main() { futures::select! { _ = tokio::time::sleep(A) => 1, } }\n",
+        ] {
+            let (out, _) = rewrite_all(source);
+            assert!(!out.contains("cx"), "{out}");
+            assert!(!out.contains("asupersync::select"), "{out}");
+        }
     }
 }
