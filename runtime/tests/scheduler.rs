@@ -468,3 +468,64 @@ fn a_token_ring_loses_no_wake_up() {
         .unwrap();
     }
 }
+
+/// The cooperative budget covers always-ready channel receives and lock acquisitions
+/// too, not only timers: a consumer draining a full channel (or re-locking an
+/// uncontended mutex) in a loop must let a sibling run long before it finishes.
+#[test]
+fn always_ready_channels_and_locks_cannot_starve_a_sibling() {
+    use asupersync::channel::mpsc;
+    use asupersync::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    const ITEMS: usize = 20_000;
+    let rt = asupersync::RuntimeBuilder::current_thread()
+        .build()
+        .unwrap();
+    let (received_when_sibling_ran, locks_when_sibling_ran) = rt
+        .block_on(|cx| async move {
+            let (tx, mut rx) = mpsc::unbounded_channel::<usize>();
+            for i in 0..ITEMS {
+                tx.send(i).unwrap();
+            }
+            drop(tx);
+            let sibling_ran = Arc::new(AtomicBool::new(false));
+            let received = Arc::new(AtomicUsize::new(0));
+            let locks = Arc::new(AtomicUsize::new(0));
+            let (seen, count) = (sibling_ran.clone(), received.clone());
+            let consumer = cx.spawn(move |cx| async move {
+                while rx.recv(&cx).await.is_ok() {
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+                let _ = seen;
+            });
+            let (seen, count) = (sibling_ran.clone(), locks.clone());
+            let locker = cx.spawn(move |cx| async move {
+                let mutex = Mutex::new(0u64);
+                for _ in 0..ITEMS {
+                    *mutex.lock(&cx).await.unwrap() += 1;
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+                let _ = seen;
+            });
+            let (flag, r, l) = (sibling_ran.clone(), received.clone(), locks.clone());
+            let sibling = cx.spawn(move |_cx| async move {
+                flag.store(true, Ordering::SeqCst);
+                (r.load(Ordering::SeqCst), l.load(Ordering::SeqCst))
+            });
+            let observed = sibling.join(&cx).await.unwrap();
+            consumer.join(&cx).await.unwrap();
+            locker.join(&cx).await.unwrap();
+            observed
+        })
+        .unwrap();
+    assert!(
+        received_when_sibling_ran < ITEMS,
+        "the consumer drained all {ITEMS} messages before its sibling ran"
+    );
+    assert!(
+        locks_when_sibling_ran < ITEMS,
+        "the locker took {ITEMS} locks before its sibling ran"
+    );
+}

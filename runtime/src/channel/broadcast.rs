@@ -361,6 +361,7 @@ impl<T: Clone> Future for Recv<'_, T> {
     type Output = Result<T, RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(crate::runtime::scheduler::coop::poll_proceed(task));
         let this = &mut *self;
         let shared = this.rx.shared.clone();
         let mut state = shared.lock();

@@ -288,6 +288,8 @@ impl<T> Chan<T> {
     /// One poll of a receive. The cancellation check comes first and takes nothing,
     /// so a cancelled receive leaves every message queued.
     fn poll_recv(&self, cx: &Cx, task: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        // Before taking anything: a spent turn budget yields with the message queued.
+        std::task::ready!(crate::runtime::scheduler::coop::poll_proceed(task));
         cx.checkpoint()?;
         let mut state = self.lock();
         match state.queue.pop_front() {

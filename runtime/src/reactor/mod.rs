@@ -105,6 +105,8 @@ impl Registration {
         direction: Direction,
         task: &mut Context<'_>,
     ) -> Poll<io::Result<ReadyEvent>> {
+        // A socket that is always ready (a fast peer) must not keep the worker.
+        std::task::ready!(crate::runtime::scheduler::coop::poll_proceed(task));
         match self.io.poll_ready(direction, task) {
             Poll::Ready(event) => Poll::Ready(Ok(event)),
             Poll::Pending if self.reactor.stopped.load(Ordering::Acquire) => {

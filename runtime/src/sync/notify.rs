@@ -194,6 +194,7 @@ impl Future for Notified<'_> {
     type Output = Result<(), Cancelled>;
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(crate::runtime::scheduler::coop::poll_proceed(task));
         let this = &mut *self;
         if let Err(cancelled) = this.cx.checkpoint() {
             this.pass_on();

@@ -195,6 +195,9 @@ impl SemCore {
             }
             return Poll::Ready(Err(AcquireFailed::Cancelled(cancelled)));
         }
+        // Before acquiring: a spent turn budget yields holding nothing (a grant already
+        // made to a queued waiter stays with it).
+        std::task::ready!(crate::runtime::scheduler::coop::poll_proceed(task));
         self.poll_acquire_uncancelled(key, n, task).map(|r| {
             r.map_err(|closed| match closed {
                 Closed => AcquireFailed::Closed,
