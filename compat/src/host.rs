@@ -300,6 +300,7 @@ impl TokioHost {
 
         let cooperative_end = deadline.map(|d| started + d.duration_since(started) / 2);
         let drained = async {
+            // asupersync: allow(loop-without-checkpoint) -- the wait below races this loop with the caller's cancellation
             loop {
                 let mut notified = std::pin::pin!(inner.idle.notified());
                 notified.as_mut().enable();
@@ -309,12 +310,21 @@ impl TokioHost {
                 notified.await;
             }
         };
-        match cooperative_end {
-            Some(end) => {
-                let _ = asupersync::time::timeout_at(cx, end, drained).await;
+        // Until the runs have drained, the cooperative half of the budget is spent, or
+        // the caller is cancelled (the sleep returns at once then), whichever is first.
+        let give_up = match cooperative_end {
+            Some(end) => asupersync::time::sleep_until(cx, end),
+            None => asupersync::time::sleep(cx, Duration::from_secs(86_400 * 365)),
+        };
+        let (mut drained, mut give_up) = (std::pin::pin!(drained), std::pin::pin!(give_up));
+        std::future::poll_fn(|task| {
+            if drained.as_mut().poll(task).is_ready() || give_up.as_mut().poll(task).is_ready() {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
             }
-            None => drained.await,
-        }
+        })
+        .await;
         let runs_aborted = inner.counters.in_flight.load(Ordering::Acquire);
         // Tokio releases a task a moment after its future is dropped: give the tasks
         // that just finished that moment so they are not reported as aborted.

@@ -353,6 +353,40 @@ fn tasks_the_quarantined_code_joins_are_gone_when_its_region_closes() {
     });
 }
 
+/// A shutdown with no deadline still ends when its caller is cancelled: the wait for
+/// in-flight runs gives way to the cancellation, and the runs are aborted.
+#[test]
+fn an_unbounded_host_shutdown_ends_when_its_caller_is_cancelled() {
+    on_each_flavor(Duration::from_secs(5), |cx| {
+        let host = host("compat-unbounded");
+        async move {
+            let in_flight_host = host.clone();
+            let in_flight = cx.spawn(move |cx| async move {
+                in_flight_host
+                    .run(&cx, async move { std::future::pending::<()>().await })
+                    .await
+            });
+            asupersync::time::sleep(&cx, 20 * MS).await.unwrap();
+            let shutdown_host = host.clone();
+            let shutdown =
+                cx.spawn(
+                    move |cx| async move { shutdown_host.shutdown(&cx, Budget::INFINITE).await },
+                );
+            asupersync::time::sleep(&cx, 20 * MS).await.unwrap();
+            let started = Instant::now();
+            shutdown.cancel(CancelReason::user("stop waiting"));
+            let report = shutdown.join(&cx).await.unwrap();
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "{:?}",
+                started.elapsed()
+            );
+            assert_eq!(report.runs_aborted, 1, "{report:?}");
+            assert!(in_flight.join(&cx).await.unwrap().is_cancelled());
+        }
+    });
+}
+
 #[test]
 fn host_shutdown_aborts_runs_and_spawned_tasks_and_reports_them() {
     on_each_flavor(Duration::from_secs(5), |cx| {
