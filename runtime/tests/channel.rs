@@ -152,11 +152,13 @@ async fn handed_the_slot_then_cancelled(cx: Cx) -> (Result<(), mpsc::SendError<u
     drop(held);
     a.cancel(CancelReason::user("stop"));
     let a_result = a.join(&cx).await.unwrap();
-    b.join(&cx).await.unwrap().unwrap();
+    // Receive before joining `b`: if `a` sent (possible on parallel workers), its value
+    // holds the only slot and `b` can only finish once the receiver frees it.
     let mut received = vec![rx.recv(&cx).await.unwrap()];
     if a_result.is_ok() {
         received.push(rx.recv(&cx).await.unwrap());
     }
+    b.join(&cx).await.unwrap().unwrap();
     (a_result, received)
 }
 
