@@ -359,6 +359,11 @@ impl RegionCore {
         region
     }
 
+    /// The id of the task that runs this region's body, if it is still alive.
+    pub(crate) fn owner_id(&self) -> Option<u64> {
+        self.owner.upgrade().map(|t| t.id)
+    }
+
     /// The region this one is nested in (`None` for a root region).
     pub(crate) fn parent(&self) -> Option<&Arc<RegionCore>> {
         self.parent.as_ref()

@@ -53,6 +53,12 @@ pub enum TraceKind {
     FinalizerDropped,
     /// A region closed.
     RegionClosed,
+    /// A `race!`/`select!` branch lost and was cancelled (`region`: the branch's
+    /// region; `task`: the task driving the race).
+    RaceLoserCancelled,
+    /// A `race!`/`select!` returned its winner (`task`: the task driving the race):
+    /// every loser it cancelled must have closed by now.
+    RaceReturned,
     /// A message from `cx.trace`.
     User(String),
     /// A region closed with an obligation unresolved (see [`crate::obligation`]).

@@ -188,3 +188,37 @@ fn joining_while_cancelled_forwards_the_cancel_in_every_schedule() {
         );
     });
 }
+
+/// The loser-drain oracle watches real races: across seeds, `race!` and `select!`
+/// never return before every loser they cancelled has closed, and the trace shows
+/// both ends of that check.
+#[test]
+fn races_pass_the_loser_drain_oracle_across_seeds() {
+    use asupersync::time::sleep;
+    use std::time::Duration;
+    let report = asupersync::lab::LabRuntime::new(asupersync::lab::LabConfig::seed(3)).block_on(
+        |cx| async move {
+            asupersync::race!(cx;
+                async { sleep(cx, Duration::from_millis(1)).await.ok(); 1 },
+                async { sleep(cx, Duration::from_secs(60)).await.ok(); 2 },
+            )
+            .unwrap()
+        },
+    );
+    let kinds: Vec<_> = report.trace().iter().map(|e| e.kind.clone()).collect();
+    assert!(kinds.contains(&asupersync::trace::TraceKind::RaceLoserCancelled));
+    assert!(kinds.contains(&asupersync::trace::TraceKind::RaceReturned));
+    assert_eq!(report.unwrap(), 1);
+
+    common::on_lab(|cx| async move {
+        let chosen = asupersync::select! {
+            v = async { sleep(&cx, Duration::from_millis(2)).await.ok(); 1 } => v,
+            v = async { sleep(&cx, Duration::from_millis(3)).await.ok(); 2 } => v,
+        };
+        let raced = asupersync::race!(cx;
+            async { asupersync::task::yield_now(cx).await.ok(); "a" },
+            async { asupersync::task::yield_now(cx).await.ok(); "b" },
+        );
+        (chosen, raced.unwrap())
+    });
+}

@@ -13,6 +13,7 @@ use crate::cancel::{CancelKind, CancelReason};
 use crate::cx::Cx;
 use crate::outcome::Outcome;
 use crate::region::{open_branch, BranchRegion, RegionCore};
+use crate::trace::TraceKind;
 
 /// A branch region about to run one branch of a `race!`/`select!`.
 pub struct BranchScope {
@@ -125,10 +126,15 @@ impl<T, F, A> RaceArm<F, A>
 where
     F: Future<Output = Outcome<T>>,
 {
-    /// The branch's outcome (once it is done).
+    /// The branch's outcome (once it is done). Called on the winner once every
+    /// loser has drained: the moment the race returns.
     pub fn take_outcome(self: Pin<&mut Self>) -> Outcome<T> {
-        self.project()
-            .output
+        let this = self.project();
+        let rt = &this.region.rt;
+        let parent = this.region.parent().map(|p| p.id);
+        rt.trace
+            .record(rt, this.region.owner_id(), parent, TraceKind::RaceReturned);
+        this.output
             .take()
             .expect("take_outcome on a branch that has not finished")
     }
@@ -166,7 +172,14 @@ where
     }
 
     fn lose(&self, reason: CancelReason) {
-        let drain = self.region.rt.default_drain();
+        let rt = &self.region.rt;
+        rt.trace.record(
+            rt,
+            self.region.owner_id(),
+            Some(self.region.id),
+            TraceKind::RaceLoserCancelled,
+        );
+        let drain = rt.default_drain();
         self.region.cancel(reason, drain);
     }
 }

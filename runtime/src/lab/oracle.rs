@@ -201,7 +201,62 @@ pub(crate) fn builtin() -> Vec<Arc<dyn Oracle>> {
         Arc::new(Quiescence),
         Arc::new(CancelProtocol),
         Arc::new(Deadlock),
+        Arc::new(LoserDrain),
     ]
+}
+
+/// `race!`/`select!` return only after every loser they cancelled has drained: each
+/// loser's region closes before its race returns.
+///
+/// Races are told apart by the task driving them. Two races driven by one task at
+/// once (`join!(race!(..), race!(..))`) would be checked as one: a loser of the
+/// second still draining when the first returns would be reported.
+pub struct LoserDrain;
+
+impl Oracle for LoserDrain {
+    fn name(&self) -> &'static str {
+        "loser-drain"
+    }
+
+    fn check(&self, run: &RunView<'_>) -> Vec<Violation> {
+        let mut closed: HashMap<u64, usize> = HashMap::new();
+        for (i, e) in run.trace.iter().enumerate() {
+            if let (TraceKind::RegionClosed, Some(r)) = (&e.kind, e.region) {
+                closed.entry(r).or_insert(i);
+            }
+        }
+        // Losers cancelled by each driving task since its last race returned.
+        let mut losers: HashMap<Option<u64>, Vec<u64>> = HashMap::new();
+        let mut violations = Vec::new();
+        for (i, e) in run.trace.iter().enumerate() {
+            match (&e.kind, e.region) {
+                (TraceKind::RaceLoserCancelled, Some(r)) => {
+                    losers.entry(e.task).or_default().push(r)
+                }
+                (TraceKind::RaceReturned, _) => {
+                    for r in losers.remove(&e.task).unwrap_or_default() {
+                        if closed.get(&r).is_none_or(|&at| at > i) {
+                            violations.push(
+                                Violation::new(
+                                    self.name(),
+                                    format!(
+                                        "the race driven by {} returned while its loser {} was still draining",
+                                        run.task_label(e.task),
+                                        run.region_label(r)
+                                    ),
+                                )
+                                .with_tasks(e.task)
+                                .with_regions([r])
+                                .at(i),
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        violations
+    }
 }
 
 /// No task is still alive once the root region has closed.
@@ -570,6 +625,38 @@ mod tests {
             parent,
             pending_finalizers: 0,
         }
+    }
+
+    #[test]
+    fn loser_drain_flags_a_race_that_returns_before_its_loser_closed() {
+        let t0 = Instant::now();
+        let drained = [
+            event(t0, Some(7), Some(20), TraceKind::RaceLoserCancelled),
+            event(t0, None, Some(20), TraceKind::RegionClosed),
+            event(t0, Some(7), Some(10), TraceKind::RaceReturned),
+        ];
+        assert!(LoserDrain.check(&view(t0, &drained, &[], &[])).is_empty());
+
+        let early = [
+            event(t0, Some(7), Some(20), TraceKind::RaceLoserCancelled),
+            event(t0, Some(7), Some(10), TraceKind::RaceReturned),
+            event(t0, None, Some(20), TraceKind::RegionClosed),
+        ];
+        let found = LoserDrain.check(&view(t0, &early, &[], &[]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].regions, [20]);
+        assert_eq!(found[0].at_event, Some(1));
+
+        // Another task's race returning does not judge this task's losers.
+        let other_task = [
+            event(t0, Some(7), Some(20), TraceKind::RaceLoserCancelled),
+            event(t0, Some(8), Some(10), TraceKind::RaceReturned),
+            event(t0, None, Some(20), TraceKind::RegionClosed),
+            event(t0, Some(7), Some(10), TraceKind::RaceReturned),
+        ];
+        assert!(LoserDrain
+            .check(&view(t0, &other_task, &[], &[]))
+            .is_empty());
     }
 
     #[test]
