@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use asupersync::net::TcpListener;
 use asupersync::Budget;
 use asupersync_examples::echo_server::{self, EchoReport};
-use common::{flavors, LineClient};
+use common::{flavors, LineClient, ShutdownOnDrop};
 
 const DRAIN: Duration = Duration::from_secs(5);
 
@@ -20,6 +20,7 @@ fn echoes_for_several_clients_then_shutdown_closes_every_connection_and_serve_re
         let handle = rt.handle();
         let (addr_tx, addr_rx) = mpsc::channel();
         let clients = std::thread::spawn(move || {
+            let _stop_on_failure = ShutdownOnDrop(handle.clone());
             let addr = addr_rx.recv().unwrap();
             // One client comes and goes before the shutdown.
             let mut brief = LineClient::connect(addr);
@@ -50,7 +51,10 @@ fn echoes_for_several_clients_then_shutdown_closes_every_connection_and_serve_re
             echo_server::serve(&cx, listener).await
         });
         let returned_at = Instant::now();
-        let shutdown_at = clients.join().expect("the clients saw every echo and EOF");
+        let shutdown_at = match clients.join() {
+            Ok(at) => at,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
 
         // `block_on` returned: the server region closed, so no connection task is left.
         let report = outcome.unwrap().unwrap().unwrap();

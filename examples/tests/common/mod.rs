@@ -79,3 +79,14 @@ impl LineClient {
         self.writer.shutdown(std::net::Shutdown::Write).unwrap();
     }
 }
+
+/// Shuts the runtime down when dropped: a client thread holds one so that a failed
+/// assertion on its side ends the server's `block_on` instead of hanging the test.
+pub struct ShutdownOnDrop(pub asupersync::RuntimeHandle);
+
+impl Drop for ShutdownOnDrop {
+    fn drop(&mut self) {
+        self.0
+            .shutdown(asupersync::Budget::timeout(Duration::from_secs(1)));
+    }
+}
