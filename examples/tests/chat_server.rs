@@ -87,15 +87,10 @@ fn messages_fan_out_leaving_is_announced_and_shutdown_reaches_every_client() {
 
 /// A client that never reads must not hold the shutdown up: once its socket buffers
 /// are full, the server's last write to it waits, and the runtime should drop that
-/// client's task when the drain budget is spent.
-///
-/// Ignored: as of this commit the other clients get the notice and EOF, but the
-/// runtime never finishes (`block_on` does not return) once a write to the stuck
-/// client was pending at the shutdown. Simpler programs (a task blocked in a write,
-/// cancelled by `Runtime::shutdown`) drain fine, so the cause is not isolated yet.
-/// Run it with `cargo test -p asupersync-examples --test chat_server -- --ignored`.
+/// client's task when the drain budget is spent. (This once hung: a region abandoned
+/// at the drain deadline woke a stale waker instead of finalizing; see
+/// `runtime_api::shutdown_drops_a_stubborn_task_in_a_nested_region_within_its_budget`.)
 #[test]
-#[ignore = "hangs: the shutdown drain does not finish with a stuck chat client (see the doc comment)"]
 fn a_client_that_never_reads_is_dropped_at_the_drain_budget() {
     const DRAIN: Duration = Duration::from_millis(500);
     // More than loopback's socket buffers hold, so the writes to `stuck` block.

@@ -225,7 +225,8 @@ impl Cx {
     }
 
     /// Resolves when the runtime is asked to shut down (`Runtime::shutdown`, or Ctrl-C
-    /// where the runtime listens for it).
+    /// where the runtime listens for it), or when this task is cancelled: a cancelled
+    /// waiter stops waiting, so the signal drains at once as a losing `select!` branch.
     pub fn shutdown_signal(&self) -> ShutdownSignal<'_> {
         ShutdownSignal {
             cx: self,
@@ -273,6 +274,12 @@ impl Future for ShutdownSignal<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<()> {
+        if self.cx.is_cancel_requested() {
+            if let Some(key) = self.key.take() {
+                self.cx.runtime().shutdown.forget(key);
+            }
+            return Poll::Ready(());
+        }
         let shutdown = &self.cx.runtime().shutdown;
         let key = self.key;
         match shutdown.poll_requested(key, task.waker()) {

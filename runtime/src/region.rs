@@ -419,13 +419,16 @@ impl RegionCore {
         if !state.tasks.is_empty() || state.open_children > 0 {
             return;
         }
-        if let Some(waker) = state.quiescence_waker.take() {
+        if state.abandoned {
+            // Nobody awaits this region any more: the last child out finalizes it.
+            if state.phase == Phase::Closing {
+                state.phase = Phase::Finalizing;
+                drop(state);
+                self.finish_abandoned();
+            }
+        } else if let Some(waker) = state.quiescence_waker.take() {
             drop(state);
             waker.wake();
-        } else if state.abandoned && state.phase == Phase::Closing {
-            state.phase = Phase::Finalizing;
-            drop(state);
-            self.finish_abandoned();
         }
     }
 
@@ -582,6 +585,8 @@ impl RegionCore {
         }
         state.phase = Phase::Closing;
         state.abandoned = true;
+        // The future that registered it is gone; waking it would finalize nothing.
+        state.quiescence_waker = None;
         if state.tasks.is_empty() && state.open_children == 0 {
             state.phase = Phase::Finalizing;
             drop(state);

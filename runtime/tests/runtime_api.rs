@@ -192,3 +192,65 @@ fn the_trace_is_empty_when_off() {
         assert!(rt.take_trace().is_empty());
     });
 }
+
+/// Shutdown reaches a task inside a region the `block_on` body is waiting on: the
+/// task ignores cancellation, is dropped when the drain budget is spent, the region
+/// closes and `block_on` returns.
+#[test]
+fn shutdown_drops_a_stubborn_task_in_a_nested_region_within_its_budget() {
+    for (name, builder) in common::flavors() {
+        let rt = builder.build().unwrap();
+        let handle = rt.handle();
+        let stopper = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(30));
+            handle.shutdown(Budget::timeout(Duration::from_millis(200)));
+            Instant::now()
+        });
+        let dropped = flag();
+        let d = dropped.clone();
+        let outcome = rt.block_on(move |cx| async move {
+            Region::open(&cx, "inner", |cx| async move {
+                cx.spawn(move |cx| async move {
+                    let _guard = DropFlag(d);
+                    let _ = time::sleep(&cx, Duration::from_secs(60)).await;
+                    std::future::pending::<()>().await
+                });
+            })
+            .await
+        });
+        let shutdown_at = stopper.join().unwrap();
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "[{name}] the stubborn task was not dropped"
+        );
+        assert!(
+            shutdown_at.elapsed() < Duration::from_secs(5),
+            "[{name}] {:?}",
+            shutdown_at.elapsed()
+        );
+        assert!(
+            outcome.is_ok() || outcome.is_cancelled(),
+            "[{name}] {:?}",
+            outcome.map(|_| ())
+        );
+    }
+}
+
+/// A shutdown signal that loses a race stops waiting when it is cancelled, so the race
+/// returns at once instead of holding for the drain budget.
+#[test]
+fn a_shutdown_signal_that_loses_a_race_drains_at_once() {
+    on_each_flavor(|cx| async move {
+        let started = Instant::now();
+        let winner = asupersync::race!(cx;
+            async { cx.shutdown_signal().await; "shutdown" },
+            async { "work done" },
+        );
+        assert_eq!(winner.unwrap(), "work done");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    });
+}
