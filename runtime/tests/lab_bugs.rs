@@ -321,3 +321,52 @@ fn the_oracles_stay_quiet_on_schedules_without_a_preemption() {
         .run(0..50, obligation_leak_under_one_interleaving)
         .unwrap();
 }
+
+// ------------------------------------------------- the same deadlock, native locks
+
+/// Two tasks take `asupersync::sync::Mutex`es in opposite orders, with a yield between
+/// the two locks: under some interleavings each holds one and waits for the other.
+async fn native_mutex_deadlock(cx: Cx) {
+    use asupersync::sync::Mutex;
+    let (a, b) = (Arc::new(Mutex::new(0u32)), Arc::new(Mutex::new(0u32)));
+    Region::open(&cx, "transfers", move |cx| async move {
+        let (a1, b1) = (a.clone(), b.clone());
+        cx.spawn_named("a-then-b", move |cx| async move {
+            // Cancel-correct: a cancelled wait (the lab unwinding the deadlock) returns.
+            let Ok(mut first) = a1.lock(&cx).await else {
+                return;
+            };
+            yield_now(&cx).await.ok();
+            let Ok(mut second) = b1.lock(&cx).await else {
+                return;
+            };
+            *first += 1;
+            *second += 1;
+        });
+        cx.spawn_named("b-then-a", move |cx| async move {
+            let Ok(mut first) = b.lock(&cx).await else {
+                return;
+            };
+            yield_now(&cx).await.ok();
+            let Ok(mut second) = a.lock(&cx).await else {
+                return;
+            };
+            *first += 1;
+            *second += 1;
+        });
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn a_deadlock_between_two_native_mutexes_is_found_and_replayed() {
+    for strategy in [Strategy::Random, Strategy::pct(3)] {
+        let failure = find_and_replay(strategy, "[deadlock]", native_mutex_deadlock);
+        let text = failure.to_string();
+        assert!(
+            text.contains("a-then-b") && text.contains("b-then-a"),
+            "{text}"
+        );
+    }
+}
