@@ -2,7 +2,7 @@
 
 use syn::visit::{self, Visit};
 
-use super::common::{pat_ident, strip_parens, AsyncStack, AwaitFinder};
+use super::common::{pat_ident, strip_parens, track_async_context, AsyncStack, AwaitFinder};
 use super::Rule;
 use crate::engine::FileContext;
 use crate::finding::{Diagnostic, Level};
@@ -240,33 +240,5 @@ impl<'ast> Visit<'ast> for AwaitHoldingLock<'_, '_> {
         visit::visit_block(self, block);
     }
 
-    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
-        self.asyncness.push(item.sig.asyncness.is_some());
-        visit::visit_item_fn(self, item);
-        self.asyncness.pop();
-    }
-
-    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
-        self.asyncness.push(item.sig.asyncness.is_some());
-        visit::visit_impl_item_fn(self, item);
-        self.asyncness.pop();
-    }
-
-    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
-        self.asyncness.push(item.sig.asyncness.is_some());
-        visit::visit_trait_item_fn(self, item);
-        self.asyncness.pop();
-    }
-
-    fn visit_expr_async(&mut self, expr: &'ast syn::ExprAsync) {
-        self.asyncness.push(true);
-        visit::visit_expr_async(self, expr);
-        self.asyncness.pop();
-    }
-
-    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
-        self.asyncness.push(closure.asyncness.is_some());
-        visit::visit_expr_closure(self, closure);
-        self.asyncness.pop();
-    }
+    track_async_context!();
 }

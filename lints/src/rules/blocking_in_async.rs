@@ -2,7 +2,7 @@
 
 use syn::visit::{self, Visit};
 
-use super::common::{path_span, strip_parens, AsyncStack};
+use super::common::{path_span, strip_parens, track_async_context, AsyncStack};
 use super::Rule;
 use crate::engine::FileContext;
 use crate::finding::{Diagnostic, Level};
@@ -264,33 +264,5 @@ impl<'ast> Visit<'ast> for BlockingInAsync<'_, '_> {
         visit::visit_local(self, local);
     }
 
-    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
-        self.asyncness.push(item.sig.asyncness.is_some());
-        visit::visit_item_fn(self, item);
-        self.asyncness.pop();
-    }
-
-    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
-        self.asyncness.push(item.sig.asyncness.is_some());
-        visit::visit_impl_item_fn(self, item);
-        self.asyncness.pop();
-    }
-
-    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
-        self.asyncness.push(item.sig.asyncness.is_some());
-        visit::visit_trait_item_fn(self, item);
-        self.asyncness.pop();
-    }
-
-    fn visit_expr_async(&mut self, expr: &'ast syn::ExprAsync) {
-        self.asyncness.push(true);
-        visit::visit_expr_async(self, expr);
-        self.asyncness.pop();
-    }
-
-    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
-        self.asyncness.push(closure.asyncness.is_some());
-        visit::visit_expr_closure(self, closure);
-        self.asyncness.pop();
-    }
+    track_async_context!();
 }

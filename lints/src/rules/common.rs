@@ -266,6 +266,44 @@ impl AsyncStack {
     }
 }
 
+/// The `Visit` methods that keep a visitor's `asyncness: AsyncStack` in step with the
+/// syntax tree: functions and methods push their own asyncness, async blocks push
+/// `true`, closures push theirs. Expand inside `impl<'ast> Visit<'ast> for ..`.
+macro_rules! track_async_context {
+    () => {
+        fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+            self.asyncness.push(item.sig.asyncness.is_some());
+            syn::visit::visit_item_fn(self, item);
+            self.asyncness.pop();
+        }
+
+        fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+            self.asyncness.push(item.sig.asyncness.is_some());
+            syn::visit::visit_impl_item_fn(self, item);
+            self.asyncness.pop();
+        }
+
+        fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
+            self.asyncness.push(item.sig.asyncness.is_some());
+            syn::visit::visit_trait_item_fn(self, item);
+            self.asyncness.pop();
+        }
+
+        fn visit_expr_async(&mut self, expr: &'ast syn::ExprAsync) {
+            self.asyncness.push(true);
+            syn::visit::visit_expr_async(self, expr);
+            self.asyncness.pop();
+        }
+
+        fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+            self.asyncness.push(closure.asyncness.is_some());
+            syn::visit::visit_expr_closure(self, closure);
+            self.asyncness.pop();
+        }
+    };
+}
+pub(crate) use track_async_context;
+
 /// The simple identifier a pattern binds (`x`, `mut x`, `x: T`), if any.
 pub fn pat_ident(pat: &syn::Pat) -> Option<&syn::Ident> {
     match pat {
