@@ -13,9 +13,8 @@ use common::{flag, flavors, on_each_flavor, MS};
 
 /// Threads of this process whose name starts with `prefix` (names are cut to 15 bytes).
 fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+    common::thread_names()
+        .iter()
         .filter(|name| name.starts_with(prefix))
         .count()
 }
@@ -167,10 +166,10 @@ fn dropping_the_runtime_joins_the_reactor_and_blocking_threads() {
         })
         .unwrap();
         drop(rt);
-        assert_eq!(
-            threads_named("noleak"),
-            0,
-            "[{name}] a thread outlived its runtime"
+        let left = common::threads_left("noleak");
+        assert!(
+            left.is_empty(),
+            "[{name}] threads outlived their runtime: {left:?}"
         );
     }
 }

@@ -6,14 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use asupersync::{time, Budget, RuntimeBuilder};
-
-fn thread_names() -> Vec<String> {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .map(|name| name.trim().to_string())
-        .collect()
-}
+use common::thread_names;
 
 #[test]
 fn dropping_the_runtime_leaves_no_thread_behind() {

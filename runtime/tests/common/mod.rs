@@ -156,3 +156,29 @@ where
     values.extend(on_lab(&body));
     values
 }
+
+/// The names of this process's threads (Linux: `/proc/self/task/*/comm`).
+pub fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .collect()
+}
+
+/// The threads named `prefix*` still listed after waiting up to five seconds for them
+/// to go. A thread that was joined can stay listed for a moment after its join
+/// returned; one that leaked never goes away.
+pub fn threads_left(prefix: &str) -> Vec<String> {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left: Vec<String> = thread_names()
+            .into_iter()
+            .filter(|name| name.starts_with(prefix))
+            .collect();
+        if left.is_empty() || std::time::Instant::now() >= give_up {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
