@@ -362,8 +362,14 @@ async fn native_mutex_deadlock(cx: Cx) {
 #[test]
 fn a_deadlock_between_two_native_mutexes_is_found_and_replayed() {
     for strategy in [Strategy::Random, Strategy::pct(3)] {
-        let failure = find_and_replay(strategy, "[deadlock]", native_mutex_deadlock);
+        // Native mutexes declare who waits for whom: the report prints the cycle, naming
+        // each mutex by where it was created.
+        let failure = find_and_replay(strategy, "wait-for cycle", native_mutex_deadlock);
         let text = failure.to_string();
+        assert!(
+            text.contains("waits for the mutex created at runtime/tests/lab_bugs.rs:"),
+            "{text}"
+        );
         assert!(
             text.contains("a-then-b") && text.contains("b-then-a"),
             "{text}"

@@ -3,6 +3,7 @@ use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -17,6 +18,11 @@ use crate::cx::Cx;
 /// held across `.await` (that is the point of an async mutex).
 pub struct Mutex<T: ?Sized> {
     sem: SemCore,
+    /// Under the lab, the task holding the lock (0: none or unknown), so a deadlock
+    /// report can print the wait-for cycle. Not maintained outside the lab.
+    holder: AtomicU64,
+    /// Where the mutex was created: its name in deadlock reports.
+    created_at: &'static std::panic::Location<'static>,
     value: UnsafeCell<T>,
 }
 
@@ -49,9 +55,12 @@ fn cancelled(e: AcquireFailed) -> Cancelled {
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex.
+    #[track_caller]
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
             sem: SemCore::new(1),
+            holder: AtomicU64::new(0),
+            created_at: std::panic::Location::caller(),
             value: UnsafeCell::new(value),
         }
     }
@@ -90,6 +99,7 @@ impl<T: ?Sized> Mutex<T> {
             .await_acquire()
             .await
             .map_err(cancelled)?;
+        self.note_holder(cx);
         Ok(OwnedMutexGuard { mutex: self })
     }
 
@@ -101,6 +111,13 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
+    /// Records the task that now holds the lock (lab runs only).
+    fn note_holder(&self, cx: &Cx) {
+        if crate::lab::is_lab(cx) {
+            self.holder.store(cx.task_id(), Ordering::Relaxed);
+        }
+    }
+
     /// Mutable access without locking (the `&mut` proves nobody else holds it).
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
@@ -108,6 +125,7 @@ impl<T: ?Sized> Mutex<T> {
 }
 
 impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
     fn default() -> Self {
         Mutex::new(T::default())
     }
@@ -136,7 +154,25 @@ impl<'a, T: ?Sized> Future for Lock<'a, '_, T> {
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        std::task::ready!(this.acquire.poll(task)).map_err(cancelled)?;
+        let cx = this.acquire.cx;
+        let lab = crate::lab::is_lab(cx);
+        let Poll::Ready(acquired) = this.acquire.poll(task) else {
+            if lab {
+                // The wait-for edge the deadlock oracle prints as a cycle.
+                let holder = this.mutex.holder.load(Ordering::Relaxed);
+                crate::lab::waiting_on(
+                    cx,
+                    format!("the mutex created at {}", this.mutex.created_at),
+                    (holder != 0).then_some(holder),
+                );
+            }
+            return Poll::Pending;
+        };
+        if lab {
+            crate::lab::done_waiting(cx);
+        }
+        acquired.map_err(cancelled)?;
+        this.mutex.note_holder(cx);
         Poll::Ready(Ok(MutexGuard { mutex: this.mutex }))
     }
 }
@@ -185,6 +221,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
+        self.mutex.holder.store(0, Ordering::Relaxed);
         self.mutex.sem.release(1);
     }
 }
@@ -225,6 +262,7 @@ impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
 
 impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
+        self.mutex.holder.store(0, Ordering::Relaxed);
         self.mutex.sem.release(1);
     }
 }
