@@ -237,13 +237,7 @@ impl Cx {
     /// The drain budget this task hands on when it passes its own cancellation on.
     pub(crate) fn drain_budget(&self) -> Budget {
         let drain = self.scope().drain();
-        let mut budget = Budget::INFINITE;
-        if let Some(deadline) = drain.deadline {
-            budget = budget.with_deadline(deadline);
-        }
-        if let Some(polls) = drain.polls_left {
-            budget = budget.with_poll_quota(polls);
-        }
+        let budget = crate::scope::Drain::budget(drain.deadline, drain.polls_left);
         if budget.is_infinite() {
             self.region.rt.default_drain()
         } else {

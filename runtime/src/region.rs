@@ -507,7 +507,7 @@ impl RegionCore {
         }
     }
 
-    /// Cancels the region with the runtime's default drain.
+    /// Cancels the region, giving everything in it `drain` to finish.
     pub(crate) fn cancel(self: &Arc<Self>, reason: CancelReason, drain: Budget) {
         self.cancel_drain(reason, drain.get_deadline(), drain.poll_quota());
     }
@@ -535,13 +535,8 @@ impl RegionCore {
             TraceKind::CancelRequested(kind),
         );
         let child_reason = reason.for_child(self.origin());
-        let drain = Drain {
-            deadline,
-            polls_left: polls,
-            timer: None,
-        };
         let tasks: Vec<Arc<TaskCore>> = self.lock().tasks.iter().map(|(_, t)| t.clone()).collect();
-        let task_drain = drain_budget(drain);
+        let task_drain = Drain::budget(deadline, polls);
         for task in tasks {
             task.cancel_as(child_reason.clone(), task_drain, DrainTimer::Region);
         }
@@ -611,18 +606,6 @@ impl RegionCore {
             crate::obligation::report_leaks(&region);
         });
     }
-}
-
-/// Turns a recorded drain into the budget handed to a child.
-fn drain_budget(drain: Drain) -> Budget {
-    let mut budget = Budget::INFINITE;
-    if let Some(deadline) = drain.deadline {
-        budget = budget.with_deadline(deadline);
-    }
-    if let Some(polls) = drain.polls_left {
-        budget = budget.with_poll_quota(polls);
-    }
-    budget
 }
 
 /// Drops the region's body if the `Region::open` future goes away before closing.

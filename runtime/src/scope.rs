@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use slab::Slab;
 
+use crate::budget::Budget;
 use crate::cancel::CancelReason;
 use crate::region::RegionCore;
 use crate::time::timer::TimerKey;
@@ -49,6 +50,18 @@ pub(crate) enum Requested {
     Strengthened,
     /// A later request that changed nothing.
     Unchanged,
+}
+
+impl Drain {
+    /// The drain as a budget to hand on (a child cancelled along with this scope
+    /// gets the same deadline and poll quota).
+    pub(crate) fn budget(deadline: Option<Instant>, polls: Option<u32>) -> Budget {
+        let budget = deadline.map_or(Budget::INFINITE, Budget::deadline);
+        match polls {
+            Some(polls) => budget.with_poll_quota(polls),
+            None => budget,
+        }
+    }
 }
 
 impl CancelScope {
