@@ -33,7 +33,7 @@ fn checkpoint_is_ok_until_cancel_is_requested() {
 
 #[test]
 fn cancel_reaches_a_grandchild() {
-    on_each_flavor(|cx| async move {
+    on_each_flavor_and_lab(|cx| async move {
         let seen = Arc::new(Mutex::new(None));
         let slot = seen.clone();
         let child = cx.spawn(move |cx| async move {
@@ -271,7 +271,7 @@ fn a_cancelled_sleep_returns_promptly() {
 
 #[test]
 fn joining_while_cancelled_forwards_the_cancel_to_the_joined_task() {
-    on_each_flavor(|cx| async move {
+    on_each_flavor_and_lab(|cx| async move {
         let parent = cx.spawn(|cx| async move {
             let child = cx.spawn(|cx| async move {
                 let err = time::sleep(&cx, Duration::from_secs(60)).await.unwrap_err();

@@ -14,33 +14,6 @@ use asupersync::{time, Budget, CancelKind, CancelReason, Outcome, Region};
 use common::*;
 
 #[test]
-fn cancel_reaches_a_grandchild_in_every_schedule() {
-    on_each_flavor_and_lab(|cx| async move {
-        let seen = Arc::new(Mutex::new(None));
-        let slot = seen.clone();
-        let child = cx.spawn(move |cx| async move {
-            Region::open(&cx, "child-region", |cx| async move {
-                cx.spawn(move |cx| async move {
-                    let err = time::sleep(&cx, Duration::from_secs(60)).await.unwrap_err();
-                    *slot.lock().unwrap() = Some(err.into_reason());
-                });
-            })
-            .await
-        });
-        time::sleep(&cx, 5 * MS).await.unwrap();
-        child.cancel(CancelReason::user("stop the subtree"));
-        assert!(child.join(&cx).await.is_ok());
-        let reason = seen
-            .lock()
-            .unwrap()
-            .take()
-            .expect("the grandchild saw no cancel");
-        assert_eq!(reason.kind, CancelKind::ParentCancelled);
-        assert_eq!(reason.root_cause().kind, CancelKind::User);
-    });
-}
-
-#[test]
 fn a_stubborn_task_is_dropped_at_its_drain_deadline_and_finalizers_run() {
     let elapsed = on_each_flavor_and_lab(|cx| async move {
         let dropped = flag();
@@ -165,27 +138,6 @@ fn a_panicking_body_cancels_its_children_in_every_schedule() {
         .await;
         assert!(outcome.is_panicked());
         assert_eq!(*child_saw.lock().unwrap(), Some(CancelKind::Panic));
-    });
-}
-
-#[test]
-fn joining_while_cancelled_forwards_the_cancel_in_every_schedule() {
-    on_each_flavor_and_lab(|cx| async move {
-        let parent = cx.spawn(|cx| async move {
-            let inner = cx.spawn(|cx| async move {
-                time::sleep(&cx, Duration::from_secs(60))
-                    .await
-                    .err()
-                    .map(|c| c.reason().kind)
-            });
-            inner.join(&cx).await.unwrap()
-        });
-        time::sleep(&cx, MS).await.unwrap();
-        parent.cancel(CancelReason::user("stop"));
-        assert_eq!(
-            parent.join(&cx).await.unwrap(),
-            Some(CancelKind::ParentCancelled)
-        );
     });
 }
 
