@@ -397,14 +397,15 @@ impl<T> Sender<T> {
     }
 
     /// Waits for a slot, then sends `value`. If the task is cancelled while waiting,
-    /// the value comes back in `SendError::Cancelled` and nothing was sent.
-    #[track_caller]
+    /// the value comes back in `SendError::Cancelled` and nothing was sent; if the
+    /// receiver is gone, it comes back in `SendError::Closed`.
     pub fn send<'a, 'c>(&'a self, cx: &'c Cx, value: T) -> Send<'a, 'c, T>
     where
         'a: 'c,
     {
         Send {
-            reserve: self.reserve(cx),
+            sender: self,
+            acquire: AcquireCore::new(cx, self.slots(), 1),
             value: Some(value),
         }
     }
@@ -651,9 +652,13 @@ impl<T> fmt::Debug for Reserve<'_, '_, T> {
 }
 
 /// The future returned by [`Sender::send`].
+///
+/// It takes a slot and fills it in the same poll, so unlike [`Reserve`] it records
+/// no obligation: the slot never exists apart from the message.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Send<'a, 'c, T> {
-    reserve: Reserve<'a, 'c, T>,
+    sender: &'a Sender<T>,
+    acquire: AcquireCore<'c>,
     value: Option<T>,
 }
 
@@ -664,15 +669,13 @@ impl<T> Future for Send<'_, '_, T> {
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let result = std::task::ready!(Pin::new(&mut this.reserve).poll(task));
+        let result = std::task::ready!(this.acquire.poll(task));
         let value = this.value.take().expect("Send polled after completion");
         Poll::Ready(match result {
-            Ok(permit) => {
-                permit.send(value);
-                Ok(())
-            }
-            Err(ReserveError::Closed) => Err(SendError::Closed(value)),
-            Err(ReserveError::Cancelled(_)) => Err(SendError::Cancelled(value)),
+            // `push` gives the slot back itself when the receiver has gone.
+            Ok(()) => this.sender.chan.push(value).map_err(SendError::Closed),
+            Err(AcquireFailed::Closed) => Err(SendError::Closed(value)),
+            Err(AcquireFailed::Cancelled(_)) => Err(SendError::Cancelled(value)),
         })
     }
 }

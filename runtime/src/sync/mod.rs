@@ -17,6 +17,7 @@ mod rwlock;
 pub(crate) mod sem;
 mod semaphore;
 mod set_once;
+pub(crate) mod wake_list;
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use mapped::{

@@ -45,6 +45,7 @@ use std::sync::{
 
 use slab::Slab;
 
+use super::wake_list::WakeList;
 use crate::cancel::Cancelled;
 use crate::cx::Cx;
 
@@ -161,7 +162,7 @@ impl SemCore {
         self.word.fetch_add(n << SHIFT, Ordering::AcqRel);
         let wakers = self.grant(&mut state);
         drop(state);
-        wakers.into_iter().for_each(Waker::wake);
+        wakers.wake_all();
     }
 
     /// Refuses every future acquire; queued waiters that were not granted fail with
@@ -169,14 +170,16 @@ impl SemCore {
     pub(crate) fn close(&self) {
         let mut state = self.lock();
         self.word.fetch_or(CLOSED, Ordering::AcqRel);
-        let wakers: Vec<Waker> = state
-            .waiters
-            .iter_mut()
-            .filter(|(_, w)| !w.granted)
-            .filter_map(|(_, w)| w.waker.take())
-            .collect();
+        let mut wakers = WakeList::new();
+        wakers.extend(
+            state
+                .waiters
+                .iter_mut()
+                .filter(|(_, w)| !w.granted)
+                .filter_map(|(_, w)| w.waker.take()),
+        );
         drop(state);
-        wakers.into_iter().for_each(Waker::wake);
+        wakers.wake_all();
     }
 
     /// One poll of an acquire of `n` permits. `key` is the waiter's place in the queue
@@ -231,7 +234,7 @@ impl SemCore {
                     *key = None;
                     let wakers = self.dequeue(&mut state, k);
                     drop(state);
-                    wakers.into_iter().for_each(Waker::wake);
+                    wakers.wake_all();
                     return Poll::Ready(Err(Closed));
                 }
                 match &mut state.waiters[k].waker {
@@ -289,27 +292,27 @@ impl SemCore {
             self.dequeue(&mut state, key)
         };
         drop(state);
-        wakers.into_iter().for_each(Waker::wake);
+        wakers.wake_all();
     }
 
     /// Removes a waiter that was not granted. If it was the head, the waiters behind
     /// it are re-examined (it may have been holding back smaller requests).
-    fn dequeue(&self, state: &mut SemState, key: usize) -> Vec<Waker> {
+    fn dequeue(&self, state: &mut SemState, key: usize) -> WakeList {
         state.waiters.remove(key);
         let was_head = state.queue.front() == Some(&key);
         state.queue.retain(|&k| k != key);
         if was_head || state.queue.is_empty() {
             self.grant(state)
         } else {
-            Vec::new()
+            WakeList::new()
         }
     }
 
     /// Grants free permits to the head of the queue, in order, until the head needs
     /// more than is free; clears `QUEUED` once the queue is empty. Called under the
     /// lock. Returns the wakers to call once the lock is released.
-    fn grant(&self, state: &mut SemState) -> Vec<Waker> {
-        let mut wakers = Vec::new();
+    fn grant(&self, state: &mut SemState) -> WakeList {
+        let mut wakers = WakeList::new();
         while let Some(&head) = state.queue.front() {
             let needed = state.waiters[head].needed;
             // QUEUED is set while the queue is not empty: nobody else moves permits.
