@@ -303,6 +303,7 @@ fn hyper_http2_runs_on_native_tasks_over_an_in_memory_pipe() {
                     responses.push(sender.send_request(request));
                 }
                 let mut bodies = Vec::new();
+                // asupersync: allow(loop-without-checkpoint) -- three responses of a bounded test
                 for response in responses {
                     let response = response.await.unwrap();
                     let body = response.into_body().collect().await.unwrap().to_bytes();

@@ -62,6 +62,7 @@ fn native_code_drives_a_tokio_pipe_through_from_tokio() {
         let mut read = futures_util::io::BufReader::new(read);
         let mut replies = Vec::new();
         // More data than the pipe holds, so both sides must wait for each other.
+        // asupersync: allow(loop-without-checkpoint) -- a bounded test loop; nothing cancels this test
         for i in 0..50 {
             write
                 .write_all(format!("line {i}\n").as_bytes())

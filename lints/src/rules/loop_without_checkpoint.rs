@@ -55,11 +55,22 @@ async fn pump(cx: &Cx, mut rx: Receiver<Msg>) -> Result<(), Cancelled> {
 Call `cx.checkpoint()?` at the top of the loop body, or pass `&cx` to the awaited
 operation (native operations are cancel-aware).
 
+Code handed to the compat quarantine (`asupersync_tokio_compat::run(&cx, fut)`,
+`host.run(&cx, async { .. })`, `asupersync_tokio_compat::spawn(fut)`) is not checked:
+a cancel request drops that future at whatever `.await` it is suspended on, so every
+await in it is already a cancellation point.
+
 ### Known limits
 Any mention of the context counts as a checkpoint (over-approximation on purpose: no
 false positives from helpers that take the context). Only the innermost loop that
 awaits is reported. A context reached through a field (`self.cx`) is not recognised.
 "#;
+
+/// Compat functions whose future argument is cancelled by being dropped.
+const DROP_CANCELLED_RUNNERS: &[&str] = &[
+    "asupersync_tokio_compat::run",
+    "asupersync_tokio_compat::spawn",
+];
 
 fn check(context: &FileContext<'_>) -> Vec<Diagnostic> {
     let mut visitor = LoopCheck {
@@ -138,6 +149,24 @@ impl LoopCheck<'_, '_> {
         }
     }
 
+    /// Visits code that the compat quarantine cancels by dropping it: no context,
+    /// so no loop in it is reported.
+    fn in_drop_cancelled(&mut self, visit: impl FnOnce(&mut Self)) {
+        self.in_function(Vec::new(), true, visit);
+    }
+
+    /// `host.run(&cx, async { .. })`: the method form of the compat `run`, recognised
+    /// by shape since the receiver's type is not known from syntax.
+    fn is_host_run(&self, call: &syn::ExprMethodCall) -> bool {
+        call.method == "run"
+            && call.args.len() == 2
+            && matches!(call.args[1], syn::Expr::Async(_))
+            && expr_mentions(
+                &call.args[0],
+                &self.cx_names.iter().flatten().cloned().collect::<Vec<_>>(),
+            )
+    }
+
     fn signature_cx_names(&self, sig: &syn::Signature) -> Vec<String> {
         sig.inputs
             .iter()
@@ -180,6 +209,29 @@ impl<'ast> Visit<'ast> for LoopCheck<'_, '_> {
             })
             .collect();
         self.in_function(names, false, |v| visit::visit_expr_closure(v, closure));
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        let runner = match &*call.func {
+            syn::Expr::Path(p) => self
+                .context
+                .resolve(&p.path)
+                .is_some_and(|canonical| DROP_CANCELLED_RUNNERS.contains(&canonical)),
+            _ => false,
+        };
+        if runner {
+            self.in_drop_cancelled(|v| visit::visit_expr_call(v, call));
+        } else {
+            visit::visit_expr_call(self, call);
+        }
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        if self.is_host_run(call) {
+            self.in_drop_cancelled(|v| visit::visit_expr_method_call(v, call));
+        } else {
+            visit::visit_expr_method_call(self, call);
+        }
     }
 
     fn visit_expr_loop(&mut self, expr: &'ast syn::ExprLoop) {

@@ -65,3 +65,23 @@ async fn mentions_in_comments_and_strings_do_not_count(cx: &Cx) {
         work().await;
     }
 }
+
+async fn compat_futures_are_cancelled_by_drop(cx: &Cx, host: &TokioHost) {
+    use asupersync_tokio_compat::run;
+    run(cx, async {
+        while let Some(v) = tokio_rx.recv().await {
+            handle(v);
+        }
+    })
+    .await;
+    host.run(cx, async move {
+        for path in paths {
+            client.get(path).send().await;
+        }
+    })
+    .await;
+    // Outside the compat future the usual rule applies.
+    loop {
+        something_else().await;
+    }
+}
