@@ -376,3 +376,45 @@ fn a_deadlock_between_two_native_mutexes_is_found_and_replayed() {
         );
     }
 }
+
+// ------------------------------------------------ a deadlock through reader-writer locks
+
+/// Two tasks each read one `RwLock` and then want to write the other's: under some
+/// interleavings each writer waits for the other's read guard. A writer waits for
+/// every reader, so these are many-holder edges of the wait-for graph.
+async fn rwlock_upgrade_deadlock(cx: Cx) {
+    use asupersync::sync::RwLock;
+    let (a, b) = (Arc::new(RwLock::new(0u32)), Arc::new(RwLock::new(0u32)));
+    Region::open(&cx, "upgrades", move |cx| async move {
+        for (name, read, write) in [("reads-a", a.clone(), b.clone()), ("reads-b", b, a)] {
+            cx.spawn_named(name, move |cx| async move {
+                let Ok(seen) = read.read(&cx).await else {
+                    return;
+                };
+                yield_now(&cx).await.ok();
+                let Ok(mut other) = write.write(&cx).await else {
+                    return;
+                };
+                *other += *seen;
+            });
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn a_deadlock_between_two_rwlocks_prints_the_cycle_through_the_readers() {
+    for strategy in [Strategy::Random, Strategy::pct(3)] {
+        let failure = find_and_replay(strategy, "wait-for cycle", rwlock_upgrade_deadlock);
+        let text = failure.to_string();
+        assert!(
+            text.contains("waits for the rwlock created at runtime/tests/lab_bugs.rs:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("reads-a") && text.contains("reads-b") && text.contains("(held by"),
+            "{text}"
+        );
+    }
+}

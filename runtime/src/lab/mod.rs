@@ -592,16 +592,16 @@ where
 }
 
 /// Tells the lab's deadlock oracle that `cx`'s task is about to wait for `resource`,
-/// held by task `holder` if known: the edges of the wait-for graph, printed as a cycle
-/// when the run deadlocks. Call [`done_waiting`] when the wait ends. No effect
-/// outside the lab.
-pub fn waiting_on(cx: &Cx, resource: impl Into<String>, holder: Option<u64>) {
+/// held by the tasks `holders` as far as known (`None`, `Some(id)` or a list): the
+/// edges of the wait-for graph, printed as a cycle when the run deadlocks. Call
+/// [`done_waiting`] when the wait ends. No effect outside the lab.
+pub fn waiting_on(cx: &Cx, resource: impl Into<String>, holders: impl IntoIterator<Item = u64>) {
     if let Some(lab) = cx.runtime().lab() {
         lab.state().waits.insert(
             cx.task_id(),
             Wait {
                 resource: resource.into(),
-                holder,
+                holders: holders.into_iter().collect(),
             },
         );
     }

@@ -109,8 +109,10 @@ pub struct RegionInfo {
 pub struct Wait {
     /// The resource, in words (`"lock A"`).
     pub resource: String,
-    /// The task holding it, when known: an edge of the wait-for graph.
-    pub holder: Option<u64>,
+    /// The tasks holding it, as far as known (one for a mutex or a writer, any number
+    /// of readers): the edges of the wait-for graph. The wait ends only when all of
+    /// them have let go.
+    pub holders: Vec<u64>,
 }
 
 /// The moment the scheduler found nothing runnable and nothing pending.
@@ -538,8 +540,13 @@ impl Oracle for Deadlock {
             }
             if let Some(wait) = snapshot.waits.get(&task) {
                 let _ = write!(message, ", waits for {}", wait.resource);
-                if let Some(holder) = wait.holder {
-                    let _ = write!(message, " (held by {})", run.task_label(Some(holder)));
+                if !wait.holders.is_empty() {
+                    let holders: Vec<String> = wait
+                        .holders
+                        .iter()
+                        .map(|&h| run.task_label(Some(h)))
+                        .collect();
+                    let _ = write!(message, " (held by {})", holders.join(", "));
                 }
             }
             match run.last_event_of(task, snapshot.at_event) {
@@ -555,20 +562,36 @@ impl Oracle for Deadlock {
     }
 }
 
-/// A cycle in the wait-for graph (task → holder of what it waits for), if any.
+/// A cycle in the wait-for graph (task → each holder of what it waits for), if any,
+/// as the tasks along it: each waits for something the next one holds.
 fn find_cycle(waits: &BTreeMap<u64, Wait>) -> Option<Vec<u64>> {
-    for &start in waits.keys() {
-        let mut path = vec![start];
-        let mut current = start;
-        while let Some(next) = waits.get(&current).and_then(|w| w.holder) {
-            if let Some(pos) = path.iter().position(|&t| t == next) {
-                return Some(path[pos..].to_vec());
-            }
-            path.push(next);
-            current = next;
+    /// Depth-first search from `task`; `path` is the stack of tasks being explored.
+    fn visit(
+        task: u64,
+        waits: &BTreeMap<u64, Wait>,
+        path: &mut Vec<u64>,
+        done: &mut Vec<u64>,
+    ) -> Option<Vec<u64>> {
+        if let Some(pos) = path.iter().position(|&t| t == task) {
+            return Some(path[pos..].to_vec());
         }
+        if done.contains(&task) {
+            return None;
+        }
+        path.push(task);
+        for &holder in waits.get(&task).map_or(&[][..], |w| &w.holders[..]) {
+            if let Some(cycle) = visit(holder, waits, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.push(task);
+        None
     }
-    None
+    let mut done = Vec::new();
+    waits
+        .keys()
+        .find_map(|&start| visit(start, waits, &mut Vec::new(), &mut done))
 }
 
 impl fmt::Display for Violation {
@@ -732,22 +755,21 @@ mod tests {
 
     #[test]
     fn wait_for_cycle_is_found() {
-        let mut waits = BTreeMap::new();
-        let wait = |r: &str, h| Wait {
+        let wait = |r: &str, holders: &[u64]| Wait {
             resource: r.into(),
-            holder: Some(h),
+            holders: holders.to_vec(),
         };
-        waits.insert(3, wait("lock A", 4));
-        waits.insert(4, wait("lock B", 5));
-        waits.insert(5, wait("lock C", 4));
+        let mut waits = BTreeMap::new();
+        waits.insert(3, wait("lock A", &[4]));
+        waits.insert(4, wait("lock B", &[5]));
+        waits.insert(5, wait("lock C", &[4]));
         assert_eq!(find_cycle(&waits), Some(vec![4, 5]));
-        waits.insert(
-            5,
-            Wait {
-                resource: "lock C".into(),
-                holder: None,
-            },
-        );
+        waits.insert(5, wait("lock C", &[]));
         assert_eq!(find_cycle(&waits), None);
+        // A writer waits for every reader: a cycle through any one of them counts,
+        // even when the first reader searched leads nowhere.
+        waits.insert(5, wait("rwlock R", &[6, 3]));
+        waits.insert(6, wait("lock D", &[]));
+        assert_eq!(find_cycle(&waits), Some(vec![3, 4, 5]));
     }
 }

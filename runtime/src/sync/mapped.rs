@@ -9,6 +9,7 @@ use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+use super::holders::{Held, Holders};
 use super::mutex::{Mutex, MutexGuard, OwnedMutexGuard};
 use super::rwlock::{OwnedRwLockWriteGuard, RwLock, RwLockWriteGuard};
 use super::sem::SemCore;
@@ -18,6 +19,8 @@ use super::sem::SemCore;
 pub struct MappedMutexGuard<'a, T: ?Sized> {
     sem: &'a SemCore,
     permits: usize,
+    holders: &'a Holders,
+    held: Held,
     value: *mut T,
     _borrow: PhantomData<&'a mut T>,
 }
@@ -35,12 +38,14 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         f: impl FnOnce(&mut T) -> &mut U,
     ) -> MappedMutexGuard<'a, U> {
         let value: *mut U = f(&mut this);
-        let sem = this.semaphore();
+        let (sem, permits, holders, held) = this.release_parts();
         // The permit moves to the mapped guard: this guard must not release it.
         std::mem::forget(this);
         MappedMutexGuard {
             sem,
-            permits: 1,
+            permits,
+            holders,
+            held,
             value,
             _borrow: PhantomData,
         }
@@ -54,11 +59,13 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         f: impl FnOnce(&mut T) -> &mut U,
     ) -> RwLockMappedWriteGuard<'a, U> {
         let value: *mut U = f(&mut this);
-        let (sem, permits) = this.semaphore();
+        let (sem, permits, holders, held) = this.release_parts();
         std::mem::forget(this);
         MappedMutexGuard {
             sem,
             permits,
+            holders,
+            held,
             value,
             _borrow: PhantomData,
         }
@@ -86,6 +93,7 @@ impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
     fn drop(&mut self) {
+        self.holders.release(self.held);
         self.sem.release(self.permits);
     }
 }
@@ -100,6 +108,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, T> {
 #[must_use = "dropping the guard unlocks at once"]
 pub struct OwnedMappedMutexGuard<T: ?Sized, U: ?Sized = T> {
     release: OwnedRelease<T>,
+    held: Held,
     value: *mut U,
 }
 
@@ -126,7 +135,7 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         f: impl FnOnce(&mut T) -> &mut U,
     ) -> OwnedMappedMutexGuard<T, U> {
         let value: *mut U = f(&mut this);
-        let mutex = this.mutex().clone();
+        let (mutex, held) = (this.mutex().clone(), this.held());
         // The permit moves to the mapped guard; this guard's only other resource is
         // its `Arc`, cloned above, so forgetting it leaks one count: drop that count
         // by hand instead.
@@ -136,6 +145,7 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         unsafe { drop(std::ptr::read(this.mutex())) };
         OwnedMappedMutexGuard {
             release: OwnedRelease::Mutex(mutex),
+            held,
             value,
         }
     }
@@ -148,13 +158,14 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         f: impl FnOnce(&mut T) -> &mut U,
     ) -> OwnedRwLockMappedWriteGuard<T, U> {
         let value: *mut U = f(&mut this);
-        let lock = this.lock().clone();
+        let (lock, held) = (this.lock().clone(), this.held());
         let this = ManuallyDrop::new(this);
         // SAFETY: as in `OwnedMutexGuard::map`: the forgotten guard's `Arc` is
         // dropped exactly once, here.
         unsafe { drop(std::ptr::read(this.lock())) };
         OwnedMappedMutexGuard {
             release: OwnedRelease::RwLock(lock),
+            held,
             value,
         }
     }
@@ -179,8 +190,12 @@ impl<T: ?Sized, U: ?Sized> DerefMut for OwnedMappedMutexGuard<T, U> {
 impl<T: ?Sized, U: ?Sized> Drop for OwnedMappedMutexGuard<T, U> {
     fn drop(&mut self) {
         match &self.release {
-            OwnedRelease::Mutex(m) => m.semaphore().release(1),
+            OwnedRelease::Mutex(m) => {
+                m.holders().release(self.held);
+                m.semaphore().release(1);
+            }
             OwnedRelease::RwLock(l) => {
+                l.holders().release(self.held);
                 let (sem, permits) = l.write_permits();
                 sem.release(permits);
             }

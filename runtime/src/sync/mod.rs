@@ -9,6 +9,7 @@
 //! FIFO hand-off queue (see `sem.rs`) so that these rules are proven once.
 
 mod barrier;
+mod holders;
 mod mapped;
 mod mutex;
 mod notify;

@@ -3,10 +3,10 @@ use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::holders::{Held, Holders};
 use super::sem::{AcquireCore, AcquireFailed, SemCore};
 use crate::cancel::Cancelled;
 use crate::cx::Cx;
@@ -18,11 +18,9 @@ use crate::cx::Cx;
 /// held across `.await` (that is the point of an async mutex).
 pub struct Mutex<T: ?Sized> {
     sem: SemCore,
-    /// Under the lab, the task holding the lock (0: none or unknown), so a deadlock
-    /// report can print the wait-for cycle. Not maintained outside the lab.
-    holder: AtomicU64,
-    /// Where the mutex was created: its name in deadlock reports.
-    created_at: &'static std::panic::Location<'static>,
+    /// Under the lab, the task holding the lock and where the mutex was created, so
+    /// a deadlock report can print the wait-for cycle.
+    holders: Holders,
     value: UnsafeCell<T>,
 }
 
@@ -59,8 +57,7 @@ impl<T> Mutex<T> {
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
             sem: SemCore::new(1),
-            holder: AtomicU64::new(0),
-            created_at: std::panic::Location::caller(),
+            holders: Holders::new("mutex"),
             value: UnsafeCell::new(value),
         }
     }
@@ -88,33 +85,32 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         self.sem
             .try_acquire(1)
-            .map(|()| MutexGuard { mutex: self })
+            .map(|()| MutexGuard {
+                mutex: self,
+                held: Held::default(),
+            })
             .map_err(|_| TryLockError(()))
     }
 
     /// Waits for the lock, returning a guard that keeps the `Arc` alive (it can be
     /// moved into a spawned task).
     pub async fn lock_owned(self: Arc<Self>, cx: &Cx) -> Result<OwnedMutexGuard<T>, Cancelled> {
-        AcquireCore::new(cx, &self.sem, 1)
-            .await_acquire()
+        let mut acquire = AcquireCore::new(cx, &self.sem, 1);
+        let held = std::future::poll_fn(|task| self.holders.poll_acquire(&mut acquire, task))
             .await
             .map_err(cancelled)?;
-        self.note_holder(cx);
-        Ok(OwnedMutexGuard { mutex: self })
+        drop(acquire);
+        Ok(OwnedMutexGuard { mutex: self, held })
     }
 
     /// Like [`try_lock`](Mutex::try_lock), for an owned guard.
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         match self.sem.try_acquire(1) {
-            Ok(()) => Ok(OwnedMutexGuard { mutex: self }),
+            Ok(()) => Ok(OwnedMutexGuard {
+                mutex: self,
+                held: Held::default(),
+            }),
             Err(_) => Err(TryLockError(())),
-        }
-    }
-
-    /// Records the task that now holds the lock (lab runs only).
-    fn note_holder(&self, cx: &Cx) {
-        if crate::lab::is_lab(cx) {
-            self.holder.store(cx.task_id(), Ordering::Relaxed);
         }
     }
 
@@ -154,26 +150,12 @@ impl<'a, T: ?Sized> Future for Lock<'a, '_, T> {
 
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let cx = this.acquire.cx;
-        let lab = crate::lab::is_lab(cx);
-        let Poll::Ready(acquired) = this.acquire.poll(task) else {
-            if lab {
-                // The wait-for edge the deadlock oracle prints as a cycle.
-                let holder = this.mutex.holder.load(Ordering::Relaxed);
-                crate::lab::waiting_on(
-                    cx,
-                    format!("the mutex created at {}", this.mutex.created_at),
-                    (holder != 0).then_some(holder),
-                );
-            }
-            return Poll::Pending;
-        };
-        if lab {
-            crate::lab::done_waiting(cx);
-        }
-        acquired.map_err(cancelled)?;
-        this.mutex.note_holder(cx);
-        Poll::Ready(Ok(MutexGuard { mutex: this.mutex }))
+        let held = std::task::ready!(this.mutex.holders.poll_acquire(&mut this.acquire, task))
+            .map_err(cancelled)?;
+        Poll::Ready(Ok(MutexGuard {
+            mutex: this.mutex,
+            held,
+        }))
     }
 }
 
@@ -188,17 +170,29 @@ impl<T: ?Sized> fmt::Debug for Lock<'_, '_, T> {
 #[must_use = "dropping the guard unlocks at once"]
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
+    held: Held,
 }
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
-    pub(super) fn semaphore(&self) -> &'a SemCore {
-        &self.mutex.sem
+    /// What a mapped guard takes over: the queue, the permits held, the holder record.
+    pub(super) fn release_parts(&self) -> (&'a SemCore, usize, &'a Holders, Held) {
+        (&self.mutex.sem, 1, &self.mutex.holders, self.held)
     }
 }
 
 impl<T: ?Sized> Mutex<T> {
     pub(super) fn semaphore(&self) -> &SemCore {
         &self.sem
+    }
+
+    pub(super) fn holders(&self) -> &Holders {
+        &self.holders
+    }
+}
+
+impl<T: ?Sized> OwnedMutexGuard<T> {
+    pub(super) fn held(&self) -> Held {
+        self.held
     }
 }
 
@@ -221,7 +215,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        self.mutex.holder.store(0, Ordering::Relaxed);
+        self.mutex.holders.release(self.held);
         self.mutex.sem.release(1);
     }
 }
@@ -236,6 +230,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
 #[must_use = "dropping the guard unlocks at once"]
 pub struct OwnedMutexGuard<T: ?Sized> {
     mutex: Arc<Mutex<T>>,
+    held: Held,
 }
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
@@ -262,7 +257,7 @@ impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
 
 impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
-        self.mutex.holder.store(0, Ordering::Relaxed);
+        self.mutex.holders.release(self.held);
         self.mutex.sem.release(1);
     }
 }

@@ -3,6 +3,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+use super::holders::{Held, Holders};
 use super::sem::{AcquireCore, AcquireFailed, SemCore};
 use crate::cancel::Cancelled;
 use crate::cx::Cx;
@@ -18,6 +19,9 @@ const MAX_READERS: usize = u32::MAX as usize >> 3;
 /// `read(&cx)` / `write(&cx)` return `Err(Cancelled)` and hold nothing.
 pub struct RwLock<T: ?Sized> {
     sem: SemCore,
+    /// Under the lab, the tasks holding the lock and where it was created, so a
+    /// deadlock report can print the wait-for cycle.
+    holders: Holders,
     value: UnsafeCell<T>,
 }
 
@@ -50,9 +54,11 @@ impl std::error::Error for TryLockError {}
 
 impl<T> RwLock<T> {
     /// A new unlocked lock.
+    #[track_caller]
     pub fn new(value: T) -> RwLock<T> {
         RwLock {
             sem: SemCore::new(MAX_READERS),
+            holders: Holders::new("rwlock"),
             value: UnsafeCell::new(value),
         }
     }
@@ -66,27 +72,24 @@ impl<T> RwLock<T> {
 impl<T: ?Sized> RwLock<T> {
     /// Waits for shared access.
     pub async fn read(&self, cx: &Cx) -> Result<RwLockReadGuard<'_, T>, Cancelled> {
-        AcquireCore::new(cx, &self.sem, 1)
-            .await_acquire()
-            .await
-            .map_err(cancelled)?;
-        Ok(RwLockReadGuard { lock: self })
+        let held = self.acquire(cx, 1).await?;
+        Ok(RwLockReadGuard { lock: self, held })
     }
 
     /// Waits for exclusive access.
     pub async fn write(&self, cx: &Cx) -> Result<RwLockWriteGuard<'_, T>, Cancelled> {
-        AcquireCore::new(cx, &self.sem, MAX_READERS)
-            .await_acquire()
-            .await
-            .map_err(cancelled)?;
-        Ok(RwLockWriteGuard { lock: self })
+        let held = self.acquire(cx, MAX_READERS).await?;
+        Ok(RwLockWriteGuard { lock: self, held })
     }
 
     /// Shared access now, if no writer holds or waits for the lock.
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
         self.sem
             .try_acquire(1)
-            .map(|()| RwLockReadGuard { lock: self })
+            .map(|()| RwLockReadGuard {
+                lock: self,
+                held: Held::default(),
+            })
             .map_err(|_| TryLockError(()))
     }
 
@@ -94,7 +97,10 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
         self.sem
             .try_acquire(MAX_READERS)
-            .map(|()| RwLockWriteGuard { lock: self })
+            .map(|()| RwLockWriteGuard {
+                lock: self,
+                held: Held::default(),
+            })
             .map_err(|_| TryLockError(()))
     }
 
@@ -103,11 +109,8 @@ impl<T: ?Sized> RwLock<T> {
         self: Arc<Self>,
         cx: &Cx,
     ) -> Result<OwnedRwLockReadGuard<T>, Cancelled> {
-        AcquireCore::new(cx, &self.sem, 1)
-            .await_acquire()
-            .await
-            .map_err(cancelled)?;
-        Ok(OwnedRwLockReadGuard { lock: self })
+        let held = self.acquire(cx, 1).await?;
+        Ok(OwnedRwLockReadGuard { lock: self, held })
     }
 
     /// Like [`write`](RwLock::write), for a guard that keeps the `Arc` alive.
@@ -115,16 +118,21 @@ impl<T: ?Sized> RwLock<T> {
         self: Arc<Self>,
         cx: &Cx,
     ) -> Result<OwnedRwLockWriteGuard<T>, Cancelled> {
-        AcquireCore::new(cx, &self.sem, MAX_READERS)
-            .await_acquire()
-            .await
-            .map_err(cancelled)?;
-        Ok(OwnedRwLockWriteGuard { lock: self })
+        let held = self.acquire(cx, MAX_READERS).await?;
+        Ok(OwnedRwLockWriteGuard { lock: self, held })
     }
 
     /// Mutable access without locking.
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
+    }
+
+    /// Waits for `permits` (one for a reader, all for a writer).
+    async fn acquire(&self, cx: &Cx, permits: usize) -> Result<Held, Cancelled> {
+        let mut acquire = AcquireCore::new(cx, &self.sem, permits);
+        std::future::poll_fn(|task| self.holders.poll_acquire(&mut acquire, task))
+            .await
+            .map_err(cancelled)
     }
 }
 
@@ -143,6 +151,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 #[must_use = "dropping the guard unlocks at once"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
+    held: Held,
 }
 
 impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
@@ -156,6 +165,7 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
+        self.lock.holders.release(self.held);
         self.lock.sem.release(1);
     }
 }
@@ -170,11 +180,14 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
 #[must_use = "dropping the guard unlocks at once"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
+    held: Held,
 }
 
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
-    pub(super) fn semaphore(&self) -> (&'a SemCore, usize) {
-        self.lock.write_permits()
+    /// What a mapped guard takes over: the queue, the permits held, the holder record.
+    pub(super) fn release_parts(&self) -> (&'a SemCore, usize, &'a Holders, Held) {
+        let (sem, permits) = self.lock.write_permits();
+        (sem, permits, &self.lock.holders, self.held)
     }
 }
 
@@ -183,11 +196,19 @@ impl<T: ?Sized> RwLock<T> {
     pub(super) fn write_permits(&self) -> (&SemCore, usize) {
         (&self.sem, MAX_READERS)
     }
+
+    pub(super) fn holders(&self) -> &Holders {
+        &self.holders
+    }
 }
 
 impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     pub(super) fn lock(&self) -> &Arc<RwLock<T>> {
         &self.lock
+    }
+
+    pub(super) fn held(&self) -> Held {
+        self.held
     }
 }
 
@@ -208,6 +229,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
+        self.lock.holders.release(self.held);
         self.lock.sem.release(MAX_READERS);
     }
 }
@@ -222,6 +244,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
 #[must_use = "dropping the guard unlocks at once"]
 pub struct OwnedRwLockReadGuard<T: ?Sized> {
     lock: Arc<RwLock<T>>,
+    held: Held,
 }
 
 impl<T: ?Sized> Deref for OwnedRwLockReadGuard<T> {
@@ -234,6 +257,7 @@ impl<T: ?Sized> Deref for OwnedRwLockReadGuard<T> {
 
 impl<T: ?Sized> Drop for OwnedRwLockReadGuard<T> {
     fn drop(&mut self) {
+        self.lock.holders.release(self.held);
         self.lock.sem.release(1);
     }
 }
@@ -248,6 +272,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedRwLockReadGuard<T> {
 #[must_use = "dropping the guard unlocks at once"]
 pub struct OwnedRwLockWriteGuard<T: ?Sized> {
     lock: Arc<RwLock<T>>,
+    held: Held,
 }
 
 impl<T: ?Sized> Deref for OwnedRwLockWriteGuard<T> {
@@ -267,6 +292,7 @@ impl<T: ?Sized> DerefMut for OwnedRwLockWriteGuard<T> {
 
 impl<T: ?Sized> Drop for OwnedRwLockWriteGuard<T> {
     fn drop(&mut self) {
+        self.lock.holders.release(self.held);
         self.lock.sem.release(MAX_READERS);
     }
 }
