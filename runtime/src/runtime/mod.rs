@@ -181,13 +181,14 @@ impl RuntimeBuilder {
             io,
         };
         let shared = match self.flavor {
-            Flavor::CurrentThread => RuntimeShared::new_current_thread(config),
+            Flavor::CurrentThread => RuntimeShared::new_current_thread(config)
+                .map_err(|e| BuildError(format!("cannot create the IO reactor: {e}")))?,
             Flavor::MultiThread => {
                 let workers = self
                     .worker_threads
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
                 RuntimeShared::new_multi_thread(config, workers, &self.thread_name)
-                    .map_err(|e| BuildError(format!("cannot start a worker thread: {e}")))?
+                    .map_err(|e| BuildError(format!("cannot start the runtime: {e}")))?
             }
         };
         if shared.config.io.shutdown_on_ctrl_c {

@@ -15,6 +15,7 @@ use crate::budget::Budget;
 use crate::cancel::CancelReason;
 use crate::cx::Cx;
 use crate::outcome::Outcome;
+use crate::reactor::IoDriver;
 use crate::region::{self, RegionCore};
 use crate::task::core::{lock, TaskCore};
 use crate::task::Runnable;
@@ -41,8 +42,9 @@ pub(crate) struct RuntimeShared {
     pub(crate) trace: Trace,
     pub(crate) shutdown: ShutdownState,
     pub(crate) config: Config,
-    /// The IO reactor (started on first registration) and the blocking pool.
-    pub(crate) io: crate::reactor::IoDriver,
+    /// The IO reactor and the blocking pool; the schedulers' parkers sleep in the
+    /// reactor, so they share it.
+    pub(crate) io: Arc<IoDriver>,
     scheduler: Scheduler,
     ids: AtomicU64,
     roots: Mutex<HashMap<u64, Weak<RegionCore>>>,
@@ -50,19 +52,20 @@ pub(crate) struct RuntimeShared {
 }
 
 impl RuntimeShared {
-    pub(crate) fn new_current_thread(config: Config) -> Arc<RuntimeShared> {
-        Arc::new(RuntimeShared {
+    pub(crate) fn new_current_thread(config: Config) -> std::io::Result<Arc<RuntimeShared>> {
+        let io = Arc::new(IoDriver::new(&config.io)?);
+        Ok(Arc::new(RuntimeShared {
             clock: Clock::System,
             timers: TimerQueue::default(),
             trace: Trace::new(config.trace),
             shutdown: ShutdownState::default(),
-            scheduler: Scheduler::CurrentThread(CurrentThread::new()),
-            io: crate::reactor::IoDriver::new(&config.io),
+            scheduler: Scheduler::CurrentThread(CurrentThread::new(io.clone())),
+            io,
             config,
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
             running: AtomicBool::new(false),
-        })
+        }))
     }
 
     /// A runtime for the lab: a virtual clock, tracing on, and the lab's seeded
@@ -75,8 +78,8 @@ impl RuntimeShared {
             trace: Trace::new(true),
             shutdown: ShutdownState::default(),
             scheduler: Scheduler::Lab(Box::new(lab)),
-            // Started only if the program does real IO, which the lab does not drive.
-            io: crate::reactor::IoDriver::new(&config.io),
+            // No reactor: the lab never touches real epoll (`lab::net` simulates it).
+            io: Arc::new(IoDriver::without_reactor(&config.io)),
             config: Config {
                 trace: true,
                 ..config
@@ -102,17 +105,18 @@ impl RuntimeShared {
         workers: usize,
         thread_name: &str,
     ) -> std::io::Result<Arc<RuntimeShared>> {
-        let scheduler = MultiThread::new(workers);
+        let io = Arc::new(IoDriver::new(&config.io)?);
+        let scheduler = MultiThread::new(workers, &io);
         let timers = TimerQueue::default();
         let driver = scheduler.shared().clone();
-        timers.set_wake_hook(Box::new(move || driver.wake_timer_driver()));
+        timers.set_wake_hook(Box::new(move || driver.wake_driver()));
         let rt = Arc::new(RuntimeShared {
             clock: Clock::System,
             timers,
             trace: Trace::new(config.trace),
             shutdown: ShutdownState::default(),
             scheduler: Scheduler::MultiThread(scheduler),
-            io: crate::reactor::IoDriver::new(&config.io),
+            io,
             config,
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
