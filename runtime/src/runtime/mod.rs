@@ -270,6 +270,11 @@ impl Runtime {
     /// Asks the runtime to shut down: the shutdown signal fires and every root region
     /// is cancelled with [`CancelKind::Shutdown`], with `drain` as the drain budget.
     /// A running `block_on` then returns once its region has closed.
+    ///
+    /// Once no `block_on` is running (at once if none is), the runtime stops: its
+    /// worker and blocking-pool threads are joined and its IO reactor closes, without
+    /// waiting for the `Runtime` to be dropped. A later `block_on` returns `Cancelled`
+    /// (kind `Shutdown`) without running its body.
     pub fn shutdown(&self, drain: Budget) {
         let reason = CancelReason::new(CancelKind::Shutdown).with_message("Runtime::shutdown");
         self.shared.shutdown(reason, drain);
