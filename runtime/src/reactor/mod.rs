@@ -294,12 +294,14 @@ impl IoDriver {
     /// Polls for readiness without blocking and wakes the ready tasks: what a busy
     /// scheduler thread does now and then. Returns at once if another thread drives.
     pub(crate) fn poll_now(&self) {
-        self.turn(Some(Duration::ZERO));
+        self.poll_events(Some(Duration::ZERO));
+        self.dispatch_events();
     }
 
-    /// One `epoll_wait` of at most `timeout` (`None`: until woken), then the wakers of
-    /// every source that became ready.
-    fn turn(&self, timeout: Option<Duration>) {
+    /// One `epoll_wait` of at most `timeout` (`None`: until woken); records the new
+    /// readiness of every source and collects their waiting wakers for
+    /// [`dispatch_events`](IoDriver::dispatch_events).
+    fn poll_events(&self, timeout: Option<Duration>) {
         let Some(reactor) = &self.reactor else {
             return;
         };
@@ -315,29 +317,43 @@ impl IoDriver {
             return;
         }
         poller.tick = poller.tick.wrapping_add(1) & (usize::MAX >> TICK_SHIFT);
-        let mut wake = std::mem::take(&mut poller.wake);
-        {
-            let sources = lock(&reactor.inner.sources);
-            for event in poller.events.iter() {
-                let token = event.token();
-                if token == WAKE_TOKEN {
-                    continue;
-                }
-                let index = token.0 & INDEX_MASK;
-                let generation = (token.0 >> GENERATION_SHIFT) as u32;
-                let Some((live_generation, io)) = sources.slab.get(index) else {
-                    continue;
-                };
-                if *live_generation != generation {
-                    continue;
-                }
-                io.set_readiness(readiness_of(event), poller.tick, &mut wake);
+        let sources = lock(&reactor.inner.sources);
+        for event in poller.events.iter() {
+            let token = event.token();
+            if token == WAKE_TOKEN {
+                continue;
             }
+            let index = token.0 & INDEX_MASK;
+            let generation = (token.0 >> GENERATION_SHIFT) as u32;
+            let Some((live_generation, io)) = sources.slab.get(index) else {
+                continue;
+            };
+            if *live_generation != generation {
+                continue;
+            }
+            io.set_readiness(readiness_of(event), poller.tick, &mut poller.wake);
         }
+    }
+
+    /// Wakes the tasks the last [`poll_events`](IoDriver::poll_events) found ready,
+    /// with no lock held (a woken task may be scheduled, and so run, right here).
+    fn dispatch_events(&self) {
+        let Some(reactor) = &self.reactor else {
+            return;
+        };
+        let mut wake = match reactor.poller.try_lock() {
+            Ok(mut poller) if !poller.wake.is_empty() => std::mem::take(&mut poller.wake),
+            _ => return,
+        };
         for waker in wake.drain(..) {
             waker.wake();
         }
-        poller.wake = wake;
+        // Hand the capacity back for the next turn.
+        if let Ok(mut poller) = reactor.poller.try_lock() {
+            if poller.wake.is_empty() {
+                poller.wake = wake;
+            }
+        }
     }
 
     /// Marks the reactor stopped and wakes every waiting IO operation (which then
@@ -369,7 +385,11 @@ impl IoDriver {
 /// A parked scheduler thread sleeps in `epoll_wait`.
 impl Driver for IoDriver {
     fn park(&self, timeout: Option<Duration>) {
-        self.turn(timeout);
+        self.poll_events(timeout);
+    }
+
+    fn dispatch(&self) {
+        self.dispatch_events();
     }
 
     fn wake(&self) {

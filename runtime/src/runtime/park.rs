@@ -36,9 +36,14 @@ use std::time::Duration;
 /// Something a thread can block in that wakes up on its own events as well as on
 /// [`wake`](Driver::wake): the IO reactor ([`IoDriver`](crate::reactor::IoDriver)).
 pub(crate) trait Driver: Send + Sync {
-    /// Blocks for at most `timeout` (`None`: until woken), handling whatever events
+    /// Blocks for at most `timeout` (`None`: until woken) and collects whatever events
     /// arrive. May return early. Only one thread calls it at a time.
     fn park(&self, timeout: Option<Duration>);
+
+    /// Acts on the events the last `park` collected (wakes their tasks). Called once
+    /// the thread counts as awake again, so that what it wakes does not try to wake
+    /// this very thread through the driver.
+    fn dispatch(&self);
 
     /// Makes a `park` in progress, or the next one, return promptly. Callable from
     /// any thread.
@@ -116,6 +121,7 @@ impl Parker {
         driver.park(timeout);
         // Woken, timed out, IO events or spurious: awake now, any token consumed.
         self.state.swap(EMPTY, SeqCst);
+        driver.dispatch();
     }
 
     /// Sleeps on the condvar until [`unpark`](Parker::unpark) or `timeout`; returns at
@@ -251,6 +257,8 @@ mod tests {
             *woken = false;
         }
 
+        fn dispatch(&self) {}
+
         fn wake(&self) {
             *self.woken.lock().unwrap() = true;
             self.condvar.notify_one();
@@ -342,6 +350,8 @@ mod loom_tests {
             }
             *woken = false;
         }
+
+        fn dispatch(&self) {}
 
         fn wake(&self) {
             *self.woken.lock().unwrap() = true;
