@@ -139,27 +139,37 @@ fn idle_blocking_threads_exit_after_keep_alive() {
 }
 
 #[test]
-fn dropping_the_runtime_joins_the_reactor_and_blocking_threads() {
+fn dropping_the_runtime_joins_the_blocking_threads_and_io_needs_no_thread() {
     for (name, builder) in flavors() {
         let rt = builder.thread_name("noleak").build().unwrap();
         rt.block_on(|cx| async move {
-            assert_eq!(
-                threads_named("noleak-io"),
-                0,
-                "[{name}] the reactor starts lazily"
-            );
-            // Start the reactor and the pool.
+            // Real IO: the runtime's own threads drive the reactor.
             let socket = asupersync::net::UdpSocket::bind(&cx, "127.0.0.1:0")
                 .await
                 .unwrap();
+            let addr = socket.local_addr().unwrap();
+            socket.send_to(&cx, b"ping", addr).await.unwrap();
+            let mut buf = [0u8; 8];
+            let (n, _) = socket.recv_from(&cx, &mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"ping", "[{name}]");
             drop(socket);
+            let others: Vec<String> = common::thread_names()
+                .into_iter()
+                .filter(|n| n.starts_with("noleak-"))
+                .filter(|n| !n["noleak-".len()..].bytes().all(|b| b.is_ascii_digit()))
+                .collect();
+            assert!(
+                others.is_empty(),
+                "[{name}] IO started a thread besides the workers: {others:?}"
+            );
+            // Start the pool.
             spawn_blocking(&cx, || ()).join(&cx).await.unwrap();
             // A thread names itself once it runs: give it a moment.
             let start = Instant::now();
-            while threads_named("noleak-io") != 1 {
+            while threads_named("noleak-blocking") != 1 {
                 assert!(
                     start.elapsed() < Duration::from_secs(10),
-                    "[{name}] the reactor thread runs"
+                    "[{name}] the blocking thread runs"
                 );
                 asupersync::time::sleep(&cx, MS).await.unwrap();
             }

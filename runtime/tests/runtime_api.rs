@@ -254,3 +254,79 @@ fn a_shutdown_signal_that_loses_a_race_drains_at_once() {
         );
     });
 }
+
+/// `shutdown` stops the runtime without waiting for it to be dropped: once the
+/// running `block_on` has returned, its workers and pool threads are gone, its IO is
+/// closed, and a later `block_on` does not run its body.
+#[test]
+fn shutdown_stops_the_threads_without_dropping_the_runtime() {
+    for (i, (name, builder)) in flavors().into_iter().enumerate() {
+        // Short: /proc shows only the first 15 bytes of a thread's name.
+        let prefix = format!("stop{i}-");
+        let rt = builder.thread_name(prefix.clone()).build().unwrap();
+        let handle = rt.handle();
+        let p = prefix.clone();
+        let outcome = rt.block_on(|cx| async move {
+            asupersync::task::spawn_blocking(&cx, || ())
+                .join(&cx)
+                .await
+                .unwrap();
+            assert!(
+                thread_names().iter().any(|n| n.starts_with(&p)),
+                "[{name}] the pool thread runs before the shutdown"
+            );
+            let socket = asupersync::net::UdpSocket::bind(&cx, "127.0.0.1:0")
+                .await
+                .unwrap();
+            handle.shutdown(Budget::timeout(Duration::from_secs(5)));
+            let mut buf = [0u8; 8];
+            // Cancelled by the shutdown (nobody sends).
+            socket.recv_from(&cx, &mut buf).await
+        });
+        assert_eq!(
+            outcome.cancel_reason().map(|r| r.kind),
+            None,
+            "[{name}] the body itself returned"
+        );
+        assert!(
+            outcome.unwrap().is_err(),
+            "[{name}] the receive was cancelled"
+        );
+        let left = threads_left(&prefix);
+        assert!(left.is_empty(), "[{name}] still running: {left:?}");
+
+        let ran = flag();
+        let r = ran.clone();
+        let again = rt.block_on(move |_cx| async move { r.store(true, Ordering::SeqCst) });
+        assert_eq!(
+            again.cancel_reason().map(|r| r.kind),
+            Some(CancelKind::Shutdown),
+            "[{name}]"
+        );
+        assert!(!ran.load(Ordering::SeqCst), "[{name}] the body did not run");
+    }
+}
+
+/// A shutdown with no `block_on` running stops the threads at once.
+#[test]
+fn shutdown_of_an_idle_runtime_stops_its_threads_at_once() {
+    let rt = RuntimeBuilder::multi_thread()
+        .worker_threads(2)
+        .thread_name("idle-stop")
+        .build()
+        .unwrap();
+    rt.block_on(|cx| async move {
+        asupersync::task::spawn_blocking(&cx, || ())
+            .join(&cx)
+            .await
+            .unwrap();
+    })
+    .unwrap();
+    assert!(
+        thread_names().iter().any(|n| n.starts_with("idle-stop")),
+        "the workers run before the shutdown"
+    );
+    rt.shutdown(Budget::INFINITE);
+    let left = threads_left("idle-stop");
+    assert!(left.is_empty(), "still running: {left:?}");
+}

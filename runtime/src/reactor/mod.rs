@@ -18,14 +18,25 @@
 //!
 //! # Who polls `mio`
 //!
-//! A dedicated driver thread per runtime, started lazily by the first registration and
-//! stopped and joined when the runtime is dropped ([`IoDriver::shutdown`]), so no
-//! thread outlives its runtime. A driver thread works the same under every scheduler
-//! flavor and keeps the schedulers free of IO concerns; its cost is one cross-thread
-//! wake per readiness edge. Everything the rest of the crate sees is the small API
-//! below (`register`, `poll_read_ready`, `poll_write_ready`, `clear_readiness`), so
-//! polling can move into a parked worker later without touching the IO types, if the
-//! `vs_tokio` benchmarks say it pays.
+//! A scheduler thread that has nothing to run, as in Tokio: the [`IoDriver`] is the
+//! [`Driver`] a [`Parker`](crate::runtime::park::Parker) sleeps in. On the
+//! current-thread runtime that is the `block_on` thread whenever it parks; on the
+//! multi-thread runtime it is the one parked worker that holds the driver token (the
+//! others sleep on their condvars), and it wakes at the next timer deadline. Either
+//! way one `epoll_wait` collects the readiness of every connection, the woken tasks
+//! land in that thread's own queue, and no thread hand-off is paid per event. A busy
+//! runtime still polls without blocking every few dozen task turns, so IO is not
+//! starved while every thread has work. Waking a thread parked in `epoll_wait` goes
+//! through the reactor's `mio::Waker`.
+//!
+//! The reactor is created with the runtime (an epoll instance and an eventfd), and
+//! shut down with it ([`IoDriver::shutdown`]): pending IO then fails with an error
+//! instead of hanging. The lab runtime has none: it never touches real epoll, and
+//! registering a real socket there is an error (`lab::net` simulates the network).
+//!
+//! An earlier version polled `mio` on a dedicated driver thread; on the `tcp_echo`
+//! benchmark it made about one `epoll_wait` and one cross-thread wake per message, 28
+//! times Tokio's count, and was slower on every flavor, so it is gone.
 //!
 //! The read/write path allocates nothing: readiness is one atomic word, and waiting
 //! reuses the waiter list's capacity (a waker clone is a reference-count increment).
@@ -41,25 +52,25 @@ use scheduled_io::{ScheduledIo, ERROR, READABLE, READ_CLOSED, TICK_SHIFT, WRITAB
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use mio::event::Source;
 use mio::{Events, Interest, Poll as MioPoll, Token};
 use slab::Slab;
 
+use crate::runtime::park::Driver;
 use crate::task::core::lock;
 
-/// The token of the driver's own waker (used to stop the thread).
+/// The token of the reactor's own waker (used to wake a thread parked in `epoll_wait`).
 const WAKE_TOKEN: Token = Token(usize::MAX);
 /// Tokens are `generation << GENERATION_SHIFT | slab index`, so an event for a source
 /// that was deregistered is never delivered to a new source reusing its slot.
 const GENERATION_SHIFT: u32 = 32;
 const INDEX_MASK: usize = (1 << GENERATION_SHIFT) - 1;
 
-/// What the driver thread and the registrations share.
+/// What the driving thread and the registrations share.
 struct ReactorInner {
     registry: mio::Registry,
     sources: Mutex<Sources>,
@@ -185,64 +196,78 @@ impl Default for IoConfig {
     }
 }
 
-/// The runtime's IO side: the reactor (started on first use) and the blocking pool.
+/// The runtime's IO side: the reactor (`None` on the lab runtime) and the blocking pool.
 pub(crate) struct IoDriver {
-    reactor: OnceLock<io::Result<Arc<ReactorInner>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-    thread_name: String,
+    reactor: Option<Reactor>,
     pub(crate) blocking: BlockingPool,
     /// The SIGINT listener of a runtime built with `shutdown_on_ctrl_c(true)`.
     pub(crate) shutdown_listener: Mutex<Option<crate::signal::ShutdownListener>>,
-    /// Set by `shutdown`: no reactor thread starts after it.
-    closed: AtomicBool,
+}
+
+struct Reactor {
+    inner: Arc<ReactorInner>,
+    /// The poller, taken by the one thread that drives (the schedulers never let two
+    /// try at once; the `try_lock` makes a mistake a skipped poll, not a deadlock).
+    poller: Mutex<Poller>,
+}
+
+struct Poller {
+    poll: MioPoll,
+    events: Events,
+    /// The wakers of one turn, woken after the source table's lock is released
+    /// (kept to reuse its capacity).
+    wake: Vec<Waker>,
+    tick: usize,
 }
 
 impl IoDriver {
-    pub(crate) fn new(config: &IoConfig) -> IoDriver {
-        let blocking = BlockingPool::new(&config.thread_name);
-        blocking.configure(config.max_blocking_threads, config.blocking_keep_alive);
-        IoDriver {
-            reactor: OnceLock::new(),
-            thread: Mutex::new(None),
-            thread_name: config.thread_name.clone(),
-            blocking,
-            shutdown_listener: Mutex::new(None),
-            closed: AtomicBool::new(false),
-        }
-    }
-
-    fn reactor(&self) -> io::Result<&Arc<ReactorInner>> {
-        self.reactor
-            .get_or_init(|| self.start())
-            .as_ref()
-            .map_err(|e| io::Error::new(e.kind(), e.to_string()))
-    }
-
-    fn start(&self) -> io::Result<Arc<ReactorInner>> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(reactor_gone());
-        }
+    /// The IO side of a real runtime: creates the epoll instance now.
+    pub(crate) fn new(config: &IoConfig) -> io::Result<IoDriver> {
         let poll = MioPoll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
-        let inner = Arc::new(ReactorInner {
-            registry,
-            sources: Mutex::new(Sources::default()),
-            waker,
-            stopped: AtomicBool::new(false),
-        });
-        let driver = inner.clone();
-        let handle = std::thread::Builder::new()
-            .name(format!("{}-io", self.thread_name))
-            .spawn(move || drive(poll, &driver))?;
-        *lock(&self.thread) = Some(handle);
-        Ok(inner)
+        let reactor = Reactor {
+            inner: Arc::new(ReactorInner {
+                registry,
+                sources: Mutex::new(Sources::default()),
+                waker,
+                stopped: AtomicBool::new(false),
+            }),
+            poller: Mutex::new(Poller {
+                poll,
+                events: Events::with_capacity(1024),
+                wake: Vec::with_capacity(64),
+                tick: 0,
+            }),
+        };
+        Ok(IoDriver::with_reactor(config, Some(reactor)))
+    }
+
+    /// The IO side of the lab runtime: a blocking pool, no reactor.
+    pub(crate) fn without_reactor(config: &IoConfig) -> IoDriver {
+        IoDriver::with_reactor(config, None)
+    }
+
+    fn with_reactor(config: &IoConfig, reactor: Option<Reactor>) -> IoDriver {
+        let blocking = BlockingPool::new(&config.thread_name);
+        blocking.configure(config.max_blocking_threads, config.blocking_keep_alive);
+        IoDriver {
+            reactor,
+            blocking,
+            shutdown_listener: Mutex::new(None),
+        }
     }
 
     /// Registers `source` for both directions, edge-triggered (`cx.runtime().io
     /// .register(..)`; [`PollEvented::new`] does it for IO types).
     pub(crate) fn register(&self, source: &mut impl Source) -> io::Result<Registration> {
-        let reactor = self.reactor()?;
+        let Some(reactor) = &self.reactor else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the lab runtime does not drive real IO; use asupersync::lab::net",
+            ));
+        };
+        let reactor = &reactor.inner;
         if reactor.stopped.load(Ordering::Acquire) {
             return Err(reactor_gone());
         }
@@ -266,64 +291,110 @@ impl IoDriver {
         Ok(registration)
     }
 
-    /// Stops and joins the driver thread and the blocking pool. Idempotent.
+    /// Polls for readiness without blocking and wakes the ready tasks: what a busy
+    /// scheduler thread does now and then. Returns at once if another thread drives.
+    pub(crate) fn poll_now(&self) {
+        self.poll_events(Some(Duration::ZERO));
+        self.dispatch_events();
+    }
+
+    /// One `epoll_wait` of at most `timeout` (`None`: until woken); records the new
+    /// readiness of every source and collects their waiting wakers for
+    /// [`dispatch_events`](IoDriver::dispatch_events).
+    fn poll_events(&self, timeout: Option<Duration>) {
+        let Some(reactor) = &self.reactor else {
+            return;
+        };
+        let Ok(mut poller) = reactor.poller.try_lock() else {
+            return;
+        };
+        let poller = &mut *poller;
+        if let Err(e) = poller.poll.poll(&mut poller.events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                // An unusable poller: stop, and let waiting IO see the error.
+                self.stop_reactor(reactor);
+            }
+            return;
+        }
+        poller.tick = poller.tick.wrapping_add(1) & (usize::MAX >> TICK_SHIFT);
+        let sources = lock(&reactor.inner.sources);
+        for event in poller.events.iter() {
+            let token = event.token();
+            if token == WAKE_TOKEN {
+                continue;
+            }
+            let index = token.0 & INDEX_MASK;
+            let generation = (token.0 >> GENERATION_SHIFT) as u32;
+            let Some((live_generation, io)) = sources.slab.get(index) else {
+                continue;
+            };
+            if *live_generation != generation {
+                continue;
+            }
+            io.set_readiness(readiness_of(event), poller.tick, &mut poller.wake);
+        }
+    }
+
+    /// Wakes the tasks the last [`poll_events`](IoDriver::poll_events) found ready,
+    /// with no lock held (a woken task may be scheduled, and so run, right here).
+    fn dispatch_events(&self) {
+        let Some(reactor) = &self.reactor else {
+            return;
+        };
+        let mut wake = match reactor.poller.try_lock() {
+            Ok(mut poller) if !poller.wake.is_empty() => std::mem::take(&mut poller.wake),
+            _ => return,
+        };
+        for waker in wake.drain(..) {
+            waker.wake();
+        }
+        // Hand the capacity back for the next turn.
+        if let Ok(mut poller) = reactor.poller.try_lock() {
+            if poller.wake.is_empty() {
+                poller.wake = wake;
+            }
+        }
+    }
+
+    /// Marks the reactor stopped and wakes every waiting IO operation (which then
+    /// fails) and any thread blocked in `epoll_wait`.
+    fn stop_reactor(&self, reactor: &Reactor) {
+        let inner = &reactor.inner;
+        inner.stopped.store(true, Ordering::Release);
+        let _ = inner.waker.wake();
+        let sources: Vec<Arc<ScheduledIo>> = lock(&inner.sources)
+            .slab
+            .iter()
+            .map(|(_, (_, io))| io.clone())
+            .collect();
+        for io in sources {
+            io.wake_all();
+        }
+    }
+
+    /// Stops the reactor and the blocking pool (joining its threads). Idempotent.
     pub(crate) fn shutdown(&self) {
-        self.closed.store(true, Ordering::Release);
         drop(lock(&self.shutdown_listener).take());
-        if let Some(Ok(reactor)) = self.reactor.get() {
-            reactor.stopped.store(true, Ordering::Release);
-            let _ = reactor.waker.wake();
-            if let Some(handle) = lock(&self.thread).take() {
-                let _ = handle.join();
-            }
-            let sources: Vec<Arc<ScheduledIo>> = lock(&reactor.sources)
-                .slab
-                .iter()
-                .map(|(_, (_, io))| io.clone())
-                .collect();
-            for io in sources {
-                io.wake_all();
-            }
+        if let Some(reactor) = &self.reactor {
+            self.stop_reactor(reactor);
         }
         self.blocking.shutdown();
     }
 }
 
-/// The driver thread's loop.
-fn drive(mut poll: MioPoll, reactor: &ReactorInner) {
-    let mut events = Events::with_capacity(1024);
-    let mut wake: Vec<Waker> = Vec::with_capacity(64);
-    let mut tick: usize = 0;
-    while !reactor.stopped.load(Ordering::Acquire) {
-        if let Err(e) = poll.poll(&mut events, None::<Duration>) {
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            // An unusable poller: stop, and let waiting IO see the error.
-            reactor.stopped.store(true, Ordering::Release);
-            break;
-        }
-        tick = tick.wrapping_add(1) & (usize::MAX >> TICK_SHIFT);
-        {
-            let sources = lock(&reactor.sources);
-            for event in events.iter() {
-                let token = event.token();
-                if token == WAKE_TOKEN {
-                    continue;
-                }
-                let index = token.0 & INDEX_MASK;
-                let generation = (token.0 >> GENERATION_SHIFT) as u32;
-                let Some((live_generation, io)) = sources.slab.get(index) else {
-                    continue;
-                };
-                if *live_generation != generation {
-                    continue;
-                }
-                io.set_readiness(readiness_of(event), tick, &mut wake);
-            }
-        }
-        for waker in wake.drain(..) {
-            waker.wake();
+/// A parked scheduler thread sleeps in `epoll_wait`.
+impl Driver for IoDriver {
+    fn park(&self, timeout: Option<Duration>) {
+        self.poll_events(timeout);
+    }
+
+    fn dispatch(&self) {
+        self.dispatch_events();
+    }
+
+    fn wake(&self) {
+        if let Some(reactor) = &self.reactor {
+            let _ = reactor.inner.waker.wake();
         }
     }
 }

@@ -181,13 +181,14 @@ impl RuntimeBuilder {
             io,
         };
         let shared = match self.flavor {
-            Flavor::CurrentThread => RuntimeShared::new_current_thread(config),
+            Flavor::CurrentThread => RuntimeShared::new_current_thread(config)
+                .map_err(|e| BuildError(format!("cannot create the IO reactor: {e}")))?,
             Flavor::MultiThread => {
                 let workers = self
                     .worker_threads
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
                 RuntimeShared::new_multi_thread(config, workers, &self.thread_name)
-                    .map_err(|e| BuildError(format!("cannot start a worker thread: {e}")))?
+                    .map_err(|e| BuildError(format!("cannot start the runtime: {e}")))?
             }
         };
         if shared.config.io.shutdown_on_ctrl_c {
@@ -269,6 +270,11 @@ impl Runtime {
     /// Asks the runtime to shut down: the shutdown signal fires and every root region
     /// is cancelled with [`CancelKind::Shutdown`], with `drain` as the drain budget.
     /// A running `block_on` then returns once its region has closed.
+    ///
+    /// Once no `block_on` is running (at once if none is), the runtime stops: its
+    /// worker and blocking-pool threads are joined and its IO reactor closes, without
+    /// waiting for the `Runtime` to be dropped. A later `block_on` returns `Cancelled`
+    /// (kind `Shutdown`) without running its body.
     pub fn shutdown(&self, drain: Budget) {
         let reason = CancelReason::new(CancelKind::Shutdown).with_message("Runtime::shutdown");
         self.shared.shutdown(reason, drain);

@@ -1,17 +1,31 @@
-//! Parking a scheduler thread until there is work or a timer is due.
+//! Parking a scheduler thread until there is work, a timer is due or IO is ready.
 //!
 //! A token protocol (the one `std::thread::park` uses): an `unpark` that finds the
 //! thread awake just leaves a token, and the next `park` consumes it and returns at
 //! once, so a wake-up racing with the decision to sleep is never lost. The state is an
 //! atomic, so an `unpark` of a thread that is not asleep (the common case: the
 //! `block_on` thread woken by every task that completes while it is busy) costs one
-//! atomic swap; only waking an actual sleeper takes the mutex and the condvar.
+//! atomic swap.
+//!
+//! A thread sleeps in one of two places, and the state records which, so that
+//! `unpark` knows how to reach it:
+//!
+//! - on the parker's **condvar** ([`park`](Parker::park)): waking it takes the mutex
+//!   and a notify;
+//! - in the runtime's **[`Driver`]** ([`park_driving`](Parker::park_driving)): the IO
+//!   reactor's `epoll_wait`, which also returns when a socket becomes ready, so the
+//!   thread that sleeps there collects the readiness of every connection in one
+//!   system call and runs the woken tasks itself (Tokio's model). Waking it goes
+//!   through the driver's own wake-up (a `mio::Waker`). At most one thread of a
+//!   runtime sleeps in the driver at a time; the schedulers make sure of that (the
+//!   multi-thread workers through a try-taken driver token).
 
 #[cfg(all(loom, test))]
 use loom::sync::{
     atomic::{AtomicUsize, Ordering::SeqCst},
     Condvar, Mutex, MutexGuard,
 };
+use std::sync::Arc;
 #[cfg(not(all(loom, test)))]
 use std::sync::{
     atomic::{AtomicUsize, Ordering::SeqCst},
@@ -19,31 +33,100 @@ use std::sync::{
 };
 use std::time::Duration;
 
-const EMPTY: usize = 0;
-const PARKED: usize = 1;
-const NOTIFIED: usize = 2;
+/// Something a thread can block in that wakes up on its own events as well as on
+/// [`wake`](Driver::wake): the IO reactor ([`IoDriver`](crate::reactor::IoDriver)).
+pub(crate) trait Driver: Send + Sync {
+    /// Blocks for at most `timeout` (`None`: until woken) and collects whatever events
+    /// arrive. May return early. Only one thread calls it at a time.
+    fn park(&self, timeout: Option<Duration>);
 
-#[derive(Debug)]
+    /// Acts on the events the last `park` collected (wakes their tasks). Called once
+    /// the thread counts as awake again, so that what it wakes does not try to wake
+    /// this very thread through the driver.
+    fn dispatch(&self);
+
+    /// Makes a `park` in progress, or the next one, return promptly. Callable from
+    /// any thread.
+    fn wake(&self);
+}
+
+const EMPTY: usize = 0;
+const PARKED_CONDVAR: usize = 1;
+const PARKED_DRIVER: usize = 2;
+const NOTIFIED: usize = 3;
+
 pub(crate) struct Parker {
     state: AtomicUsize,
     lock: Mutex<()>,
     condvar: Condvar,
+    /// Where [`park_driving`](Parker::park_driving) sleeps; `None` for parkers that
+    /// only ever use the condvar (the lab, a multi-thread `block_on` thread).
+    driver: Option<Arc<dyn Driver>>,
+}
+
+impl std::fmt::Debug for Parker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parker")
+            .field("state", &self.state)
+            .field("has_driver", &self.driver.is_some())
+            .finish()
+    }
 }
 
 impl Default for Parker {
     fn default() -> Parker {
-        Parker {
-            state: AtomicUsize::new(EMPTY),
-            lock: Mutex::new(()),
-            condvar: Condvar::new(),
-        }
+        Parker::new(None)
     }
 }
 
 impl Parker {
-    /// Sleeps until [`unpark`](Parker::unpark) or `timeout`; returns at once if an
-    /// unpark arrived since the last park. May also return spuriously (callers
-    /// re-check their condition).
+    /// A parker that sleeps in `driver` when asked to drive.
+    pub(crate) fn new(driver: Option<Arc<dyn Driver>>) -> Parker {
+        Parker {
+            state: AtomicUsize::new(EMPTY),
+            lock: Mutex::new(()),
+            condvar: Condvar::new(),
+            driver,
+        }
+    }
+
+    /// Consumes a waiting token, or announces the sleep in `parked_state`; `false`
+    /// when a token was there (the caller returns without sleeping).
+    fn begin_sleep(&self, parked_state: usize) -> bool {
+        match self
+            .state
+            .compare_exchange(EMPTY, parked_state, SeqCst, SeqCst)
+        {
+            Ok(_) => true,
+            Err(actual) => {
+                debug_assert_eq!(actual, NOTIFIED, "one thread parks a parker at a time");
+                self.state.store(EMPTY, SeqCst);
+                false
+            }
+        }
+    }
+
+    /// Sleeps in the driver (handling IO events meanwhile) until
+    /// [`unpark`](Parker::unpark), `timeout` or an event; on the condvar if this
+    /// parker has no driver. The caller must be the only thread driving.
+    pub(crate) fn park_driving(&self, timeout: Option<Duration>) {
+        let Some(driver) = &self.driver else {
+            return self.park(timeout);
+        };
+        if !self.begin_sleep(PARKED_DRIVER) {
+            return;
+        }
+        // An unpark from here on sees PARKED_DRIVER and wakes the driver, which then
+        // returns at once even if the wake-up lands before it blocks.
+        driver.park(timeout);
+        // Woken, timed out, IO events or spurious: awake now, any token consumed.
+        self.state.swap(EMPTY, SeqCst);
+        driver.dispatch();
+    }
+
+    /// Sleeps on the condvar until [`unpark`](Parker::unpark) or `timeout`; returns at
+    /// once if an unpark arrived since the last park. May also return spuriously
+    /// (callers re-check their condition).
     pub(crate) fn park(&self, timeout: Option<Duration>) {
         // Fast path: a token is waiting.
         if self
@@ -53,11 +136,12 @@ impl Parker {
         {
             return;
         }
+        if timeout == Some(Duration::ZERO) {
+            return;
+        }
         let guard = self.lock();
-        if let Err(actual) = self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
+        if !self.begin_sleep(PARKED_CONDVAR) {
             // The token arrived while taking the lock.
-            debug_assert_eq!(actual, NOTIFIED);
-            self.state.store(EMPTY, SeqCst);
             return;
         }
         match timeout {
@@ -84,14 +168,21 @@ impl Parker {
     }
 
     pub(crate) fn unpark(&self) {
-        if self.state.swap(NOTIFIED, SeqCst) != PARKED {
+        match self.state.swap(NOTIFIED, SeqCst) {
+            PARKED_CONDVAR => {
+                // The sleeper holds the lock between its PARKED check and its wait:
+                // taking it here makes sure the notification cannot fall into that gap.
+                drop(self.lock());
+                self.condvar.notify_one();
+            }
+            PARKED_DRIVER => {
+                if let Some(driver) = &self.driver {
+                    driver.wake();
+                }
+            }
             // Awake (or already notified): the token is enough.
-            return;
+            _ => {}
         }
-        // The sleeper holds the lock between its PARKED check and its wait: taking it
-        // here makes sure the notification cannot fall into that gap.
-        drop(self.lock());
-        self.condvar.notify_one();
     }
 
     #[cfg(not(all(loom, test)))]
@@ -141,6 +232,69 @@ mod tests {
         parker.unpark();
         sleeper.join().unwrap();
     }
+
+    /// A driver that blocks on a std condvar and counts its parks.
+    #[derive(Default)]
+    struct CountingDriver {
+        woken: std::sync::Mutex<bool>,
+        condvar: std::sync::Condvar,
+        parks: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Driver for CountingDriver {
+        fn park(&self, timeout: Option<Duration>) {
+            self.parks.fetch_add(1, SeqCst);
+            let woken = self.woken.lock().unwrap();
+            let mut woken = match timeout {
+                None => self.condvar.wait_while(woken, |w| !*w).unwrap(),
+                Some(t) => {
+                    self.condvar
+                        .wait_timeout_while(woken, t, |w| !*w)
+                        .unwrap()
+                        .0
+                }
+            };
+            *woken = false;
+        }
+
+        fn dispatch(&self) {}
+
+        fn wake(&self) {
+            *self.woken.lock().unwrap() = true;
+            self.condvar.notify_one();
+        }
+    }
+
+    #[test]
+    fn unpark_reaches_a_thread_sleeping_in_the_driver() {
+        let driver = Arc::new(CountingDriver::default());
+        let parker = Arc::new(Parker::new(Some(driver.clone())));
+        let p = parker.clone();
+        let sleeper = std::thread::spawn(move || p.park_driving(None));
+        while parker.state.load(SeqCst) != PARKED_DRIVER {
+            std::thread::yield_now();
+        }
+        parker.unpark();
+        sleeper.join().unwrap();
+        assert_eq!(driver.parks.load(SeqCst), 1);
+        assert_eq!(parker.state.load(SeqCst), EMPTY, "the token was consumed");
+    }
+
+    #[test]
+    fn a_token_skips_the_driver_and_a_driverless_parker_uses_the_condvar() {
+        let driver = Arc::new(CountingDriver::default());
+        let parker = Parker::new(Some(driver.clone()));
+        parker.unpark();
+        parker.park_driving(None);
+        assert_eq!(driver.parks.load(SeqCst), 0, "the token was enough");
+        parker.park_driving(Some(Duration::from_millis(5)));
+        assert_eq!(driver.parks.load(SeqCst), 1, "timed out in the driver");
+
+        let plain = Parker::default();
+        let started = Instant::now();
+        plain.park_driving(Some(Duration::from_millis(20)));
+        assert!(started.elapsed() >= Duration::from_millis(20));
+    }
 }
 
 #[cfg(all(test, loom))]
@@ -172,6 +326,67 @@ mod loom_tests {
             unparker.join().unwrap();
             // Either the timed park consumed the token, or it is still there; a plain
             // park after the unpark has happened must not hang unless it was consumed.
+            if parker.state.load(SeqCst) == NOTIFIED {
+                parker.park(None);
+            }
+        });
+    }
+
+    /// A driver modelled with a loom condvar: like an eventfd, a wake-up that lands
+    /// before the park is kept and makes the park return at once.
+    #[derive(Default)]
+    struct ModelDriver {
+        woken: Mutex<bool>,
+        condvar: Condvar,
+    }
+
+    impl Driver for ModelDriver {
+        fn park(&self, timeout: Option<Duration>) {
+            let mut woken = self.woken.lock().unwrap();
+            if timeout.is_none() {
+                while !*woken {
+                    woken = self.condvar.wait(woken).unwrap();
+                }
+            }
+            *woken = false;
+        }
+
+        fn dispatch(&self) {}
+
+        fn wake(&self) {
+            *self.woken.lock().unwrap() = true;
+            self.condvar.notify_one();
+        }
+    }
+
+    /// An unpark racing with a park in the driver always reaches it: either it leaves
+    /// the token before the sleep is announced, or it sees PARKED_DRIVER and wakes the
+    /// driver (loom reports a deadlock if the thread could sleep forever).
+    #[test]
+    fn loom_unpark_reaches_a_thread_parking_in_the_driver() {
+        loom::model(|| {
+            let parker = Arc::new(Parker::new(Some(std::sync::Arc::new(
+                ModelDriver::default(),
+            ))));
+            let p = parker.clone();
+            let unparker = loom::thread::spawn(move || p.unpark());
+            parker.park_driving(None);
+            unparker.join().unwrap();
+        });
+    }
+
+    /// A timed park in the driver that returns without the token leaves it for the
+    /// next (condvar) park.
+    #[test]
+    fn loom_a_token_survives_a_timed_park_in_the_driver() {
+        loom::model(|| {
+            let parker = Arc::new(Parker::new(Some(std::sync::Arc::new(
+                ModelDriver::default(),
+            ))));
+            let p = parker.clone();
+            let unparker = loom::thread::spawn(move || p.unpark());
+            parker.park_driving(Some(Duration::from_millis(1)));
+            unparker.join().unwrap();
             if parker.state.load(SeqCst) == NOTIFIED {
                 parker.park(None);
             }

@@ -15,6 +15,7 @@ use crate::budget::Budget;
 use crate::cancel::CancelReason;
 use crate::cx::Cx;
 use crate::outcome::Outcome;
+use crate::reactor::IoDriver;
 use crate::region::{self, RegionCore};
 use crate::task::core::{lock, TaskCore};
 use crate::task::Runnable;
@@ -41,28 +42,46 @@ pub(crate) struct RuntimeShared {
     pub(crate) trace: Trace,
     pub(crate) shutdown: ShutdownState,
     pub(crate) config: Config,
-    /// The IO reactor (started on first registration) and the blocking pool.
-    pub(crate) io: crate::reactor::IoDriver,
+    /// The IO reactor and the blocking pool; the schedulers' parkers sleep in the
+    /// reactor, so they share it.
+    pub(crate) io: Arc<IoDriver>,
     scheduler: Scheduler,
     ids: AtomicU64,
     roots: Mutex<HashMap<u64, Weak<RegionCore>>>,
     running: AtomicBool,
+    lifecycle: Mutex<Lifecycle>,
+}
+
+/// Whether the runtime's threads still run, and how many `block_on` calls need them.
+///
+/// After a shutdown request the threads (workers, blocking pool) stop and the reactor
+/// closes as soon as no `block_on` is running: at once if none is, else when the last
+/// one returns. A `block_on` after that returns `Cancelled` without running its body.
+/// Both decisions are taken under this lock, and the request is published before it
+/// is taken, so a shutdown racing with the last `block_on` stops the runtime exactly
+/// once.
+#[derive(Default)]
+struct Lifecycle {
+    active_block_ons: usize,
+    stopped: bool,
 }
 
 impl RuntimeShared {
-    pub(crate) fn new_current_thread(config: Config) -> Arc<RuntimeShared> {
-        Arc::new(RuntimeShared {
+    pub(crate) fn new_current_thread(config: Config) -> std::io::Result<Arc<RuntimeShared>> {
+        let io = Arc::new(IoDriver::new(&config.io)?);
+        Ok(Arc::new(RuntimeShared {
             clock: Clock::System,
             timers: TimerQueue::default(),
             trace: Trace::new(config.trace),
             shutdown: ShutdownState::default(),
-            scheduler: Scheduler::CurrentThread(CurrentThread::new()),
-            io: crate::reactor::IoDriver::new(&config.io),
+            scheduler: Scheduler::CurrentThread(CurrentThread::new(io.clone())),
+            io,
             config,
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
             running: AtomicBool::new(false),
-        })
+            lifecycle: Mutex::new(Lifecycle::default()),
+        }))
     }
 
     /// A runtime for the lab: a virtual clock, tracing on, and the lab's seeded
@@ -75,8 +94,8 @@ impl RuntimeShared {
             trace: Trace::new(true),
             shutdown: ShutdownState::default(),
             scheduler: Scheduler::Lab(Box::new(lab)),
-            // Started only if the program does real IO, which the lab does not drive.
-            io: crate::reactor::IoDriver::new(&config.io),
+            // No reactor: the lab never touches real epoll (`lab::net` simulates it).
+            io: Arc::new(IoDriver::without_reactor(&config.io)),
             config: Config {
                 trace: true,
                 ..config
@@ -84,6 +103,7 @@ impl RuntimeShared {
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
             running: AtomicBool::new(false),
+            lifecycle: Mutex::new(Lifecycle::default()),
         })
     }
 
@@ -102,21 +122,23 @@ impl RuntimeShared {
         workers: usize,
         thread_name: &str,
     ) -> std::io::Result<Arc<RuntimeShared>> {
-        let scheduler = MultiThread::new(workers);
+        let io = Arc::new(IoDriver::new(&config.io)?);
+        let scheduler = MultiThread::new(workers, &io);
         let timers = TimerQueue::default();
         let driver = scheduler.shared().clone();
-        timers.set_wake_hook(Box::new(move || driver.wake_timer_driver()));
+        timers.set_wake_hook(Box::new(move || driver.wake_driver()));
         let rt = Arc::new(RuntimeShared {
             clock: Clock::System,
             timers,
             trace: Trace::new(config.trace),
             shutdown: ShutdownState::default(),
             scheduler: Scheduler::MultiThread(scheduler),
-            io: crate::reactor::IoDriver::new(&config.io),
+            io,
             config,
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
             running: AtomicBool::new(false),
+            lifecycle: Mutex::new(Lifecycle::default()),
         });
         if let Scheduler::MultiThread(s) = &rt.scheduler {
             if let Err(e) = s.start(&rt, thread_name) {
@@ -171,6 +193,42 @@ impl RuntimeShared {
             root.cancel(reason.clone(), drain);
         }
         self.scheduler.unpark();
+        let stop = {
+            let mut lifecycle = lock(&self.lifecycle);
+            let stop = lifecycle.active_block_ons == 0 && !lifecycle.stopped;
+            lifecycle.stopped |= stop;
+            stop
+        };
+        if stop {
+            self.teardown();
+        }
+    }
+
+    /// Counts a `block_on` in; `false` once the runtime has stopped.
+    fn enter_block_on(&self) -> bool {
+        let mut lifecycle = lock(&self.lifecycle);
+        if lifecycle.stopped {
+            return false;
+        }
+        lifecycle.active_block_ons += 1;
+        true
+    }
+
+    /// Counts a `block_on` out; the last one out after a shutdown request stops the
+    /// runtime's threads.
+    fn exit_block_on(&self) {
+        let stop = {
+            let mut lifecycle = lock(&self.lifecycle);
+            lifecycle.active_block_ons -= 1;
+            let stop = lifecycle.active_block_ons == 0
+                && self.shutdown.is_requested()
+                && !lifecycle.stopped;
+            lifecycle.stopped |= stop;
+            stop
+        };
+        if stop {
+            self.teardown();
+        }
     }
 
     pub(crate) fn block_on<T, F, Fut>(self: &Arc<Self>, body: F) -> Result<Outcome<T>, RuntimeError>
@@ -186,6 +244,12 @@ impl RuntimeShared {
             return Err(RuntimeError::AlreadyRunning);
         }
         let _running = single.then(|| ClearOnDrop(&self.running));
+        if !self.enter_block_on() {
+            let reason = CancelReason::new(crate::cancel::CancelKind::Shutdown)
+                .with_message("block_on called after the runtime was shut down");
+            return Ok(Outcome::Cancelled(reason));
+        }
+        let _active = ExitBlockOn(self);
         let _enter = context::enter(self);
 
         let root_wake = Arc::new(RootWake::new(self.scheduler.root_parker()));
@@ -214,11 +278,21 @@ impl RuntimeShared {
         Ok(outcome)
     }
 
-    /// Drops whatever is still queued when the runtime goes away.
+    /// Stops the runtime's threads and its reactor and drops whatever is still
+    /// queued: when the runtime goes away, or once it is shut down and idle.
+    /// Idempotent.
     pub(crate) fn teardown(&self) {
         self.scheduler.clear();
         self.timers.clear();
         self.io.shutdown();
+    }
+}
+
+struct ExitBlockOn<'a>(&'a RuntimeShared);
+
+impl Drop for ExitBlockOn<'_> {
+    fn drop(&mut self) {
+        self.0.exit_block_on();
     }
 }
 

@@ -11,6 +11,10 @@
 //! `block_on` polls the root future on the calling thread, as on the current-thread
 //! runtime (it may borrow from the caller's stack and need not be `Send`), while the
 //! workers run the spawned tasks.
+//!
+//! The workers also drive the IO reactor and the timers: the first worker to park
+//! takes the *driver* token and sleeps in `epoll_wait` until the next timer deadline
+//! (see [`worker`]); the tasks that IO wakes land in its own queue.
 
 mod idle;
 mod inject;
@@ -28,7 +32,8 @@ use crossbeam_deque::Stealer;
 
 use super::lanes::Lane;
 use super::RootWake;
-use crate::runtime::park::Parker;
+use crate::reactor::IoDriver;
+use crate::runtime::park::{Driver, Parker};
 use crate::runtime::shared::RuntimeShared;
 use crate::task::core::lock;
 use crate::task::Runnable;
@@ -56,9 +61,10 @@ pub(crate) struct Shared {
     stealers: Box<[[Stealer<Runnable>; 3]]>,
     parkers: Box<[Parker]>,
     idle: Idle,
-    /// Held by the worker that parks until the next timer deadline.
-    timer_driver: AtomicBool,
-    timer_driver_index: AtomicUsize,
+    /// Held by the worker that parks in the IO reactor until the next timer deadline
+    /// (or that polls it without blocking, while busy).
+    driver: AtomicBool,
+    driver_index: AtomicUsize,
     stopping: AtomicBool,
 }
 
@@ -90,27 +96,27 @@ impl Shared {
                 .any(|lanes| lanes.iter().any(|s| !s.is_empty()))
     }
 
-    fn try_take_timer_driver(&self, index: usize) -> bool {
+    fn try_take_driver(&self, index: usize) -> bool {
         if self
-            .timer_driver
+            .driver
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            self.timer_driver_index.store(index, Ordering::Release);
+            self.driver_index.store(index, Ordering::Release);
             true
         } else {
             false
         }
     }
 
-    fn release_timer_driver(&self) {
-        self.timer_driver.store(false, Ordering::Release);
+    fn release_driver(&self) {
+        self.driver.store(false, Ordering::Release);
     }
 
     /// A timer earlier than the driver's wake-up was inserted: wake the driver.
-    pub(crate) fn wake_timer_driver(&self) {
-        if self.timer_driver.load(Ordering::Acquire) {
-            let index = self.timer_driver_index.load(Ordering::Acquire);
+    pub(crate) fn wake_driver(&self) {
+        if self.driver.load(Ordering::Acquire) {
+            let index = self.driver_index.load(Ordering::Acquire);
             self.parkers[index].unpark();
         }
     }
@@ -124,15 +130,18 @@ pub(crate) struct MultiThread {
 }
 
 impl MultiThread {
-    pub(crate) fn new(workers: usize) -> MultiThread {
+    /// `workers` workers whose parked driver sleeps in `io`'s reactor.
+    pub(crate) fn new(workers: usize, io: &Arc<IoDriver>) -> MultiThread {
         let (queues, stealers): (Vec<_>, Vec<_>) = (0..workers).map(|_| LocalQueue::new()).unzip();
         let shared = Arc::new(Shared {
             inject: Inject::default(),
             stealers: stealers.into_boxed_slice(),
-            parkers: (0..workers).map(|_| Parker::default()).collect(),
+            parkers: (0..workers)
+                .map(|_| Parker::new(Some(io.clone() as Arc<dyn Driver>)))
+                .collect(),
             idle: Idle::new(workers),
-            timer_driver: AtomicBool::new(false),
-            timer_driver_index: AtomicUsize::new(0),
+            driver: AtomicBool::new(false),
+            driver_index: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
         });
         MultiThread {

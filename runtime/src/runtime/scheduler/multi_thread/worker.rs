@@ -5,19 +5,25 @@
 //! (steal half of another worker's lane, or a batch from the injector), else park. A
 //! task turn runs the task with a fresh cooperative budget, then drains the LIFO slot
 //! at most [`MAX_LIFO_TURNS`] times in a row. Every [`MAINTENANCE_INTERVAL`] ticks the
-//! worker fires expired timers even though it is busy, so a timer never waits for the
-//! whole runtime to go idle.
+//! worker polls IO without blocking (if no other worker is driving) and fires expired
+//! timers even though it is busy, so neither waits for the whole runtime to go idle.
 //!
-//! Parking: the first worker to park takes the *timer driver* token and sleeps until
-//! the next deadline; the others sleep until notified. A timer inserted with an
-//! earlier deadline than the driver sleeps until wakes the driver (see
+//! Parking: the first worker to park takes the *driver* token and sleeps in the IO
+//! reactor's `epoll_wait` until the next timer deadline; the others sleep on their
+//! condvars until notified. Unparking the driver goes through the reactor's waker. A
+//! timer inserted with an earlier deadline than the driver sleeps until wakes the
+//! driver (see
 //! [`TimerQueue::set_wake_hook`](crate::time::timer::TimerQueue::set_wake_hook)).
+//!
+//! The tasks the driver's IO events (and the timers it fires) wake go to its own
+//! queue without a notification each; once it is back from parking it wakes one
+//! sleeper if it brought back more than one task, so the rest can be stolen (Tokio's
+//! `should_notify_others`).
 
 use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::super::coop;
 use super::super::lanes::{lane_order, Lane, FAIRNESS_INTERVAL};
@@ -44,6 +50,10 @@ pub(super) struct Worker {
     searching: Cell<bool>,
     /// Set while a task is being polled: only then does a wake go to the LIFO slot.
     in_task: Cell<bool>,
+    /// Set while the worker parks (and dispatches IO events and timers).
+    parking: Cell<bool>,
+    /// Tasks queued on this worker while it was parking.
+    queued_while_parking: Cell<usize>,
     rng: Cell<u32>,
 }
 
@@ -87,6 +97,8 @@ impl Worker {
             tick: Cell::new(0),
             searching: Cell::new(false),
             in_task: Cell::new(false),
+            parking: Cell::new(false),
+            queued_while_parking: Cell::new(0),
             rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
         }
     }
@@ -99,7 +111,7 @@ impl Worker {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             if tick % MAINTENANCE_INTERVAL == 0 {
-                self.fire_timers_if_free();
+                self.maintenance();
             }
             if let Some(task) = self.next_task(tick) {
                 self.run_task(task);
@@ -128,6 +140,13 @@ impl Worker {
             }
         } else {
             self.queue.push_back(runnable);
+        }
+        if self.parking.get() {
+            // This worker runs it once back from parking; `park` decides then whether
+            // others are needed.
+            self.queued_while_parking
+                .set(self.queued_while_parking.get() + 1);
+            return;
         }
         self.shared.notify_parked();
     }
@@ -212,18 +231,19 @@ impl Worker {
             // the search, so hand it to someone (possibly this very worker).
             self.shared.notify_parked();
         }
+        self.parking.set(true);
+        self.queued_while_parking.set(0);
         let parker = &self.shared.parkers[self.index];
         if !self.shared.is_stopping() {
-            if self.shared.try_take_timer_driver(self.index) {
+            if self.shared.try_take_driver(self.index) {
                 let timers = &self.rt.timers;
                 let timeout = timers
                     .begin_park()
                     .map(|deadline| deadline.duration_since(self.rt.clock.now()));
-                if timeout != Some(Duration::ZERO) {
-                    parker.park(timeout);
-                }
+                // A due timer still gets a non-blocking look at IO.
+                parker.park_driving(timeout);
                 timers.end_park();
-                self.shared.release_timer_driver();
+                self.shared.release_driver();
             } else {
                 parker.park(None);
             }
@@ -231,10 +251,20 @@ impl Worker {
         self.searching
             .set(idle.transition_worker_from_parked(self.index));
         self.rt.timers.fire_expired(self.rt.clock.now());
+        self.parking.set(false);
+        if self.queued_while_parking.get() > 1 && !self.searching.get() {
+            self.shared.notify_parked();
+        }
     }
 
-    /// Fires expired timers unless another worker is at it (no waiting on the lock).
-    fn fire_timers_if_free(&self) {
+    /// A busy worker's periodic chores: poll IO without blocking unless another
+    /// worker is driving, and fire expired timers unless another thread is at it (no
+    /// waiting on either).
+    fn maintenance(&self) {
+        if self.shared.try_take_driver(self.index) {
+            self.rt.io.poll_now();
+            self.shared.release_driver();
+        }
         self.rt.timers.try_fire_expired(self.rt.clock.now());
     }
 
