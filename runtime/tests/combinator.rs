@@ -243,6 +243,7 @@ fn select_else_runs_when_every_branch_is_disabled() {
 #[test]
 fn select_biased_prefers_the_first_ready_branch() {
     on_each_flavor(|cx| async move {
+        // asupersync: allow(loop-without-checkpoint) -- ten rounds of a test; nothing cancels it
         for _ in 0..10 {
             let got = asupersync::select! {
                 biased;

@@ -124,7 +124,9 @@ fn file_system_calls_work_in_a_finalizer() {
     on_each_flavor(|cx| async move {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cleanup-me");
-        std::fs::write(&path, b"temporary").unwrap();
+        asupersync::fs::write(&cx, &path, b"temporary")
+            .await
+            .unwrap();
         let finalizer_path = path.clone();
         let outcome = asupersync::Region::open(&cx, "with-cleanup", |cx| async move {
             let finalizer_cx = cx.clone();

@@ -21,9 +21,11 @@ async fn miss_ticks(
     let mut ticks = interval(cx, PERIOD);
     ticks.set_missed_tick_behavior(behavior);
     let start = ticks.tick().await.unwrap();
+    // asupersync: allow(blocking-in-async) -- the test blocks the thread on purpose to make the interval miss ticks
     std::thread::sleep(blocked);
     let unblocked = cx.now();
     let mut dues = Vec::new();
+    // asupersync: allow(loop-without-checkpoint) -- three ticks of a test; nothing cancels it
     for _ in 0..3 {
         dues.push(ticks.tick().await.unwrap());
     }

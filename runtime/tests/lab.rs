@@ -158,6 +158,7 @@ fn a_task_ignoring_cancellation_is_dropped_at_its_virtual_drain_deadline() {
             loop {
                 // Ignores the request, but gives the thread up: a timer-driven loop
                 // (`timeout` leaves cancellation to the future it wraps).
+                // asupersync: allow(ignored-outcome) -- the task ignores cancellation on purpose: the test checks the forced drain
                 let _ = timeout(
                     &cx,
                     Duration::from_millis(100),
@@ -214,6 +215,7 @@ fn a_deadlock_is_reported_with_the_blocked_tasks_and_unwound() {
 fn a_livelock_hits_the_step_limit() {
     let report = LabRuntime::new(LabConfig::seed(0).max_steps(500)).block_on(|cx| async move {
         let spinner = cx.spawn(|_cx| async move {
+            // asupersync: allow(loop-without-checkpoint) -- a livelock on purpose: the test checks the step limit
             loop {
                 // Never a checkpoint: only the forced drain can stop it.
                 std::future::poll_fn(|task| {

@@ -31,6 +31,7 @@ fn tasks_spawned_from_one_worker_are_stolen_by_another() {
                     .collect();
                 // Keep this worker busy: its children can only run if another worker
                 // steals them from its queue.
+                // asupersync: allow(blocking-in-async) -- keeps this worker busy on purpose so that its children must be stolen
                 thread::sleep(Duration::from_millis(100));
                 let mut runners = HashSet::new();
                 for child in children {
@@ -305,11 +306,13 @@ fn an_earlier_timer_from_another_thread_wakes_the_parked_driver() {
                 let _ = time::sleep(&cx, Duration::from_secs(30)).await;
             });
             // Let every worker go idle: one parks until the far timer.
+            // asupersync: allow(blocking-in-async) -- lets every worker go idle before the measured sleep
             thread::sleep(Duration::from_millis(50));
             let started = std::time::Instant::now();
             time::sleep(&cx, Duration::from_millis(20)).await.unwrap();
             let took = started.elapsed();
             far.cancel(asupersync::CancelReason::user("done"));
+            // asupersync: allow(ignored-outcome) -- only the timing of the other sleep is under test
             let _ = far.join(&cx).await;
             took
         })
@@ -350,6 +353,7 @@ fn a_yielding_task_cannot_starve_the_injector() {
                     r.load(Ordering::SeqCst)
                 });
                 // Let the spinner own the worker first.
+                // asupersync: allow(blocking-in-async) -- lets the spinner own the worker first
                 thread::sleep(Duration::from_millis(10));
                 let r = ran.clone();
                 cx.spawn(move |_cx| async move { r.store(true, Ordering::SeqCst) });
@@ -373,6 +377,7 @@ fn a_draining_task_cannot_starve_the_ready_lane() {
                 let drainer = cx.spawn(move |_cx| async move {
                     let give_up = std::time::Instant::now() + Duration::from_secs(5);
                     // Ignores the cancellation (within an unbounded drain budget).
+                    // asupersync: allow(loop-without-checkpoint) -- ignores cancellation on purpose (the test drains it with a budget)
                     while !r.load(Ordering::SeqCst) && std::time::Instant::now() < give_up {
                         pending_once().await;
                     }
@@ -446,6 +451,7 @@ fn a_token_ring_loses_no_wake_up() {
                 .map(|i| {
                     let batons = batons.clone();
                     cx.spawn(move |_cx| async move {
+                        // asupersync: allow(loop-without-checkpoint) -- a bounded ring of batons; nothing cancels it
                         for lap in 1..=LAPS {
                             batons[i].wait_for(lap).await;
                             batons[(i + 1) % TASKS].pass();
