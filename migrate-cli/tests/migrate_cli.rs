@@ -335,17 +335,13 @@ fn migrate_apply_builds_runs_and_is_idempotent() {
     assert!(stdout.contains("nothing to change"), "{stdout}");
 }
 
-/// Tier 4 (simple case): sleeps and yields in entry points get the entry point's `cx`;
-/// the result builds, its test and binary run on the native runtime, and a second run
-/// changes nothing.
-#[test]
-fn migrate_cx_fixture_threads_cx_into_entry_points_and_runs() {
-    let fixture = Fixture::new("migrate-cx");
-    let dry = fixture.migrate_local(&[]);
-    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
-    insta::assert_snapshot!(fixture.stdout(&dry));
+/// The loop of a fixture that goes fully native: `--apply` keeps the rewrite (it
+/// builds), the result's tests pass and its binary prints `expected` on the native
+/// runtime, and a second run changes nothing.
+fn assert_applies_runs_and_is_idempotent(fixture: &Fixture, expected: &str) {
     let output = fixture.migrate_local(&["--apply", "--allow-dirty"]);
     assert_eq!(output.status.code(), Some(0), "{}", fixture.stdout(&output));
+    assert!(fixture.stdout(&output).contains("\n  applied\n"));
     for args in [&["test", "--quiet"][..], &["run", "--quiet"][..]] {
         let run = fixture.cargo(args);
         assert!(
@@ -354,13 +350,35 @@ fn migrate_cx_fixture_threads_cx_into_entry_points_and_runs() {
             String::from_utf8_lossy(&run.stderr)
         );
         if args[0] == "run" {
-            assert_eq!(String::from_utf8_lossy(&run.stdout), "done\n");
+            assert_eq!(String::from_utf8_lossy(&run.stdout), expected);
         }
     }
     let after = fixture.files();
     let again = fixture.migrate_local(&["--apply", "--allow-dirty"]);
     assert_eq!(again.status.code(), Some(0), "{}", fixture.stderr(&again));
     assert_eq!(fixture.files(), after);
+}
+
+/// Tier 4, in entry points: sleeps and yields get the entry point's `cx`.
+#[test]
+fn migrate_cx_fixture_threads_cx_into_entry_points_and_runs() {
+    let fixture = Fixture::new("migrate-cx");
+    let dry = fixture.migrate_local(&[]);
+    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
+    insta::assert_snapshot!(fixture.stdout(&dry));
+    assert_applies_runs_and_is_idempotent(&fixture, "done\n");
+}
+
+/// Tier 4 through other functions: a cx threaded through private async functions
+/// (one returning a value, one taking arguments) from the entry point and from a test
+/// in `mod tests` (inside `assert_eq!`).
+#[test]
+fn migrate_thread_fixture_threads_cx_through_helpers_and_runs() {
+    let fixture = Fixture::new("migrate-thread");
+    let dry = fixture.migrate_local(&[]);
+    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
+    insta::assert_snapshot!(fixture.stdout(&dry));
+    assert_applies_runs_and_is_idempotent(&fixture, "succeeded after 3 attempts\n");
 }
 
 /// Tier 5, `select!`: in entry points whose branches are all Tokio sleeps, the macro

@@ -100,9 +100,21 @@ pub fn plan_package(
 ) -> anyhow::Result<PackagePlan> {
     let mut notes = Vec::new();
     let mut files = Vec::new();
-    for file in &package.files {
-        let text = std::fs::read_to_string(&file.path)?;
-        match analyse(text, &package.extern_crates, roots) {
+    let texts = package
+        .files
+        .iter()
+        .map(|file| std::fs::read_to_string(&file.path))
+        .collect::<std::io::Result<Vec<String>>>()?;
+    for (index, (file, text)) in package.files.iter().zip(&texts).enumerate() {
+        // Whether a file of the package other than this one mentions `name` (as a
+        // whole word; in a comment too, which only makes the answer safer).
+        let elsewhere = |name: &str| {
+            texts
+                .iter()
+                .enumerate()
+                .any(|(other, text)| other != index && mentions_word(text, name))
+        };
+        match analyse(text.clone(), &package.extern_crates, roots, &elsewhere) {
             Ok(analysis) => {
                 let through = link_through(&analysis);
                 files.push(Analysed {
@@ -279,6 +291,15 @@ pub fn plan_package(
             tokio_free: demoted_by.is_none() && !needs.tokio_left,
         });
     }
+}
+
+/// Whether `text` contains `word` with no identifier character on either side.
+fn mentions_word(text: &str, word: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(is_ident)
+            && !text[at + word.len()..].chars().next().is_some_and(is_ident)
+    })
 }
 
 /// For each path written through a name, the import draft of the same file that binds

@@ -27,7 +27,7 @@ pub enum Shape {
     Identical(String),
     SameShape(String),
     EntryPoint(String),
-    /// A call that gets the entry point's `cx` (tier 4, see `cx`).
+    /// A call that gets a `cx` threaded from an entry point (tier 4, see `cx`).
     CxCall(String),
     Compat(String),
     Manual(String),
@@ -98,8 +98,8 @@ pub fn shape(api: &str) -> Shape {
     }
     if entry.kind == ApiKind::Macro && api == "tokio::select" {
         return Shape::Manual(format!(
-            "select! is rewritten only directly in an entry point, in the form the native \
-             macro parses, with `_ = ` a Tokio sleep, sleep_until or yield_now in every \
+            "select! is rewritten only in a function that has a cx (an entry point or a \
+             function tier 4 threads one into), in the form the native macro parses, with `_ = ` a Tokio sleep, sleep_until or yield_now in every \
              branch (another loser may ignore the cancel and hold the select for the whole \
              drain budget): {note}"
         ));
@@ -120,9 +120,17 @@ pub fn shape(api: &str) -> Shape {
             "spawning and join handles move with tier 5 (not done yet): {note}"
         ));
     }
+    if note.contains("&cx") && super::cx::takes_entry_cx(api) {
+        return Shape::Manual(format!(
+            "tier 4 threads a cx only into a statement `call(..).await;` of a function \
+             returning `()` that can have one: an entry point, or a private free `async fn` \
+             of the same file called only (awaited) from such functions: {note}"
+        ));
+    }
     if note.contains("&cx") {
         return Shape::Manual(format!(
-            "needs `&cx` at the call site, which is Cx threading (tier 4, not done yet): {note}"
+            "needs `&cx` at the call site; tier 4 threads one only into time::sleep, \
+             time::sleep_until and task::yield_now so far: {note}"
         ));
     }
     if !native_exists(api) {
@@ -188,7 +196,7 @@ mod tests {
         for (api, why) in [
             ("tokio::time::sleep", "tier 4"),
             ("tokio::spawn", "tier 5"),
-            ("tokio::select", "only directly in an entry point"),
+            ("tokio::select", "only in a function that has a cx"),
             ("tokio::join", "no `biased;`"),
             ("tokio::sync::mpsc::channel", "&cx"),
             ("tokio::io::AsyncReadExt", "&cx"),

@@ -21,7 +21,10 @@ use asupersync_lints::resolve::{collect_uses, ExternCrates, LineIndex, ResolvedU
 use proc_macro2::Span;
 use syn::visit::Visit;
 
-use super::cx::{find_calls, takes_entry_cx, CxCall, CxForm, CX_FUNCTIONS, CX_MACROS};
+use super::cx::{
+    identifier_counts, scan_function, takes_entry_cx, thread, threadable, CxCall, CxForm, CxScope,
+    CX_FUNCTIONS, CX_MACROS,
+};
 use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
 
@@ -75,11 +78,14 @@ struct EntryAttr {
     problem: Option<String>,
 }
 
-/// Parses and analyses one file. `roots` are the crate names whose usages count.
+/// Parses and analyses one file. `roots` are the crate names whose usages count;
+/// `elsewhere(name)` says whether another file of the package mentions an identifier
+/// (a function mentioned elsewhere is not threaded a cx: see [`super::cx`]).
 pub fn analyse(
     source: String,
     crates: &ExternCrates,
     roots: &[&str],
+    elsewhere: &dyn Fn(&str) -> bool,
 ) -> Result<FileAnalysis, syn::Error> {
     let file = syn::parse_file(&source)?;
     let resolved = collect_uses(&source, &file, crates, roots);
@@ -90,6 +96,7 @@ pub fn analyse(
         macro_bodies: Vec::new(),
         native_joins: Vec::new(),
         entries: Vec::new(),
+        scopes: Vec::new(),
         cx_calls: Vec::new(),
     };
     collector.visit_file(&file);
@@ -98,6 +105,7 @@ pub fn analyse(
         macro_bodies,
         native_joins,
         entries,
+        scopes,
         cx_calls,
         ..
     } = collector;
@@ -105,7 +113,13 @@ pub fn analyse(
         .iter()
         .flat_map(|item| item.leaves.iter().map(|leaf| (leaf.end, ())))
         .collect();
-    let cx_calls = matched_cx_calls(cx_calls, &resolved);
+    let counts = identifier_counts(&source);
+    let cx_calls = thread(
+        &scopes,
+        matched_cx_calls(cx_calls, &resolved),
+        &|name| counts.get(name).copied().unwrap_or(0),
+        elsewhere,
+    );
     let drafts = resolved
         .into_iter()
         .map(|resolved| {
@@ -305,7 +319,7 @@ impl FileAnalysis {
     pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
         let mut out = FileRewrite::default();
         let mut import_at: HashMap<usize, (usize, String)> = HashMap::new();
-        let mut params = std::collections::HashSet::new();
+        let mut chained = std::collections::HashSet::new();
         for (index, draft) in self.drafts.iter().enumerate() {
             let Some(native) = verdict(index) else {
                 continue;
@@ -322,9 +336,13 @@ impl FileAnalysis {
             }
             if let Some(call) = &draft.cx_call {
                 edits.extend(call.edits(&self.source));
-                if params.insert(call.param_at) {
-                    edits.push(call.param_edit());
-                }
+                // The chain is shared by every call of a function: added once.
+                edits.extend(
+                    call.chain
+                        .iter()
+                        .filter(|edit| chained.insert((edit.range.start, edit.range.end)))
+                        .cloned(),
+                );
             }
             // All of a usage's edits or none of them.
             let mut trial = out.edits.clone();
@@ -516,6 +534,8 @@ struct Collector<'s> {
     /// Where the path of each `join!` whose body the native `join!` parses starts.
     native_joins: Vec<usize>,
     entries: Vec<EntryAttr>,
+    /// The functions that may have a cx, and their candidate calls.
+    scopes: Vec<CxScope>,
     cx_calls: Vec<CxCall>,
 }
 
@@ -622,6 +642,8 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     }
 
     fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
+        let mut entry_attr = false;
+        let mut entry = false;
         for attr in &function.attrs {
             let Some(first) = attr.path().segments.first() else {
                 continue;
@@ -635,17 +657,23 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 continue;
             }
             let problem = entry_problem(function, attr);
-            if problem.is_none() {
-                let offset = |span: Span| {
-                    let location = self.lines.span_location(self.source, span);
-                    location.byte_start..location.byte_end
-                };
-                self.cx_calls.extend(find_calls(function, &offset));
-            }
+            entry_attr = true;
+            entry |= problem.is_none();
             self.entries.push(EntryAttr {
                 path_start,
                 problem,
             });
+        }
+        if entry || !entry_attr && threadable(function) {
+            let offset = |span: Span| {
+                let location = self.lines.span_location(self.source, span);
+                location.byte_start..location.byte_end
+            };
+            if let Some((scope, calls)) = scan_function(function, entry, self.scopes.len(), &offset)
+            {
+                self.scopes.push(scope);
+                self.cx_calls.extend(calls);
+            }
         }
         syn::visit::visit_item_fn(self, function);
     }
@@ -663,7 +691,7 @@ fn native_join_accepts(body: proc_macro2::TokenStream) -> bool {
 
 /// The standard library's macros whose arguments are plain expressions (and format
 /// arguments): a path inside them is rewritten like one outside.
-fn is_std_expression_macro(path: &syn::Path) -> bool {
+pub(super) fn is_std_expression_macro(path: &syn::Path) -> bool {
     const MACROS: [&str; 16] = [
         "assert",
         "assert_eq",
@@ -747,7 +775,7 @@ mod tests {
     fn rewrite_all(source: &str) -> (String, Vec<String>) {
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
-        let analysis = analyse(source.to_string(), &crates, &["tokio"]).unwrap();
+        let analysis = analyse(source.to_string(), &crates, &["tokio"], &|_| false).unwrap();
         let verdict = |i: usize| {
             let draft = &analysis.drafts[i];
             if draft.through.is_some() {
@@ -823,7 +851,7 @@ mod tests {
         );
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
-        let analysis = analyse(source.to_string(), &crates, &["tokio"]).unwrap();
+        let analysis = analyse(source.to_string(), &crates, &["tokio"], &|_| false).unwrap();
         let reasons: Vec<String> = analysis
             .drafts
             .iter()
@@ -868,6 +896,70 @@ mod tests {
         assert!(out.contains("tokio::time::sleep(D)"), "{out}");
         let not_entry = "async fn f() { tokio::time::sleep(D).await; }\n";
         assert_eq!(rewrite_all(not_entry).0, not_entry);
+    }
+
+    #[test]
+    fn cx_is_threaded_through_private_async_fns_called_only_from_functions_with_one() {
+        let entry = "#[tokio::main]\nasync fn main() {\n    let n = twice(1).await;\n    assert_eq!(twice(n).await, 4);\n}\n";
+        let helper = "async fn twice(n: u32) -> u32 {\n    pause().await;\n    n * 2\n}\nasync fn pause() {\n    tokio::time::sleep(D).await;\n}\n";
+        let (out, _) = rewrite_all(&format!("{entry}{helper}"));
+        assert_eq!(
+            out,
+            "#[asupersync::main]\nasync fn main(cx: &asupersync::Cx) {\n    let n = twice(cx, 1).await;\n    assert_eq!(twice(cx, n).await, 4);\n}\n\
+             async fn twice(cx: &asupersync::Cx, n: u32) -> u32 {\n    pause(cx).await;\n    n * 2\n}\n\
+             async fn pause(cx: &asupersync::Cx) {\n    if asupersync::time::sleep(cx, D).await.is_err() {\n        return;\n    }\n}\n"
+        );
+        // Every other use of the name keeps the chain unthreaded: the sleep stays.
+        for (case, extra) in [
+            ("a function pointer", "fn pointer() { let _f = pause; }\n"),
+            (
+                "a spawned future",
+                "async fn g() { tokio::spawn(pause()); }\n",
+            ),
+            ("an unknown macro", "async fn g() { m!(pause().await); }\n"),
+            (
+                "a closure",
+                "async fn g() { let _f = || async { pause().await }; }\n",
+            ),
+            (
+                "a caller without a cx",
+                "async fn g() -> u8 { let cx = 1; pause().await; cx }\n",
+            ),
+            (
+                "a second item of the name",
+                "mod inner { pub async fn pause() {} }\n",
+            ),
+        ] {
+            let source = format!("{entry}{helper}{extra}");
+            let (out, _) = rewrite_all(&source);
+            assert!(out.contains("tokio::time::sleep(D)"), "{case}: {out}");
+            assert!(!out.contains("pause(cx"), "{case}: {out}");
+        }
+        for (case, helper) in [
+            (
+                "public",
+                "pub async fn pause() { tokio::time::sleep(D).await; }\n",
+            ),
+            ("not async", "fn pause() { tokio::time::sleep(D).await; }\n"),
+            (
+                "an attribute macro",
+                "#[instrument]\nasync fn pause() { tokio::time::sleep(D).await; }\n",
+            ),
+            (
+                "non-unit (a statement needs `return;`)",
+                "async fn pause() -> u8 { tokio::time::sleep(D).await; 1 }\n",
+            ),
+        ] {
+            let source = format!("#[tokio::main]\nasync fn main() {{ pause().await; }}\n{helper}");
+            let (out, _) = rewrite_all(&source);
+            assert!(out.contains("tokio::time::sleep(D)"), "{case}: {out}");
+        }
+        // A name another file of the package mentions is not threaded.
+        let mut crates = ExternCrates::new();
+        crates.insert("tokio", "tokio");
+        let source = format!("{entry}{helper}");
+        let analysis = analyse(source, &crates, &["tokio"], &|name| name == "twice").unwrap();
+        assert!(analysis.drafts.iter().all(|d| d.cx_call.is_none()));
     }
 
     #[test]
