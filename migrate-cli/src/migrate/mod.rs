@@ -15,11 +15,11 @@
 //!
 //! Tiers done: 1 manifests, 2 entry points, 3 imports and paths, 4 Cx threading from
 //! the entry points through the private free async functions of a file into
-//! `sleep`/`sleep_until`/`yield_now` statements ([`cx`]), and the `select!`/`join!`
-//! cases of 5 (`select!` in a function that has the cx, when every branch is one of
-//! those calls, so every loser is cancel-aware once native). Spawn rewriting and
-//! compat wrapping (the rest of 5, and 6) are not done: what they would rewrite is
-//! reported as manual with the reason. Running the command again on its own output
+//! `sleep`/`sleep_until`/`yield_now` statements ([`cx`]), and 5: `join!`, `select!` in
+//! a function that has the cx when every branch is one of those calls (so every loser
+//! is cancel-aware once native), and `spawn`/`spawn_blocking` whose handles are awaited
+//! in forms mapped back. Compat wrapping (6) is not done: what it would wrap is
+//! reported with the reason. Running the command again on its own output
 //! changes nothing.
 //!
 //! `audit` runs the same planner ([`plan_loaded`], a dry run) for its estimate, so the

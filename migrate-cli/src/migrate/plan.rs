@@ -246,6 +246,7 @@ pub fn plan_package(
                     tier: (disposition == Disposition::Automatic).then_some(match shape {
                         Shape::EntryPoint(_) => 2,
                         _ if r.kind == UseKind::Macro => 5,
+                        Shape::CxCall(_) if super::cx::CX_SPAWNS.contains(&r.path.as_str()) => 5,
                         Shape::CxCall(_) => 4,
                         _ => 3,
                     }),

@@ -153,7 +153,7 @@ pub fn human(_migration: &Migration, report: &Report) -> String {
         let what = match tier.as_str() {
             "2" => "entry points",
             "4" => "Cx threaded",
-            "5" => "select! and join!",
+            "5" => "select!, join! and spawns",
             _ => "imports and paths",
         };
         let _ = writeln!(out, "  tier {tier}, {what}: {count}");

@@ -115,9 +115,19 @@ pub fn shape(api: &str) -> Shape {
             "a macro whose call changes shape (tier 5, not done yet): {note}"
         ));
     }
+    if super::cx::CX_SPAWNS.contains(&api) {
+        return Shape::Manual(format!(
+            "a spawn is rewritten only when written out (`tokio::spawn(..)`, not through \
+             an import), in a function that has a cx, with its handle only awaited in a \
+             form mapped back (`.await.unwrap()`, `.expect(..)`, `.ok()`, `.is_ok()`, \
+             `.is_err()`, `let _ = ..`, a statement): a detached task would outlive its \
+             spawner in Tokio, but natively its region waits for it: {note}"
+        ));
+    }
     if native.contains("::Cx::") || native.contains("TaskHandle") || entry.kind == ApiKind::Method {
         return Shape::Manual(format!(
-            "spawning and join handles move with tier 5 (not done yet): {note}"
+            "join handles, join sets and spawning methods are left to a person (tier 5 \
+             rewrites only `spawn` and `spawn_blocking` calls): {note}"
         ));
     }
     if note.contains("&cx") && super::cx::takes_entry_cx(api) {
@@ -195,7 +205,8 @@ mod tests {
     fn what_needs_a_cx_spawn_or_a_missing_module_stays_manual() {
         for (api, why) in [
             ("tokio::time::sleep", "tier 4"),
-            ("tokio::spawn", "tier 5"),
+            ("tokio::spawn", "its region waits for it"),
+            ("tokio::task::JoinHandle", "left to a person"),
             ("tokio::select", "only in a function that has a cx"),
             ("tokio::join", "no `biased;`"),
             ("tokio::sync::mpsc::channel", "&cx"),

@@ -22,8 +22,8 @@ use proc_macro2::Span;
 use syn::visit::Visit;
 
 use super::cx::{
-    identifier_counts, scan_function, takes_entry_cx, thread, threadable, CxCall, CxForm, CxScope,
-    CX_FUNCTIONS, CX_MACROS,
+    identifier_counts, scan_function, thread, threadable, CxCall, CxForm, CxScope, CX_FUNCTIONS,
+    CX_MACROS, CX_SPAWNS,
 };
 use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
@@ -116,7 +116,7 @@ pub fn analyse(
     let counts = identifier_counts(&source);
     let cx_calls = thread(
         &scopes,
-        matched_cx_calls(cx_calls, &resolved),
+        matched_cx_calls(cx_calls, &resolved, &source),
         &|name| counts.get(name).copied().unwrap_or(0),
         elsewhere,
     );
@@ -133,7 +133,7 @@ pub fn analyse(
                     };
                     call.callee_start == resolved.location.byte_start
                         && resolved.kind == kind
-                        && takes_entry_cx(&resolved.path)
+                        && call.rewrites(&resolved.path)
                 })
                 .cloned();
             let (mut shape, through) = draft_shape(
@@ -195,7 +195,7 @@ fn is_inside(bodies: &[Range<usize>], at: usize) -> bool {
 /// a `select!` only when it is Tokio's and every branch calls a cx function of Tokio
 /// (so every loser is cancel-aware once native and drains at once), and a branch call
 /// only inside such a `select!`.
-fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse]) -> Vec<CxCall> {
+fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse], source: &str) -> Vec<CxCall> {
     let resolves_to = |start: usize, kind: UseKind, apis: &[&str]| {
         resolved.iter().any(|r| {
             r.location.byte_start == start && r.kind == kind && apis.contains(&r.path.as_str())
@@ -222,7 +222,22 @@ fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse]) -> Vec<CxCall>
             CxForm::BranchCall { .. } => selects
                 .iter()
                 .any(|branches| branches.contains(&call.callee_start)),
-            CxForm::AwaitedCall { .. } => true,
+            CxForm::AwaitedCall { .. } => {
+                resolves_to(call.callee_start, UseKind::Path, &CX_FUNCTIONS)
+            }
+            // `tokio::spawn` becomes `cx.spawn`, so it must be written out: an import
+            // of it would have to become a method. `spawn_blocking` is a function on
+            // both sides and may come through an import.
+            CxForm::Spawn {
+                callee, blocking, ..
+            } => {
+                resolves_to(call.callee_start, UseKind::Path, &CX_SPAWNS)
+                    && (*blocking
+                        || matches!(
+                            source[callee.clone()].trim_start_matches("::"),
+                            "tokio::spawn" | "tokio::task::spawn"
+                        ))
+            }
         })
         .collect();
     calls
@@ -319,7 +334,6 @@ impl FileAnalysis {
     pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
         let mut out = FileRewrite::default();
         let mut import_at: HashMap<usize, (usize, String)> = HashMap::new();
-        let mut chained = std::collections::HashSet::new();
         for (index, draft) in self.drafts.iter().enumerate() {
             let Some(native) = verdict(index) else {
                 continue;
@@ -331,18 +345,15 @@ impl FileAnalysis {
             }
             // A path written through an import follows it: only the import is edited.
             let mut edits = Vec::new();
-            if draft.through.is_none() {
+            if draft.through.is_none() && !draft.cx_call.as_ref().is_some_and(CxCall::replaces_path)
+            {
                 edits.push(Edit::new(range, native));
             }
             if let Some(call) = &draft.cx_call {
+                // The chain is shared by every call of a function: `EditSet` keeps
+                // one of each.
                 edits.extend(call.edits(&self.source));
-                // The chain is shared by every call of a function: added once.
-                edits.extend(
-                    call.chain
-                        .iter()
-                        .filter(|edit| chained.insert((edit.range.start, edit.range.end)))
-                        .cloned(),
-                );
+                edits.extend(call.chain.iter().cloned());
             }
             // All of a usage's edits or none of them.
             let mut trial = out.edits.clone();
@@ -669,8 +680,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 let location = self.lines.span_location(self.source, span);
                 location.byte_start..location.byte_end
             };
-            if let Some((scope, calls)) = scan_function(function, entry, self.scopes.len(), &offset)
-            {
+            for (scope, calls) in scan_function(function, entry, self.scopes.len(), &offset) {
                 self.scopes.push(scope);
                 self.cx_calls.extend(calls);
             }
@@ -960,6 +970,55 @@ mod tests {
         let source = format!("{entry}{helper}");
         let analysis = analyse(source, &crates, &["tokio"], &|name| name == "twice").unwrap();
         assert!(analysis.drafts.iter().all(|d| d.cx_call.is_none()));
+    }
+
+    #[test]
+    fn spawns_are_rewritten_only_when_their_handle_is_awaited_and_mapped_back() {
+        let rewritten = |body: &str| {
+            let source = format!("#[tokio::main]\nasync fn main() {{\n{body}\n}}\n");
+            rewrite_all(&source).0
+        };
+        assert_eq!(
+            rewritten("let h = tokio::spawn(async move { 1 });\nlet _ = h.await;"),
+            "#[asupersync::main]\nasync fn main(cx: &asupersync::Cx) {\nlet h = cx.spawn(move |_| async move { 1 });\nlet _ = h.join(cx).await.into_result();\n}\n"
+        );
+        for (case, body) in [
+            // Tokio detaches it; natively the region would wait for it.
+            ("a detached spawn", "tokio::spawn(async move { 1 });"),
+            (
+                "a handle dropped",
+                "let h = tokio::spawn(async move { 1 }); drop(h);",
+            ),
+            (
+                "a handle awaited into another error type",
+                "let h = tokio::spawn(async move { 1 }); let _ = h.await.map_err(E::from);",
+            ),
+            (
+                "a handle stored",
+                "let h = tokio::spawn(async move { 1 }); let v = vec![h];",
+            ),
+            (
+                "a spawn through an import of it",
+                "use tokio::spawn; let h = spawn(async move { 1 }); h.await.unwrap();",
+            ),
+            (
+                "a spawn in a closure",
+                "let f = || async { tokio::spawn(async move { 1 }).await.unwrap() };",
+            ),
+        ] {
+            let out = rewritten(body);
+            assert!(!out.contains("cx.spawn"), "{case}: {out}");
+            assert!(!out.contains(".join("), "{case}: {out}");
+        }
+        // A `select!` in a spawned body stays (the native macro reads a `&Cx`), and
+        // a body with a value keeps its sleeps (their rewrite returns `()`).
+        for body in [
+            "let h = tokio::spawn(async move { tokio::select! { _ = tokio::time::sleep(D) => {} } });\nh.await.unwrap();",
+            "let h = tokio::spawn(async move { tokio::time::sleep(D).await; 1 });\nh.await.unwrap();",
+        ] {
+            let out = rewritten(body);
+            assert!(out.contains("tokio::time::sleep(D)"), "{out}");
+        }
     }
 
     #[test]
