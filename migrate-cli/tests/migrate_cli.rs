@@ -394,6 +394,41 @@ fn migrate_spawn_fixture_rewrites_awaited_spawns_and_runs() {
     assert_applies_runs_and_is_idempotent(&fixture, "total 385, doubled 42\n");
 }
 
+/// Tier 6: a private function whose body uses a Tokio API this version does not
+/// rewrite (a child process) keeps that body, as an inner function run through
+/// `asupersync_tokio_compat::run`; the rest goes native. The result builds, its test
+/// passes and its binary prints what Tokio's did; Tokio stays, for the compat crate
+/// and the wrapped code only.
+#[test]
+fn migrate_compat_fixture_wraps_what_stays_on_tokio_and_runs() {
+    let fixture = Fixture::new("migrate-compat");
+    let dry = fixture.migrate_local(&[]);
+    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
+    insta::assert_snapshot!(fixture.stdout(&dry));
+    assert_applies_runs_and_is_idempotent(&fixture, "quarantined\n");
+    let main = fixture.read("src/main.rs");
+    assert!(main.contains("#[asupersync::main"), "{main}");
+    assert!(
+        main.contains("asupersync_tokio_compat::run(cx, echo(word))"),
+        "{main}"
+    );
+    // The note is a suppression the project's own lint accepts.
+    let lint = Command::new(BIN)
+        .arg("lint")
+        .arg(&fixture.root)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let lint: Value = serde_json::from_slice(&lint.stdout).unwrap();
+    let rules: Vec<&str> = lint["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(!rules.contains(&"invalid-suppression"), "{rules:?}");
+}
+
 /// Tier 5, `select!`: in entry points whose branches are all Tokio sleeps, the macro
 /// becomes `asupersync::select!` and each branch's sleep gets the branch's `cx`. The
 /// result builds, its test passes and its binary prints what Tokio's did, without

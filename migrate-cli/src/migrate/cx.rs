@@ -141,6 +141,12 @@ pub struct CxScope {
     /// `let name = callee(..);`, with where the callee path starts.
     pub bindings: Vec<(String, usize)>,
     pub handle_awaits: Vec<HandleAwait>,
+    /// For a function that could be wrapped in compat (tier 6): how.
+    pub wrap: Option<super::compat::Wrap>,
+    /// Set by the caller of [`thread`] when something in the body stays Tokio-bound:
+    /// why. The function is then wrapped (if it can be threaded) instead of having its
+    /// calls rewritten.
+    pub wrap_why: Option<String>,
     /// Just after the function's `(`: where `cx: &asupersync::Cx` goes.
     pub param_at: usize,
     pub has_inputs: bool,
@@ -358,6 +364,9 @@ pub fn scan_function(
             param_at: offset(function.sig.paren_token.span.open()).end,
             has_inputs: !function.sig.inputs.is_empty(),
             spawned_in: None,
+            wrap: (!entry)
+                .then(|| super::compat::wrap_of(function, offset))
+                .flatten(),
             ..scope
         },
         calls,
@@ -417,6 +426,8 @@ fn scan_body(
         counts: identifier_counts_of(quote::ToTokens::to_token_stream(block)),
         bindings: finder.bindings,
         handle_awaits: finder.handle_awaits,
+        wrap: None,
+        wrap_why: None,
         param_at: 0,
         has_inputs: false,
         local_calls: finder.local_calls,
@@ -499,7 +510,14 @@ pub fn thread(
     calls: Vec<CxCall>,
     occurrences: &dyn Fn(&str) -> usize,
     elsewhere: &dyn Fn(&str) -> bool,
-) -> Vec<CxCall> {
+    source: &str,
+) -> Threading {
+    // A function wrapped in compat keeps its body as written: nothing in it gets a cx.
+    let wrapping = |i: usize| scopes[i].wrap.is_some() && scopes[i].wrap_why.is_some();
+    let calls: Vec<CxCall> = calls
+        .into_iter()
+        .filter(|call| !wrapping(call.scope))
+        .collect();
     // A spawn is a candidate when its handle is only awaited in forms mapped back; the
     // body of one that is not is not a scope with a cx. A `select!` is not rewritten in
     // a spawned body (the native macro reads a `&Cx` named `cx`).
@@ -523,7 +541,7 @@ pub fn thread(
     // The greatest set of candidates that each need a cx and are only ever called from
     // a scope with a cx: start from all and drop until stable.
     let direct: Vec<bool> = (0..scopes.len())
-        .map(|i| calls.iter().any(|call| call.scope == i))
+        .map(|i| wrapping(i) || calls.iter().any(|call| call.scope == i))
         .collect();
     let mut threaded: Vec<bool> = scopes
         .iter()
@@ -554,7 +572,7 @@ pub fn thread(
             }
             let name = scopes[f].name.as_str();
             let callers: usize = (0..scopes.len())
-                .filter(|&g| has[g])
+                .filter(|&g| has[g] && !wrapping(g))
                 .map(|g| {
                     scopes[g]
                         .local_calls
@@ -564,12 +582,13 @@ pub fn thread(
                 })
                 .sum();
             let needs_cx = direct[f]
-                || scopes[f].local_calls.iter().any(|call| {
-                    scopes
-                        .iter()
-                        .enumerate()
-                        .any(|(h, s)| threaded[h] && s.name == call.name)
-                });
+                || !wrapping(f)
+                    && scopes[f].local_calls.iter().any(|call| {
+                        scopes
+                            .iter()
+                            .enumerate()
+                            .any(|(h, s)| threaded[h] && s.name == call.name)
+                    });
             // Never called (dead, or called from where it cannot be seen): the
             // function keeps its signature.
             if !needs_cx || callers == 0 || occurrences(name) != 1 + callers {
@@ -636,6 +655,7 @@ pub fn thread(
     struct Chains<'a> {
         scopes: &'a [CxScope],
         has: &'a [bool],
+        wrapping: &'a [bool],
         spawn_edits: &'a std::collections::HashMap<(usize, usize), Vec<Edit>>,
     }
     impl Chains<'_> {
@@ -661,7 +681,7 @@ pub fn thread(
                 return;
             }
             for (g, caller) in self.scopes.iter().enumerate() {
-                if !self.has[g] {
+                if !self.has[g] || self.wrapping[g] {
                     continue;
                 }
                 for call in caller.local_calls.iter().filter(|c| c.name == scope.name) {
@@ -674,9 +694,25 @@ pub fn thread(
     let chains = Chains {
         scopes,
         has: &has,
+        wrapping: &(0..scopes.len()).map(wrapping).collect::<Vec<_>>(),
         spawn_edits: &spawn_edits,
     };
-    calls
+    let wrapped: Vec<WrappedFn> = (0..scopes.len())
+        .filter(|&f| has[f] && wrapping(f))
+        .filter_map(|f| {
+            let scope = &scopes[f];
+            let wrap = scope.wrap.as_ref()?;
+            let why = scope.wrap_why.as_deref()?;
+            let mut edits = super::compat::wrap_edits(wrap, &scope.name, why, source);
+            chains.of(f, &mut Vec::new(), &mut edits);
+            Some(WrappedFn {
+                name: scope.name.clone(),
+                body: wrap.body_open..wrap.body_close,
+                edits,
+            })
+        })
+        .collect();
+    let calls = calls
         .into_iter()
         .filter(|call| has[call.scope])
         .map(|mut call| {
@@ -689,7 +725,27 @@ pub fn thread(
             }
             call
         })
-        .collect()
+        .collect();
+    Threading { calls, wrapped }
+}
+
+/// What [`thread`] decided.
+#[derive(Debug, Default)]
+pub struct Threading {
+    /// The places that get a cx, with their chains.
+    pub calls: Vec<CxCall>,
+    /// The functions wrapped in compat (tier 6).
+    pub wrapped: Vec<WrappedFn>,
+}
+
+/// A function whose body runs in the compat quarantine.
+#[derive(Debug, Clone)]
+pub struct WrappedFn {
+    pub name: String,
+    /// Inside the braces of its body.
+    pub body: Range<usize>,
+    /// The wrap, the `cx` parameter and the calls passing it, up to the entry points.
+    pub edits: Vec<Edit>,
 }
 
 struct Finder<'o> {

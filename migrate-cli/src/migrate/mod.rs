@@ -29,6 +29,7 @@
 //! refused `--apply`.
 
 pub mod apply;
+pub mod compat;
 pub mod cx;
 pub mod edit;
 pub mod manifest;

@@ -152,6 +152,10 @@ pub fn plan_package(
                 {
                     return None;
                 }
+                // What runs in the compat quarantine holds nothing back.
+                if file.analysis.drafts[i].wrapped_in.is_some() || only_wrapped(file, i) {
+                    return None;
+                }
                 let stays = base(&refused, f, i).native().is_none();
                 stays.then(|| {
                     let r = &file.analysis.drafts[i].resolved;
@@ -159,8 +163,18 @@ pub fn plan_package(
                 })
             })
         });
+        // A holdout crate used only in functions wrapped in compat needs no Tokio
+        // runtime around the entry points (its use anywhere else is a holder).
+        let wraps = files
+            .iter()
+            .any(|file| file.analysis.drafts.iter().any(|d| d.wrapped_in.is_some()));
         demoted_by = holder
-            .or_else(|| holdout.as_ref().map(|h| format!("the dependency `{h}`")))
+            .or_else(|| {
+                holdout
+                    .as_ref()
+                    .filter(|_| !wraps)
+                    .map(|h| format!("the dependency `{h}`"))
+            })
             .or_else(|| pulled_through.map(str::to_string))
             .or_else(|| (!notes.is_empty()).then(|| "a file that does not parse".to_string()));
         let effective = |refused: &HashMap<(usize, usize), String>, f: usize, i: usize| -> Shape {
@@ -327,6 +341,19 @@ fn link_through(analysis: &FileAnalysis) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// Whether draft `index` is an import whose every path is in a function wrapped in
+/// compat (it stays as written, for that code).
+fn only_wrapped(file: &Analysed<'_>, index: usize) -> bool {
+    let mut through = (0..file.through.len()).filter(|&j| file.through[j] == Some(index));
+    let first = through.next();
+    file.analysis.drafts[index].resolved.kind == UseKind::Import
+        && first.is_some()
+        && first
+            .into_iter()
+            .chain(through)
+            .all(|j| file.analysis.drafts[j].wrapped_in.is_some())
+}
+
 // Base shapes: a path written through an import shares the import's fate (its
 // refusal included); `refused` holds the rewrites refused at the edit stage.
 fn base_shape(
@@ -340,6 +367,12 @@ fn base_shape(
         return Shape::Manual(reason.clone());
     }
     let draft = &file.analysis.drafts[index];
+    if only_wrapped(file, index) {
+        return Shape::Compat(
+            "used only in functions wrapped in compat: stays as written for them (tier 6)"
+                .to_string(),
+        );
+    }
     if file.target == TargetKind::BuildScript {
         return Shape::Manual("in a build script: migrate it by hand".to_string());
     }

@@ -22,8 +22,8 @@ use proc_macro2::Span;
 use syn::visit::Visit;
 
 use super::cx::{
-    identifier_counts, scan_function, thread, threadable, CxCall, CxForm, CxScope, CX_FUNCTIONS,
-    CX_MACROS, CX_SPAWNS,
+    identifier_counts, scan_function, thread, threadable, CxCall, CxForm, CxScope, Threading,
+    CX_FUNCTIONS, CX_MACROS, CX_SPAWNS,
 };
 use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
@@ -37,6 +37,8 @@ pub struct Draft {
     pub through: Option<String>,
     /// For a call an entry point's `cx` can be threaded into (tier 4).
     pub cx_call: Option<CxCall>,
+    /// The function wrapped in compat (tier 6) the usage is in, if any.
+    pub wrapped_in: Option<String>,
 }
 
 /// One parsed file, analysed.
@@ -46,6 +48,9 @@ pub struct FileAnalysis {
     lines: LineIndex,
     pub drafts: Vec<Draft>,
     uses: Vec<UseItem>,
+    /// The edits of the functions wrapped in compat (tier 6): made with the entry
+    /// points, since a wrap is only right once they are native.
+    wrap_edits: Vec<Edit>,
 }
 
 #[derive(Debug)]
@@ -114,15 +119,44 @@ pub fn analyse(
         .flat_map(|item| item.leaves.iter().map(|leaf| (leaf.end, ())))
         .collect();
     let counts = identifier_counts(&source);
-    let cx_calls = thread(
+    let cx_calls = matched_cx_calls(cx_calls, &resolved, &source);
+    let shapes: Vec<(Shape, Option<String>)> = resolved
+        .iter()
+        .map(|resolved| draft_shape(&source, resolved, crates, &leaf_at, &macro_bodies, &entries))
+        .collect();
+    // Tier 6: a function whose body uses something that stays on Tokio (not a call
+    // tier 4 or 5 rewrites) is wrapped in compat, if it can be.
+    let mut scopes = scopes;
+    for scope in scopes.iter_mut() {
+        let Some(wrap) = &scope.wrap else { continue };
+        let body = wrap.body_open..wrap.body_close;
+        scope.wrap_why = resolved.iter().zip(&shapes).find_map(|(r, (shape, _))| {
+            let at = r.location.byte_start;
+            let rewritten = cx_calls.iter().any(|call| call.callee_start == at);
+            (body.contains(&at)
+                && r.kind != UseKind::Import
+                && shape.native().is_none()
+                && !rewritten)
+                .then(|| match shape {
+                    Shape::Compat(_) => format!("`{}` is Tokio-bound", r.path),
+                    _ => format!("`{}` is not rewritten by this version", r.path),
+                })
+        });
+    }
+    let Threading {
+        calls: cx_calls,
+        wrapped,
+    } = thread(
         &scopes,
-        matched_cx_calls(cx_calls, &resolved, &source),
+        cx_calls,
         &|name| counts.get(name).copied().unwrap_or(0),
         elsewhere,
+        &source,
     );
     let drafts = resolved
         .into_iter()
-        .map(|resolved| {
+        .zip(shapes)
+        .map(|(resolved, (mut shape, through))| {
             let cx_call = cx_calls
                 .iter()
                 .find(|call| {
@@ -136,14 +170,6 @@ pub fn analyse(
                         && call.rewrites(&resolved.path)
                 })
                 .cloned();
-            let (mut shape, through) = draft_shape(
-                &source,
-                &resolved,
-                crates,
-                &leaf_at,
-                &macro_bodies,
-                &entries,
-            );
             // `join!` needs no cx: the native macro takes the same comma-separated
             // futures and yields the same tuple, so it is a path change (tier 5)
             // wherever the native macro parses its body.
@@ -168,11 +194,23 @@ pub fn analyse(
                     shape = Shape::CxCall(native);
                 }
             }
+            // Inside a wrapped function everything stays as written (a re-export of
+            // std aside: it is the same item).
+            let wrapped_in = wrapped
+                .iter()
+                .find(|w| w.body.contains(&resolved.location.byte_start))
+                .map(|w| w.name.clone());
+            if let (Some(name), false) = (&wrapped_in, matches!(shape, Shape::Identical(_))) {
+                shape = Shape::Compat(format!(
+                    "runs on Tokio in the compat quarantine: its function `{name}` is wrapped in asupersync_tokio_compat::run (tier 6)"
+                ));
+            }
             Draft {
                 resolved,
                 shape,
                 through,
                 cx_call,
+                wrapped_in,
             }
         })
         .collect();
@@ -181,6 +219,7 @@ pub fn analyse(
         source,
         drafts,
         uses,
+        wrap_edits: wrapped.into_iter().flat_map(|w| w.edits).collect(),
     })
 }
 
@@ -360,6 +399,21 @@ impl FileAnalysis {
             let result = edits
                 .into_iter()
                 .try_for_each(|edit| trial.add(edit, &self.source).map_err(|o| o.accepted));
+            match result {
+                Ok(()) => out.edits = trial,
+                Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
+            }
+        }
+        let entry = self.drafts.iter().enumerate().find(|(index, draft)| {
+            matches!(draft.shape, Shape::EntryPoint(_)) && verdict(*index).is_some()
+        });
+        if let (Some((index, _)), false) = (entry, self.wrap_edits.is_empty()) {
+            let mut trial = out.edits.clone();
+            let result = self.wrap_edits.iter().try_for_each(|edit| {
+                trial
+                    .add(edit.clone(), &self.source)
+                    .map_err(|o| o.accepted)
+            });
             match result {
                 Ok(()) => out.edits = trial,
                 Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
@@ -1018,6 +1072,38 @@ mod tests {
         ] {
             let out = rewritten(body);
             assert!(out.contains("tokio::time::sleep(D)"), "{out}");
+        }
+    }
+
+    #[test]
+    fn a_function_using_what_stays_on_tokio_is_wrapped_only_where_it_can_be_threaded() {
+        let helper = "async fn child() -> std::io::Result<u8> {\n    tokio::process::Command::new(\"true\").status().await?;\n    Ok(1)\n}\n";
+        let entry = "#[tokio::main]\nasync fn main() {\n    let _ = child().await;\n}\n";
+        let (out, refused) = rewrite_all(&format!("{helper}{entry}"));
+        assert!(refused.is_empty(), "{refused:?}");
+        assert!(out.starts_with("async fn child(cx: &asupersync::Cx) -> std::io::Result<u8> {\n    // asupersync: allow(tokio-outside-quarantine) -- runs on Tokio in the compat quarantine: `tokio::process::Command::new` is not rewritten by this version\n    async fn child() -> std::io::Result<u8> {\n    tokio::process::Command::new(\"true\")"), "{out}");
+        assert!(
+            out.contains("asupersync_tokio_compat::run(cx, child()).await"),
+            "{out}"
+        );
+        assert!(out.contains("let _ = child(cx).await;"), "{out}");
+        for (case, source) in [
+            ("public", format!("pub {helper}{entry}")),
+            (
+                "borrowed parameter",
+                format!(
+                    "{}{}",
+                    helper.replace("child()", "child(s: &str)"),
+                    entry.replace("child()", "child(\"x\")")
+                ),
+            ),
+            (
+                "called from a closure",
+                format!("{helper}#[tokio::main]\nasync fn main() {{ let f = || child(); }}\n"),
+            ),
+        ] {
+            let (out, _) = rewrite_all(&source);
+            assert!(!out.contains("asupersync_tokio_compat"), "{case}: {out}");
         }
     }
 
