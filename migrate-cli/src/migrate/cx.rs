@@ -13,6 +13,9 @@
 //!   closures, `async` blocks, nested items and macros other than the standard
 //!   library's expression macros excluded: a `&Cx` cannot be proven to reach them),
 //!   and that function returns `()`;
+//! - or the callee is one of [`CX_SAME_RESULT`] (`timeout`, `ctrl_c`, `tokio::fs`),
+//!   whose native twin returns what Tokio's did, awaited where it is called
+//!   (`f(args).await`, in any expression) in such a function: it only gets the cx;
 //! - a function has the cx if it is an entry point with no parameters and no option the
 //!   native attribute lacks, or a *threaded* function: a private free `async fn` (no
 //!   `self`, inherited visibility) of the file that needs a cx (it makes such a call or
@@ -74,6 +77,30 @@ pub const CX_FUNCTIONS: [&str; 3] = [
     "tokio::task::yield_now",
 ];
 
+/// The Tokio functions whose native twin takes `&cx` first and returns what Tokio's
+/// returned (`io::Result<T>`, or `Result<T, Elapsed>` whose native `Elapsed` converts
+/// into `io::Error` too): an awaited call `f(args).await` anywhere in a function that
+/// has the cx only gets the cx.
+pub const CX_SAME_RESULT: [&str; 17] = [
+    "tokio::time::timeout",
+    "tokio::time::timeout_at",
+    "tokio::signal::ctrl_c",
+    "tokio::fs::read",
+    "tokio::fs::read_to_string",
+    "tokio::fs::write",
+    "tokio::fs::copy",
+    "tokio::fs::rename",
+    "tokio::fs::hard_link",
+    "tokio::fs::create_dir",
+    "tokio::fs::create_dir_all",
+    "tokio::fs::remove_file",
+    "tokio::fs::remove_dir",
+    "tokio::fs::remove_dir_all",
+    "tokio::fs::metadata",
+    "tokio::fs::symlink_metadata",
+    "tokio::fs::canonicalize",
+];
+
 /// The Tokio macros this tier rewrites in entry points.
 pub const CX_MACROS: [&str; 1] = ["tokio::select"];
 
@@ -87,7 +114,10 @@ pub const CX_SPAWNS: [&str; 3] = [
 
 /// Whether `api` is threaded a cx by this module (a function or a macro).
 pub fn takes_entry_cx(api: &str) -> bool {
-    CX_FUNCTIONS.contains(&api) || CX_MACROS.contains(&api) || CX_SPAWNS.contains(&api)
+    CX_FUNCTIONS.contains(&api)
+        || CX_MACROS.contains(&api)
+        || CX_SPAWNS.contains(&api)
+        || CX_SAME_RESULT.contains(&api)
 }
 
 /// A place in a function that has the cx (see the module docs) that gets it.
@@ -251,6 +281,8 @@ pub enum CxForm {
     /// `callee(args)` as a `select!` branch future: gets the branch's `cx` (the
     /// native macro rebinds `cx` in branch expressions).
     BranchCall { args_start: usize, has_args: bool },
+    /// `callee(args).await` of a [`CX_SAME_RESULT`] function, anywhere: gets the cx.
+    SameResultCall { args_start: usize, has_args: bool },
     /// `spawn(future)` or `spawn_blocking(f)` (tier 5). `edits`: everything but the
     /// path of a `spawn_blocking` (rewritten as a path), filled in by [`thread`].
     Spawn {
@@ -275,6 +307,7 @@ impl CxCall {
     pub fn rewrites(&self, api: &str) -> bool {
         match &self.form {
             CxForm::AwaitedCall { .. } | CxForm::BranchCall { .. } => CX_FUNCTIONS.contains(&api),
+            CxForm::SameResultCall { .. } => CX_SAME_RESULT.contains(&api),
             CxForm::Select { .. } => CX_MACROS.contains(&api),
             CxForm::Spawn { blocking, .. } => {
                 CX_SPAWNS.contains(&api) && *blocking == api.ends_with("spawn_blocking")
@@ -304,6 +337,10 @@ impl CxCall {
                 semi,
             } => (stmt_start, args_start, has_args, semi),
             CxForm::BranchCall {
+                args_start,
+                has_args,
+            }
+            | CxForm::SameResultCall {
                 args_start,
                 has_args,
             } => return vec![cx_argument(*args_start, *has_args, self.cx_arg)],
@@ -528,7 +565,7 @@ pub fn thread(
             CxForm::Select { .. } | CxForm::BranchCall { .. } => {
                 scopes[call.scope].spawned_in.is_none()
             }
-            CxForm::AwaitedCall { .. } => true,
+            CxForm::AwaitedCall { .. } | CxForm::SameResultCall { .. } => true,
         })
         .collect();
     let spawn_kept = |start: usize, parent: usize| {
@@ -787,6 +824,18 @@ impl<'ast> Visit<'ast> for Finder<'_> {
     fn visit_expr_await(&mut self, awaited: &'ast syn::ExprAwait) {
         if let syn::Expr::Call(call) = &*awaited.base {
             if let syn::Expr::Path(callee) = &*call.func {
+                if callee.qself.is_none() {
+                    self.calls.push(CxCall {
+                        callee_start: path_start(&callee.path, self.offset),
+                        form: CxForm::SameResultCall {
+                            args_start: (self.offset)(call.paren_token.span.open()).end,
+                            has_args: !call.args.is_empty(),
+                        },
+                        scope: self.scope,
+                        chain: Vec::new(),
+                        cx_arg: self.cx_arg,
+                    });
+                }
                 if let Some(name) = callee.path.get_ident().filter(|_| callee.qself.is_none()) {
                     self.local_calls.push(LocalCall {
                         name: name.to_string(),

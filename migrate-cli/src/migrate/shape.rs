@@ -130,7 +130,14 @@ pub fn shape(api: &str) -> Shape {
              rewrites only `spawn` and `spawn_blocking` calls): {note}"
         ));
     }
-    if note.contains("&cx") && super::cx::takes_entry_cx(api) {
+    if super::cx::CX_SAME_RESULT.contains(&api) {
+        return Shape::Manual(format!(
+            "tier 4 passes a cx only to an awaited call `f(args).await` in a function that \
+             can have one: an entry point, or a private free `async fn` of the same file \
+             called only (awaited) from such functions: {note}"
+        ));
+    }
+    if note.contains("&cx") && super::cx::CX_FUNCTIONS.contains(&api) {
         return Shape::Manual(format!(
             "tier 4 threads a cx only into a statement `call(..).await;` of a function \
              returning `()` that can have one: an entry point, or a private free `async fn` \
@@ -139,8 +146,8 @@ pub fn shape(api: &str) -> Shape {
     }
     if note.contains("&cx") {
         return Shape::Manual(format!(
-            "needs `&cx` at the call site; tier 4 threads one only into time::sleep, \
-             time::sleep_until and task::yield_now so far: {note}"
+            "needs `&cx` at the call site; tier 4 passes one only to sleeps, yields, \
+             timeouts, `ctrl_c` and `tokio::fs` functions so far: {note}"
         ));
     }
     if !native_exists(api) {

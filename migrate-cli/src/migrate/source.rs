@@ -23,7 +23,7 @@ use syn::visit::Visit;
 
 use super::cx::{
     identifier_counts, scan_function, thread, threadable, CxCall, CxForm, CxScope, Threading,
-    CX_FUNCTIONS, CX_MACROS, CX_SPAWNS,
+    CX_FUNCTIONS, CX_MACROS, CX_SAME_RESULT, CX_SPAWNS,
 };
 use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
@@ -263,6 +263,9 @@ fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse], source: &str) 
                 .any(|branches| branches.contains(&call.callee_start)),
             CxForm::AwaitedCall { .. } => {
                 resolves_to(call.callee_start, UseKind::Path, &CX_FUNCTIONS)
+            }
+            CxForm::SameResultCall { .. } => {
+                resolves_to(call.callee_start, UseKind::Path, &CX_SAME_RESULT)
             }
             // `tokio::spawn` becomes `cx.spawn`, so it must be written out: an import
             // of it would have to become a method. `spawn_blocking` is a function on
@@ -1104,6 +1107,29 @@ mod tests {
         ] {
             let (out, _) = rewrite_all(&source);
             assert!(!out.contains("asupersync_tokio_compat"), "{case}: {out}");
+        }
+    }
+
+    #[test]
+    fn calls_with_the_same_result_get_the_cx_wherever_they_are_awaited() {
+        let (out, _) = rewrite_all(
+            "#[tokio::main]\nasync fn main() -> std::io::Result<()> {\n    let s = tokio::fs::read_to_string(P).await?;\n    let _ = tokio::time::timeout(D, f(&s)).await;\n    Ok(())\n}\n",
+        );
+        assert!(
+            out.contains("asupersync::fs::read_to_string(cx, P).await?"),
+            "{out}"
+        );
+        assert!(
+            out.contains("asupersync::time::timeout(cx, D, f(&s)).await"),
+            "{out}"
+        );
+        for body in [
+            // Not awaited where it is written: the future may outlive the borrow.
+            "let t = tokio::time::timeout(D, f()); t.await;",
+            "let g = || async { tokio::fs::read(P).await };",
+        ] {
+            let (out, _) = rewrite_all(&format!("#[tokio::main]\nasync fn main() {{ {body} }}\n"));
+            assert!(!out.contains("(cx"), "{out}");
         }
     }
 
