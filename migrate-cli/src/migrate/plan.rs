@@ -42,7 +42,8 @@ pub struct Site {
     pub kind: String,
     pub disposition: Disposition,
     /// The tier that rewrites it (2 entry points, 3 imports and paths, 4 a cx threaded
-    /// into a call, 5 `select!`).
+    /// into a call, 5 `select!`, `join!` and spawns). What tier 6 wraps in compat is
+    /// `Compat`, with no tier.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,6 @@
-//! Rewrites of one Rust file (tiers 2-4): entry-point attributes, `use` trees, paths
-//! and the calls of [`super::cx`], as byte-range [`Edit`]s on the original text.
+//! Rewrites of one Rust file (tiers 2-6): entry-point attributes, `use` trees, paths,
+//! the places of [`super::cx`] and the wraps of [`super::compat`], as byte-range
+//! [`Edit`]s on the original text.
 //!
 //! Usages come from the resolver shared with `audit` and the lints
 //! (`asupersync_lints::resolve::collect_uses`), so an alias, a renamed crate or a group
@@ -35,7 +36,7 @@ pub struct Draft {
     pub shape: Shape,
     /// For a path written through an import: the name it is written through.
     pub through: Option<String>,
-    /// For a call an entry point's `cx` can be threaded into (tier 4).
+    /// For a place that gets a `cx` threaded from an entry point (tiers 4 and 5).
     pub cx_call: Option<CxCall>,
     /// The function wrapped in compat (tier 6) the usage is in, if any.
     pub wrapped_in: Option<String>,
