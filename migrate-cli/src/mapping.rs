@@ -426,6 +426,8 @@ pub fn explain(topic: &str) -> Option<String> {
     // What this version of `migrate` does with it (its own rules, not just the
     // mapping's `auto` flag: one source for `explain` and the rewrite).
     use crate::migrate::shape::{shape, Shape};
+    const WRAPPED: &str = " (in a private async fn it can thread a cx into, it wraps \
+                           the function in asupersync_tokio_compat::run: tier 6)";
     let note = found
         .entry
         .map(|entry| entry.note.as_str())
@@ -437,7 +439,7 @@ pub fn explain(topic: &str) -> Option<String> {
         Shape::SameShape(_) | Shape::EntryPoint(_) | Shape::CxCall(_) => {
             "rewrites it automatically once nothing else in its package needs Tokio".to_string()
         }
-        Shape::Compat(_) => "leaves it behind compat".to_string(),
+        Shape::Compat(_) => format!("leaves it behind compat{WRAPPED}"),
         Shape::Manual(reason) => {
             // The reason without the note printed below it.
             let reason = note
@@ -448,9 +450,9 @@ pub fn explain(topic: &str) -> Option<String> {
             if sometimes {
                 format!("rewrites it only where it can prove the result, else leaves it to a person: {reason}")
             } else if found.auto {
-                format!("leaves it to a person for now: {reason}")
+                format!("leaves it to a person for now{WRAPPED}: {reason}")
             } else {
-                "leaves it to a person".to_string()
+                format!("leaves it to a person{WRAPPED}")
             }
         }
     };
