@@ -849,37 +849,33 @@ impl<'ast> Visit<'ast> for Finder<'_> {
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-        if let (syn::Expr::Path(callee), [argument]) =
-            (&*call.func, call.args.iter().collect::<Vec<_>>().as_slice())
-        {
-            let last = callee.path.segments.last().map(|s| s.ident.to_string());
-            if callee.qself.is_none() && matches!(last.as_deref(), Some("spawn" | "spawn_blocking"))
-            {
-                let start = path_start(&callee.path, self.offset);
-                let end = (self.offset)(
-                    callee
-                        .path
-                        .segments
-                        .last()
-                        .map_or_else(Span::call_site, |s| s.ident.span()),
-                )
-                .end;
-                let argument_range = Some((self.offset)(syn::spanned::Spanned::span(argument)));
-                let async_move =
-                    matches!(argument, syn::Expr::Async(block) if block.capture.is_some());
-                if let Some(argument_range) = argument_range {
-                    if async_move && last.as_deref() == Some("spawn") {
-                        if let syn::Expr::Async(block) = argument {
+        let args: Vec<&syn::Expr> = call.args.iter().collect();
+        if let (syn::Expr::Path(callee), [argument]) = (&*call.func, args.as_slice()) {
+            // `spawn::<T>(..)` keeps a turbofish `cx.spawn` would not take.
+            let last = callee
+                .path
+                .segments
+                .last()
+                .filter(|s| s.arguments.is_none())
+                .map(|s| (s.ident.to_string(), s.ident.span()));
+            if let (None, Some((name, last_span))) = (&callee.qself, last) {
+                if matches!(name.as_str(), "spawn" | "spawn_blocking") {
+                    let start = path_start(&callee.path, self.offset);
+                    let blocking = name == "spawn_blocking";
+                    let async_move =
+                        matches!(argument, syn::Expr::Async(block) if block.capture.is_some());
+                    if let (false, syn::Expr::Async(block)) = (blocking, argument) {
+                        if async_move {
                             self.spawned.push((start, block.block.clone()));
                         }
                     }
                     self.calls.push(CxCall {
                         callee_start: start,
                         form: CxForm::Spawn {
-                            callee: start..end,
-                            blocking: last.as_deref() == Some("spawn_blocking"),
+                            callee: start..(self.offset)(last_span).end,
+                            blocking,
                             args_start: (self.offset)(call.paren_token.span.open()).end,
-                            argument: argument_range,
+                            argument: (self.offset)(syn::spanned::Spanned::span(*argument)),
                             async_move,
                             edits: Vec::new(),
                         },
