@@ -118,16 +118,16 @@ pub fn wrap_edits(wrap: &Wrap, name: &str, why: &str, source: &str) -> Vec<Edit>
         wrap.arguments.join(", ")
     );
     let cancelled = if wrap.returns_io {
-        "Err(std::io::Error::new(std::io::ErrorKind::Interrupted, reason.to_string()))"
+        "Cancelled(reason) => Err(std::io::Error::new(std::io::ErrorKind::Interrupted, reason.to_string()))"
     } else {
-        "{\n                let _ = reason;\n            }"
+        "Cancelled(_) => {}"
     };
     let inner = format!("{indent}    ");
     let mapped = format!(
         "match {run} {{\n\
          {inner}    asupersync::Outcome::Ok(value) => value,\n\
          {inner}    asupersync::Outcome::Err(never) => match never {{}},\n\
-         {inner}    asupersync::Outcome::Cancelled(reason) => {cancelled},\n\
+         {inner}    asupersync::Outcome::{cancelled},\n\
          {inner}    asupersync::Outcome::Panicked(panic) => panic.resume(),\n\
          {inner}}}"
     );
