@@ -282,6 +282,21 @@ pub fn plan_package(
         if !notes.is_empty() {
             needs.tokio_left = true;
         }
+        let wrapped: Vec<String> = files
+            .iter()
+            .flat_map(|file| {
+                file.analysis
+                    .wrapped
+                    .iter()
+                    .map(move |name| format!("`{name}` ({})", file.rel_path))
+            })
+            .collect();
+        if demoted_by.is_none() && !wrapped.is_empty() {
+            notes.push(format!(
+                "tier 6, wrapped in asupersync_tokio_compat::run: {}",
+                wrapped.join(", ")
+            ));
+        }
         let manifest = manifest::plan(&manifest_text, &needs, source)
             .map_err(|err| anyhow::anyhow!("{}: {err}", package.manifest_path.display()))?;
         notes.extend(

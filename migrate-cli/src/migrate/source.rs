@@ -52,6 +52,8 @@ pub struct FileAnalysis {
     /// The edits of the functions wrapped in compat (tier 6): made with the entry
     /// points, since a wrap is only right once they are native.
     wrap_edits: Vec<Edit>,
+    /// The names of the functions wrapped in compat (tier 6).
+    pub wrapped: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -220,6 +222,7 @@ pub fn analyse(
         source,
         drafts,
         uses,
+        wrapped: wrapped.iter().map(|w| w.name.clone()).collect(),
         wrap_edits: wrapped.into_iter().flat_map(|w| w.edits).collect(),
     })
 }
