@@ -412,6 +412,10 @@ fn migrate_compat_fixture_wraps_what_stays_on_tokio_and_runs() {
         main.contains("asupersync_tokio_compat::run(cx, echo(word))"),
         "{main}"
     );
+    // A later run still sees the wrapped code as behind compat, not as left over.
+    let again = fixture.json(&[]);
+    assert_eq!(again["summary"]["manual"], 0, "{:#}", again["summary"]);
+    assert_eq!(again["summary"]["compat"], 3, "{:#}", again["summary"]);
     // The note is a suppression the project's own lint accepts.
     let lint = Command::new(BIN)
         .arg("lint")

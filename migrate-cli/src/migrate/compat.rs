@@ -41,6 +41,20 @@ use std::ops::Range;
 
 use super::edit::{indent_of, Edit};
 
+/// The note's reason starts with this; a function right below such a note was wrapped
+/// by an earlier run, and what is in it is already behind compat.
+pub const NOTE: &str = "runs on Tokio in the compat quarantine";
+
+/// Whether `function` is the inner function of an earlier wrap: the line above its
+/// signature is the note.
+pub fn wrapped_earlier(function: &syn::ItemFn, source: &str, start: usize) -> bool {
+    function.attrs.is_empty() && {
+        let line_start = source[..start].rfind('\n').unwrap_or(0);
+        let previous = source[..line_start].rsplit('\n').next().unwrap_or("");
+        previous.trim_start().starts_with("// asupersync:") && previous.contains(NOTE)
+    }
+}
+
 /// The syntactic facts a wrap needs, from the function as written.
 #[derive(Debug, Clone)]
 pub struct Wrap {
@@ -135,7 +149,7 @@ pub fn wrap_edits(wrap: &Wrap, name: &str, why: &str, source: &str) -> Vec<Edit>
         Edit::new(
             wrap.body_open..wrap.body_open,
             format!(
-                "\n{inner}// asupersync: allow(tokio-outside-quarantine) -- runs on Tokio in the compat quarantine: {why}\n{inner}{signature} {{"
+                "\n{inner}// asupersync: allow(tokio-outside-quarantine) -- {NOTE}: {why}\n{inner}{signature} {{"
             ),
         ),
         Edit::new(

@@ -105,6 +105,7 @@ pub fn analyse(
         native_joins: Vec::new(),
         entries: Vec::new(),
         scopes: Vec::new(),
+        quarantined: Vec::new(),
         cx_calls: Vec::new(),
     };
     collector.visit_file(&file);
@@ -115,6 +116,7 @@ pub fn analyse(
         entries,
         scopes,
         cx_calls,
+        quarantined,
         ..
     } = collector;
     let leaf_at: HashMap<usize, ()> = uses
@@ -199,15 +201,25 @@ pub fn analyse(
             }
             // Inside a wrapped function everything stays as written (a re-export of
             // std aside: it is the same item).
+            let at = resolved.location.byte_start;
             let wrapped_in = wrapped
                 .iter()
-                .find(|w| w.body.contains(&resolved.location.byte_start))
+                .find(|w| w.body.contains(&at))
                 .map(|w| w.name.clone());
+            let earlier = quarantined
+                .iter()
+                .find(|(_, body)| body.contains(&at))
+                .map(|(name, _)| name.clone());
             if let (Some(name), false) = (&wrapped_in, matches!(shape, Shape::Identical(_))) {
                 shape = Shape::Compat(format!(
                     "runs on Tokio in the compat quarantine: its function `{name}` is wrapped in asupersync_tokio_compat::run (tier 6)"
                 ));
+            } else if let (Some(name), false) = (&earlier, matches!(shape, Shape::Identical(_))) {
+                shape = Shape::Compat(format!(
+                    "runs on Tokio in the compat quarantine: `{name}` was wrapped in asupersync_tokio_compat::run by an earlier run (tier 6)"
+                ));
             }
+            let wrapped_in = wrapped_in.or(earlier);
             Draft {
                 resolved,
                 shape,
@@ -608,6 +620,8 @@ struct Collector<'s> {
     entries: Vec<EntryAttr>,
     /// The functions that may have a cx, and their candidate calls.
     scopes: Vec<CxScope>,
+    /// Inner functions of earlier wraps (tier 6): name and body.
+    quarantined: Vec<(String, Range<usize>)>,
     cx_calls: Vec<CxCall>,
 }
 
@@ -714,6 +728,19 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     }
 
     fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
+        let signature_start = self.start(
+            function
+                .sig
+                .asyncness
+                .map_or(function.sig.fn_token.span, |t| t.span),
+        );
+        if super::compat::wrapped_earlier(function, self.source, signature_start) {
+            let body = self.end(function.block.brace_token.span.open())
+                ..self.start(function.block.brace_token.span.close());
+            self.quarantined
+                .push((function.sig.ident.to_string(), body));
+            return;
+        }
         let mut entry_attr = false;
         let mut entry = false;
         for attr in &function.attrs {
