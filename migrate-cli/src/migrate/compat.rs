@@ -35,7 +35,8 @@
 //! The outcome is mapped back: `Ok(v)` is `v`; a panic on the Tokio side resumes here;
 //! a cancellation is `()` or an `io::Error` of kind `Interrupted` (what native IO
 //! returns when cancelled). The note above the inner function is a lint suppression
-//! with the reason, the form `cargo asupersync lint` reads.
+//! with the reason, the form `cargo asupersync lint` reads; a later run recognises an
+//! inner function by it ([`wrapped_earlier`]) and reports its code as behind compat.
 
 use std::ops::Range;
 
