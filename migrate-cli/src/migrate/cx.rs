@@ -362,14 +362,18 @@ impl CxCall {
 /// Whether `function` can be threaded a cx: a private free `async fn` (a method or a
 /// trait function is an `ImplItemFn`/`TraitItemFn`, never seen here) with no attribute
 /// that could rewrite it (an attribute macro such as `#[instrument]` may read its
-/// parameters).
+/// parameters) and no elided lifetime in its return type (`-> &str` borrows from the
+/// only reference parameter; with `cx: &Cx` there would be two).
 pub fn threadable(function: &syn::ItemFn) -> bool {
     const INERT: [&str; 9] = [
         "doc", "allow", "warn", "deny", "expect", "cfg", "inline", "must_use", "cold",
     ];
+    let output = quote::ToTokens::to_token_stream(&function.sig.output).to_string();
     function.sig.asyncness.is_some()
         && matches!(function.vis, syn::Visibility::Inherited)
         && function.sig.variadic.is_none()
+        && !output.contains('&')
+        && !output.contains("'_")
         && function
             .attrs
             .iter()

@@ -1052,6 +1052,13 @@ mod tests {
             let (out, _) = rewrite_all(&source);
             assert!(out.contains("tokio::time::sleep(D)"), "{case}: {out}");
         }
+        // `-> &str` borrows from the one reference parameter; a `&Cx` would make two.
+        let source = "#[tokio::main]\nasync fn main() { first(\"x\").await; }\n\
+                      async fn first(s: &str) -> &str { pause().await; s }\n\
+                      async fn pause() { tokio::time::sleep(D).await; }\n";
+        let (out, _) = rewrite_all(source);
+        assert!(out.contains("tokio::time::sleep(D)"), "{out}");
+        assert!(!out.contains("first(cx"), "{out}");
         // A name another file of the package mentions is not threaded.
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
