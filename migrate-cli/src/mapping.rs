@@ -423,16 +423,40 @@ pub fn explain(topic: &str) -> Option<String> {
         "  native:  {native}\n  class:   {}\n",
         found.class
     ));
-    let migrate = if found.auto {
-        "rewrites it automatically"
-    } else {
-        "leaves it to a person"
-    };
-    text.push_str(&format!("  migrate: {migrate}\n"));
+    // What this version of `migrate` does with it (its own rules, not just the
+    // mapping's `auto` flag: one source for `explain` and the rewrite).
+    use crate::migrate::shape::{shape, Shape};
+    const WRAPPED: &str = " (in a private async fn it can thread a cx into, it wraps \
+                           the function in asupersync_tokio_compat::run: tier 6)";
     let note = found
         .entry
         .map(|entry| entry.note.as_str())
         .or(found.krate.map(|krate| krate.note.as_str()));
+    let migrate = match shape(topic) {
+        Shape::Identical(_) => {
+            "rewrites it automatically (the same item under another path)".to_string()
+        }
+        Shape::SameShape(_) | Shape::EntryPoint(_) | Shape::CxCall(_) => {
+            "rewrites it automatically once nothing else in its package needs Tokio".to_string()
+        }
+        Shape::Compat(_) => format!("leaves it behind compat{WRAPPED}"),
+        Shape::Manual(reason) => {
+            // The reason without the note printed below it.
+            let reason = note
+                .and_then(|note| reason.strip_suffix(note))
+                .map_or(reason.as_str(), |r| r.trim_end_matches(": "));
+            let sometimes = crate::migrate::cx::takes_entry_cx(topic)
+                || topic == crate::migrate::source::NATIVE_SHAPED_JOIN;
+            if sometimes {
+                format!("rewrites it only where it can prove the result, else leaves it to a person: {reason}")
+            } else if found.auto {
+                format!("leaves it to a person for now{WRAPPED}: {reason}")
+            } else {
+                format!("leaves it to a person{WRAPPED}")
+            }
+        }
+    };
+    text.push_str(&format!("  migrate: {migrate}\n"));
     if let Some(note) = note {
         text.push_str(&format!("  note:    {note}\n"));
     }
@@ -703,7 +727,8 @@ mod tests {
             "{sleep}"
         );
         assert!(
-            sleep.contains("migrate: rewrites it automatically"),
+            sleep.contains("migrate: rewrites it only where it can prove the result")
+                && sleep.contains("a private free `async fn`"),
             "{sleep}"
         );
         let send = explain("tokio::sync::mpsc::Sender::send").unwrap();

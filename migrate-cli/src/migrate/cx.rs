@@ -1,34 +1,67 @@
-//! Tier 4 (the simple case) and the `select!` case of tier 5: Cx threading inside an
-//! entry point.
+//! Tier 4, Cx threading, and the `select!` and spawn cases of tier 5.
 //!
-//! `#[asupersync::main]`/`#[asupersync::test]` functions may take `cx: &Cx`, so a call
-//! that needs a Cx can get one there without touching any other function. Only calls
-//! whose rewrite can be shown to compile *and* to keep their meaning are made:
+//! `#[asupersync::main]`/`#[asupersync::test]` functions may take `cx: &Cx`: they are
+//! where a cx comes from. From there it is threaded down through the file's own async
+//! functions to the calls that need it. Only rewrites that can be shown to compile
+//! *and* to keep their meaning are made:
 //!
 //! - the callee is `tokio::time::sleep`, `tokio::time::sleep_until` or
 //!   `tokio::task::yield_now`, whose native twins take `&cx` first and return
 //!   `Result<(), Cancelled>` where Tokio returns `()`;
 //! - the call is awaited as a statement of its own (`sleep(d).await;`) directly in the
-//!   entry point's body (nested blocks, loops and `if`s included; closures, `async`
-//!   blocks, nested items and macros excluded: a `&Cx` cannot be proven to reach them);
-//! - the entry point returns `()`, has no parameters, no option the native attribute
-//!   lacks, and does not use the name `cx` anywhere.
+//!   body of a function that has the cx (nested blocks, loops and `if`s included;
+//!   closures, `async` blocks, nested items and macros other than the standard
+//!   library's expression macros excluded: a `&Cx` cannot be proven to reach them),
+//!   and that function returns `()`;
+//! - or the callee is one of [`CX_SAME_RESULT`] (`timeout`, `ctrl_c`, `tokio::fs`),
+//!   whose native twin returns what Tokio's did, awaited where it is called
+//!   (`f(args).await`, in any expression) in such a function: it only gets the cx;
+//! - a function has the cx if it is an entry point with no parameters and no option the
+//!   native attribute lacks, or a *threaded* function: a private free `async fn` (no
+//!   `self`, inherited visibility) of the file that needs a cx (it makes such a call or
+//!   calls another threaded function), whose name appears nowhere else in the package
+//!   and, in its own file, only as its definition and as calls `name(args).await`
+//!   directly in the bodies of functions that have the cx. Anything else that mentions
+//!   the name (a function pointer, a closure, a `spawn`, a macro, a method, another
+//!   file) keeps it unthreaded, and the calls in it stay manual;
+//! - no function involved uses the name `cx` already.
+//!
+//! A threaded function gets `cx: &asupersync::Cx` as its first parameter and each of its
+//! calls passes `cx` (the caller's own `&Cx`). Entry points get the same parameter. The
+//! rewrites of one call come with every edit of the chain up to the entry points
+//! ([`CxCall::chain`]), so a call is rewritten with all of them or not at all.
 //!
 //! The statement becomes `if sleep(cx, d).await.is_err() { return; }`: where Tokio
 //! stopped the body by dropping it when the runtime shut down, the native call returns
-//! `Err(Cancelled)` and the body returns, so the code after the call does not run in
-//! either case. `cx: &asupersync::Cx` is added as the entry point's parameter.
+//! `Err(Cancelled)` and the function returns, so the code after the call does not run in
+//! either case. A caller of a threaded function goes on after it returns (cancellation is
+//! cooperative): its own next cx call sees the same cancel and returns.
 //!
 //! `tokio::select! { .. }` in the same places becomes `asupersync::select! { .. }`
 //! when its body is in the grammar the native macro parses ([`native_select_accepts`],
 //! which mirrors `macros/src/combinators.rs`): the native macro reads the caller's
 //! `cx` and polls its branches in place (so borrowing branches still compile), cancels
 //! and drains the losers where Tokio drops them, and rebinds `cx` inside branch
-//! expressions, which is why an entry point that names `cx` is left alone. Whether
+//! expressions, which is why a function that names `cx` is left alone. Whether
 //! the branch futures themselves are native is the package-level rule of `plan`: the
 //! rewrite is made only when nothing in the package stays on Tokio.
 //!
-//! Everything else that needs a Cx stays manual (tier 4 proper is not done).
+//! Spawns (tier 5): `tokio::spawn(f)`/`tokio::task::spawn(f)`, written out, in a
+//! function that has the cx, become `cx.spawn(move |cx| f)` for an `async move` block
+//! `f` (the block is then a scope of its own whose cx is the task's owned `Cx`, passed
+//! as `&cx`; its sleep statements are rewritten only when the block's value is `()`)
+//! and `cx.spawn({ let future = f; move |_| future })` for any other future (evaluated
+//! where Tokio evaluated it); `spawn_blocking(f)` becomes the native
+//! `spawn_blocking(cx, f)`. A spawn is rewritten only when its handle is awaited, in
+//! the same scope, in a form whose meaning survives the mapping back
+//! ([`HandleAwait`]): `.join(cx).await.into_result()` is a `Result` whose `unwrap`,
+//! `expect`, `ok`, `is_ok` and `is_err` say what Tokio's `Result<T, JoinError>` said
+//! (a panic and a cancellation are errors in both). A detached Tokio task outlives its
+//! spawner; a native one belongs to its region, which waits for it, so a spawn whose
+//! handle is dropped, stored or passed on stays manual.
+//!
+//! Methods, trait functions, public functions and everything else that needs a Cx stay
+//! manual, with the reason.
 
 use std::ops::Range;
 
@@ -44,22 +77,190 @@ pub const CX_FUNCTIONS: [&str; 3] = [
     "tokio::task::yield_now",
 ];
 
+/// The Tokio functions whose native twin takes `&cx` first and returns what Tokio's
+/// returned (`io::Result<T>`, or `Result<T, Elapsed>` whose native `Elapsed` converts
+/// into `io::Error` too): an awaited call `f(args).await` anywhere in a function that
+/// has the cx only gets the cx.
+pub const CX_SAME_RESULT: [&str; 17] = [
+    "tokio::time::timeout",
+    "tokio::time::timeout_at",
+    "tokio::signal::ctrl_c",
+    "tokio::fs::read",
+    "tokio::fs::read_to_string",
+    "tokio::fs::write",
+    "tokio::fs::copy",
+    "tokio::fs::rename",
+    "tokio::fs::hard_link",
+    "tokio::fs::create_dir",
+    "tokio::fs::create_dir_all",
+    "tokio::fs::remove_file",
+    "tokio::fs::remove_dir",
+    "tokio::fs::remove_dir_all",
+    "tokio::fs::metadata",
+    "tokio::fs::symlink_metadata",
+    "tokio::fs::canonicalize",
+];
+
 /// The Tokio macros this tier rewrites in entry points.
 pub const CX_MACROS: [&str; 1] = ["tokio::select"];
 
+/// The Tokio spawns this tier rewrites (tier 5): `cx.spawn(..)` for the first two,
+/// the native `spawn_blocking(cx, ..)` for the last.
+pub const CX_SPAWNS: [&str; 3] = [
+    "tokio::spawn",
+    "tokio::task::spawn",
+    "tokio::task::spawn_blocking",
+];
+
 /// Whether `api` is threaded a cx by this module (a function or a macro).
 pub fn takes_entry_cx(api: &str) -> bool {
-    CX_FUNCTIONS.contains(&api) || CX_MACROS.contains(&api)
+    CX_FUNCTIONS.contains(&api)
+        || CX_MACROS.contains(&api)
+        || CX_SPAWNS.contains(&api)
+        || CX_SAME_RESULT.contains(&api)
 }
 
-/// A place in an entry point that gets the entry point's `cx`.
+/// A place in a function that has the cx (see the module docs) that gets it.
 #[derive(Debug, Clone)]
 pub struct CxCall {
     /// Where the callee (or macro) path starts: the key the resolver's location shares.
     pub callee_start: usize,
     pub form: CxForm,
-    /// Just after the entry point's `(`: where `cx: &asupersync::Cx` goes.
+    /// The function it is in (an index into the file's [`CxScope`]s).
+    pub scope: usize,
+    /// What gets the cx to it: the `cx` parameter of its function, and of every
+    /// threaded function up to the entry points with the `cx` argument of each call
+    /// on the way ([`thread`] fills it in).
+    pub chain: Vec<Edit>,
+    /// How the scope passes its cx: `cx` (a `&Cx` parameter) or `&cx` (the owned `Cx`
+    /// of a spawned task).
+    pub cx_arg: &'static str,
+}
+
+/// An `.await` of a join handle, in a form whose value means the same once mapped
+/// back (`handle.join(cx).await.into_result()` is a `Result` whose `unwrap`, `expect`,
+/// `ok`, `is_ok` and `is_err` mean what Tokio's `Result<T, JoinError>` ones did).
+#[derive(Debug, Clone)]
+pub struct HandleAwait {
+    pub handle: Handle,
+    /// Where `.join(cx)` goes: the `.` of `.await`.
+    pub join_at: usize,
+    /// Where `.into_result()` goes: just after `await`.
+    pub result_at: usize,
+}
+
+/// What is awaited: a local bound by `let name = spawn(..);`, or the spawn call itself
+/// (by where its path starts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handle {
+    Name(String),
+    Spawn(usize),
+}
+
+/// A function that can have the cx: an entry point, or a candidate to be threaded.
+#[derive(Debug, Clone)]
+pub struct CxScope {
+    /// Empty for the body of a spawned task.
+    pub name: String,
+    pub entry: bool,
+    /// For the `async move` body of a spawn: the scope it is in and where the spawn's
+    /// path starts. It has a cx (its own, owned) when the spawn is rewritten.
+    pub spawned_in: Option<(usize, usize)>,
+    /// Identifier counts of the body (a handle must be mentioned only where awaited).
+    pub counts: std::collections::HashMap<String, usize>,
+    /// `let name = callee(..);`, with where the callee path starts.
+    pub bindings: Vec<(String, usize)>,
+    pub handle_awaits: Vec<HandleAwait>,
+    /// For a function that could be wrapped in compat (tier 6): how.
+    pub wrap: Option<super::compat::Wrap>,
+    /// Set by the caller of [`thread`] when something in the body stays Tokio-bound:
+    /// why. The function is then wrapped (if it can be threaded) instead of having its
+    /// calls rewritten.
+    pub wrap_why: Option<String>,
+    /// Just after the function's `(`: where `cx: &asupersync::Cx` goes.
     pub param_at: usize,
+    pub has_inputs: bool,
+    /// Awaited calls `name(args).await` of functions named by one identifier.
+    pub local_calls: Vec<LocalCall>,
+}
+
+/// `name(args).await` in the body of a [`CxScope`].
+#[derive(Debug, Clone)]
+pub struct LocalCall {
+    pub name: String,
+    /// Just after the call's `(`.
+    pub args_start: usize,
+    pub has_args: bool,
+}
+
+impl CxScope {
+    fn cx_arg(&self) -> &'static str {
+        if self.spawned_in.is_some() {
+            "&cx"
+        } else {
+            "cx"
+        }
+    }
+
+    /// Whether the spawn starting at `callee_start` in this scope has its handle used
+    /// only in awaits this tier maps back (a handle dropped or stored would detach the
+    /// task in Tokio, but not natively: the region waits for it).
+    fn handle_mapped(&self, callee_start: usize) -> bool {
+        let awaits = |handle: &Handle| {
+            self.handle_awaits
+                .iter()
+                .filter(|a| &a.handle == handle)
+                .count()
+        };
+        if awaits(&Handle::Spawn(callee_start)) == 1 {
+            return true;
+        }
+        self.bindings
+            .iter()
+            .filter(|(_, start)| *start == callee_start)
+            .any(|(name, _)| {
+                let awaited = awaits(&Handle::Name(name.clone()));
+                awaited >= 1 && self.counts.get(name).copied() == Some(1 + awaited)
+            })
+    }
+
+    fn await_edits(&self, callee_start: usize) -> Vec<Edit> {
+        let names: Vec<Handle> = self
+            .bindings
+            .iter()
+            .filter(|(_, start)| *start == callee_start)
+            .map(|(name, _)| Handle::Name(name.clone()))
+            .chain([Handle::Spawn(callee_start)])
+            .collect();
+        self.handle_awaits
+            .iter()
+            .filter(|a| names.contains(&a.handle))
+            .flat_map(|a| {
+                [
+                    Edit::new(a.join_at..a.join_at, format!(".join({})", self.cx_arg())),
+                    Edit::new(a.result_at..a.result_at, ".into_result()"),
+                ]
+            })
+            .collect()
+    }
+
+    fn param_edit(&self) -> Edit {
+        let text = if self.has_inputs {
+            "cx: &asupersync::Cx, "
+        } else {
+            "cx: &asupersync::Cx"
+        };
+        Edit::new(self.param_at..self.param_at, text)
+    }
+}
+
+fn cx_argument(args_start: usize, has_args: bool, cx_arg: &str) -> Edit {
+    let text = if has_args {
+        format!("{cx_arg}, ")
+    } else {
+        cx_arg.to_string()
+    };
+    Edit::new(args_start..args_start, text)
 }
 
 /// What the place looks like.
@@ -80,12 +281,50 @@ pub enum CxForm {
     /// `callee(args)` as a `select!` branch future: gets the branch's `cx` (the
     /// native macro rebinds `cx` in branch expressions).
     BranchCall { args_start: usize, has_args: bool },
+    /// `callee(args).await` of a [`CX_SAME_RESULT`] function, anywhere: gets the cx.
+    SameResultCall { args_start: usize, has_args: bool },
+    /// `spawn(future)` or `spawn_blocking(f)` (tier 5). `edits`: everything but the
+    /// path of a `spawn_blocking` (rewritten as a path), filled in by [`thread`].
+    Spawn {
+        callee: Range<usize>,
+        blocking: bool,
+        /// Just after the call's `(`.
+        args_start: usize,
+        argument: Range<usize>,
+        /// The argument is an `async move` block (its body is a scope of its own).
+        async_move: bool,
+        edits: Vec<Edit>,
+    },
 }
 
 impl CxCall {
     /// Whether this is a call (`UseKind::Path`) rather than a macro invocation.
     pub fn is_call(&self) -> bool {
         !matches!(self.form, CxForm::Select { .. })
+    }
+
+    /// Whether this place is a rewrite of a usage of `api`.
+    pub fn rewrites(&self, api: &str) -> bool {
+        match &self.form {
+            CxForm::AwaitedCall { .. } | CxForm::BranchCall { .. } => CX_FUNCTIONS.contains(&api),
+            CxForm::SameResultCall { .. } => CX_SAME_RESULT.contains(&api),
+            CxForm::Select { .. } => CX_MACROS.contains(&api),
+            CxForm::Spawn { blocking, .. } => {
+                CX_SPAWNS.contains(&api) && *blocking == api.ends_with("spawn_blocking")
+            }
+        }
+    }
+
+    /// Whether the usage's path is replaced by this place's own edits rather than by
+    /// its native path (`tokio::spawn` becomes `cx.spawn`, a method call).
+    pub fn replaces_path(&self) -> bool {
+        matches!(
+            self.form,
+            CxForm::Spawn {
+                blocking: false,
+                ..
+            }
+        )
     }
 
     /// The edits of the statement besides its path (which is rewritten as a path).
@@ -100,47 +339,171 @@ impl CxCall {
             CxForm::BranchCall {
                 args_start,
                 has_args,
-            } => {
-                let cx = if *has_args { "cx, " } else { "cx" };
-                return vec![Edit::new(*args_start..*args_start, cx)];
             }
+            | CxForm::SameResultCall {
+                args_start,
+                has_args,
+            } => return vec![cx_argument(*args_start, *has_args, self.cx_arg)],
             CxForm::Select { .. } => return Vec::new(),
+            CxForm::Spawn { edits, .. } => return edits.clone(),
         };
         let indent = indent_of(source, *stmt_start);
         vec![
             Edit::new(*stmt_start..*stmt_start, "if "),
-            Edit::new(
-                *args_start..*args_start,
-                if *has_args { "cx, " } else { "cx" },
-            ),
+            cx_argument(*args_start, *has_args, self.cx_arg),
             Edit::new(
                 semi.clone(),
                 format!(".is_err() {{\n{indent}    return;\n{indent}}}"),
             ),
         ]
     }
-
-    /// The edit adding the parameter to the entry point.
-    pub fn param_edit(&self) -> Edit {
-        Edit::new(self.param_at..self.param_at, "cx: &asupersync::Cx")
-    }
 }
 
-/// The candidate calls of one entry point (`function` already checked to be one).
-pub fn find_calls(function: &syn::ItemFn, offset: &dyn Fn(Span) -> Range<usize>) -> Vec<CxCall> {
-    if !matches!(function.sig.output, syn::ReturnType::Default)
-        || !function.sig.inputs.is_empty()
-        || mentions_cx(function)
-    {
+/// Whether `function` can be threaded a cx: a private free `async fn` (a method or a
+/// trait function is an `ImplItemFn`/`TraitItemFn`, never seen here) with no attribute
+/// that could rewrite it (an attribute macro such as `#[instrument]` may read its
+/// parameters) and no elided lifetime in its return type (`-> &str` borrows from the
+/// only reference parameter; with `cx: &Cx` there would be two).
+pub fn threadable(function: &syn::ItemFn) -> bool {
+    const INERT: [&str; 9] = [
+        "doc", "allow", "warn", "deny", "expect", "cfg", "inline", "must_use", "cold",
+    ];
+    let output = quote::ToTokens::to_token_stream(&function.sig.output).to_string();
+    function.sig.asyncness.is_some()
+        && matches!(function.vis, syn::Visibility::Inherited)
+        && function.sig.variadic.is_none()
+        && !output.contains('&')
+        && !output.contains("'_")
+        && function
+            .attrs
+            .iter()
+            .all(|attr| INERT.iter().any(|inert| attr.path().is_ident(inert)))
+}
+
+/// The scopes of one function that may have the cx (an entry point already checked
+/// to be one, or a [`threadable`] function) — the function's own, then one per
+/// `async move` block it spawns, nested ones included — with their candidate calls.
+/// `first` is the index the function's scope will have. A function that names `cx`
+/// has none and cannot be threaded.
+pub fn scan_function(
+    function: &syn::ItemFn,
+    entry: bool,
+    first: usize,
+    offset: &dyn Fn(Span) -> Range<usize>,
+) -> Vec<(CxScope, Vec<CxCall>)> {
+    if mentions_cx(function) || entry && !function.sig.inputs.is_empty() {
         return Vec::new();
     }
+    let mut out = Vec::new();
+    let mut queue: Vec<(usize, usize, syn::Block)> = Vec::new();
+    let unit = matches!(function.sig.output, syn::ReturnType::Default);
+    let (scope, calls, spawned) = scan_body(&function.block, first, unit, "cx", offset);
+    out.push((
+        CxScope {
+            name: function.sig.ident.to_string(),
+            entry,
+            param_at: offset(function.sig.paren_token.span.open()).end,
+            has_inputs: !function.sig.inputs.is_empty(),
+            spawned_in: None,
+            wrap: (!entry)
+                .then(|| super::compat::wrap_of(function, offset))
+                .flatten(),
+            ..scope
+        },
+        calls,
+    ));
+    queue.extend(
+        spawned
+            .into_iter()
+            .map(|(start, block)| (first, start, block)),
+    );
+    while !queue.is_empty() {
+        let (parent, start, block) = queue.remove(0);
+        let index = first + out.len();
+        let (scope, calls, spawned) =
+            scan_body(&block, index, block_is_unit(&block), "&cx", offset);
+        out.push((
+            CxScope {
+                spawned_in: Some((parent, start)),
+                ..scope
+            },
+            calls,
+        ));
+        queue.extend(
+            spawned
+                .into_iter()
+                .map(|(start, block)| (index, start, block)),
+        );
+    }
+    out
+}
+
+/// One body's scope (name and parameter left blank), calls and spawned `async move`
+/// blocks (with where their spawn's path starts).
+#[allow(clippy::type_complexity)]
+fn scan_body(
+    block: &syn::Block,
+    scope: usize,
+    statements: bool,
+    cx_arg: &'static str,
+    offset: &dyn Fn(Span) -> Range<usize>,
+) -> (CxScope, Vec<CxCall>, Vec<(usize, syn::Block)>) {
     let mut finder = Finder {
         offset,
-        param_at: offset(function.sig.paren_token.span.open()).end,
+        scope,
+        statements,
+        cx_arg,
         calls: Vec::new(),
+        local_calls: Vec::new(),
+        bindings: Vec::new(),
+        handle_awaits: Vec::new(),
+        spawned: Vec::new(),
     };
-    finder.visit_block(&function.block);
-    finder.calls
+    finder.visit_block(block);
+    let scope = CxScope {
+        name: String::new(),
+        entry: false,
+        spawned_in: None,
+        counts: identifier_counts_of(quote::ToTokens::to_token_stream(block)),
+        bindings: finder.bindings,
+        handle_awaits: finder.handle_awaits,
+        wrap: None,
+        wrap_why: None,
+        param_at: 0,
+        has_inputs: false,
+        local_calls: finder.local_calls,
+    };
+    (scope, finder.calls, finder.spawned)
+}
+
+/// Whether an `async` block's value is `()` as far as syntax shows: no tail
+/// expression but a loop or an `if` without `else`, no `return` with a value and no
+/// `?` (outside nested closures, `async` blocks and items).
+fn block_is_unit(block: &syn::Block) -> bool {
+    struct Valued(bool);
+    impl<'ast> Visit<'ast> for Valued {
+        fn visit_expr_return(&mut self, ret: &'ast syn::ExprReturn) {
+            self.0 |= ret.expr.is_some();
+        }
+        fn visit_expr_try(&mut self, _: &'ast syn::ExprTry) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let tail_ok = match block.stmts.last() {
+        Some(syn::Stmt::Expr(expr, None)) => {
+            matches!(
+                expr,
+                syn::Expr::Loop(_) | syn::Expr::While(_) | syn::Expr::ForLoop(_)
+            ) || matches!(expr, syn::Expr::If(branch) if branch.else_branch.is_none())
+        }
+        _ => true,
+    };
+    let mut valued = Valued(false);
+    valued.visit_block(block);
+    tail_ok && !valued.0
 }
 
 fn mentions_cx(function: &syn::ItemFn) -> bool {
@@ -151,18 +514,422 @@ fn mentions_cx(function: &syn::ItemFn) -> bool {
             _ => false,
         })
     }
-    walk(quote::ToTokens::to_token_stream(&function.block))
+    walk(quote::ToTokens::to_token_stream(&function.sig.inputs))
+        || walk(quote::ToTokens::to_token_stream(&function.block))
+}
+
+/// How many times each identifier occurs in `source` (comments and literals aside).
+pub fn identifier_counts(source: &str) -> std::collections::HashMap<String, usize> {
+    source.parse().map(identifier_counts_of).unwrap_or_default()
+}
+
+fn identifier_counts_of(
+    tokens: proc_macro2::TokenStream,
+) -> std::collections::HashMap<String, usize> {
+    fn walk(tokens: proc_macro2::TokenStream, out: &mut std::collections::HashMap<String, usize>) {
+        for tree in tokens {
+            match tree {
+                TokenTree::Ident(ident) => *out.entry(ident.to_string()).or_default() += 1,
+                TokenTree::Group(group) => walk(group.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let mut counts = std::collections::HashMap::new();
+    walk(tokens, &mut counts);
+    counts
+}
+
+/// Decides which candidate functions are threaded (see the module docs) and which
+/// spawns are rewritten, and keeps the calls that then have a cx, each with its
+/// [`CxCall::chain`] (and a spawn with its own edits).
+///
+/// `occurrences(name)`: how often the identifier occurs in the file; `elsewhere(name)`:
+/// whether another file of the package mentions it.
+pub fn thread(
+    scopes: &[CxScope],
+    calls: Vec<CxCall>,
+    occurrences: &dyn Fn(&str) -> usize,
+    elsewhere: &dyn Fn(&str) -> bool,
+    source: &str,
+) -> Threading {
+    // A function wrapped in compat keeps its body as written: nothing in it gets a cx.
+    let wrapping = |i: usize| scopes[i].wrap.is_some() && scopes[i].wrap_why.is_some();
+    let calls: Vec<CxCall> = calls
+        .into_iter()
+        .filter(|call| !wrapping(call.scope))
+        .collect();
+    // A spawn is a candidate when its handle is only awaited in forms mapped back; the
+    // body of one that is not is not a scope with a cx. A `select!` is not rewritten in
+    // a spawned body (the native macro reads a `&Cx` named `cx`).
+    let calls: Vec<CxCall> = calls
+        .into_iter()
+        .filter(|call| match &call.form {
+            CxForm::Spawn { .. } => scopes[call.scope].handle_mapped(call.callee_start),
+            CxForm::Select { .. } | CxForm::BranchCall { .. } => {
+                scopes[call.scope].spawned_in.is_none()
+            }
+            CxForm::AwaitedCall { .. } | CxForm::SameResultCall { .. } => true,
+        })
+        .collect();
+    let spawn_kept = |start: usize, parent: usize| {
+        calls.iter().any(|call| {
+            call.scope == parent
+                && call.callee_start == start
+                && matches!(call.form, CxForm::Spawn { .. })
+        })
+    };
+    // The greatest set of candidates that each need a cx and are only ever called from
+    // a scope with a cx: start from all and drop until stable.
+    let direct: Vec<bool> = (0..scopes.len())
+        .map(|i| wrapping(i) || calls.iter().any(|call| call.scope == i))
+        .collect();
+    let mut threaded: Vec<bool> = scopes
+        .iter()
+        .map(|scope| {
+            !scope.entry && scope.spawned_in.is_none() && !elsewhere(&scope.name) && {
+                // One definition only (a second item of that name would share calls).
+                scopes.iter().filter(|s| s.name == scope.name).count() == 1
+            }
+        })
+        .collect();
+    // Parents come before the bodies they spawn, so one pass settles a spawned body.
+    let has_cx = |threaded: &[bool]| -> Vec<bool> {
+        let mut has = vec![false; scopes.len()];
+        for (i, scope) in scopes.iter().enumerate() {
+            has[i] = match scope.spawned_in {
+                Some((parent, start)) => has[parent] && spawn_kept(start, parent),
+                None => scope.entry || threaded[i],
+            };
+        }
+        has
+    };
+    loop {
+        let mut changed = false;
+        let has = has_cx(&threaded);
+        for f in 0..scopes.len() {
+            if !threaded[f] {
+                continue;
+            }
+            let name = scopes[f].name.as_str();
+            let callers: usize = (0..scopes.len())
+                .filter(|&g| has[g] && !wrapping(g))
+                .map(|g| {
+                    scopes[g]
+                        .local_calls
+                        .iter()
+                        .filter(|call| call.name == name)
+                        .count()
+                })
+                .sum();
+            let needs_cx = direct[f]
+                || !wrapping(f)
+                    && scopes[f].local_calls.iter().any(|call| {
+                        scopes
+                            .iter()
+                            .enumerate()
+                            .any(|(h, s)| threaded[h] && s.name == call.name)
+                    });
+            // Never called (dead, or called from where it cannot be seen): the
+            // function keeps its signature.
+            if !needs_cx || callers == 0 || occurrences(name) != 1 + callers {
+                threaded[f] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let has = has_cx(&threaded);
+    // Whether a spawned body uses its cx (else its closure takes `_`).
+    let uses_cx = |body: usize| {
+        calls.iter().any(|call| call.scope == body)
+            || scopes[body].local_calls.iter().any(|call| {
+                scopes
+                    .iter()
+                    .enumerate()
+                    .any(|(h, s)| threaded[h] && s.name == call.name)
+            })
+    };
+    let spawn_edits: std::collections::HashMap<(usize, usize), Vec<Edit>> = calls
+        .iter()
+        .filter_map(|call| {
+            let CxForm::Spawn {
+                callee,
+                blocking,
+                args_start,
+                argument,
+                async_move,
+                ..
+            } = &call.form
+            else {
+                return None;
+            };
+            let scope = &scopes[call.scope];
+            let mut edits = scope.await_edits(call.callee_start);
+            if *blocking {
+                edits.push(cx_argument(*args_start, true, scope.cx_arg()));
+            } else {
+                edits.push(Edit::new(callee.clone(), "cx.spawn"));
+                let body = scopes
+                    .iter()
+                    .position(|s| s.spawned_in == Some((call.scope, call.callee_start)));
+                if *async_move {
+                    let param = if body.is_some_and(|b| has[b] && uses_cx(b)) {
+                        "move |cx| "
+                    } else {
+                        "move |_| "
+                    };
+                    edits.push(Edit::new(argument.start..argument.start, param));
+                } else {
+                    edits.push(Edit::new(argument.start..argument.start, "{ let future = "));
+                    edits.push(Edit::new(argument.end..argument.end, "; move |_| future }"));
+                }
+            }
+            Some(((call.scope, call.callee_start), edits))
+        })
+        .collect();
+    // The chain of each scope that has the cx: a function's parameter, and for a
+    // threaded one each call of it with the caller's chain; for a spawned body, its
+    // spawn's edits and the chain of the scope it is in.
+    struct Chains<'a> {
+        scopes: &'a [CxScope],
+        has: &'a [bool],
+        wrapping: &'a [bool],
+        spawn_edits: &'a std::collections::HashMap<(usize, usize), Vec<Edit>>,
+    }
+    impl Chains<'_> {
+        fn of(&self, f: usize, seen: &mut Vec<usize>, out: &mut Vec<Edit>) {
+            if seen.contains(&f) {
+                return;
+            }
+            seen.push(f);
+            let scope = &self.scopes[f];
+            if let Some((parent, start)) = scope.spawned_in {
+                out.extend(
+                    self.spawn_edits
+                        .get(&(parent, start))
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
+                self.of(parent, seen, out);
+                return;
+            }
+            out.push(scope.param_edit());
+            if scope.entry {
+                return;
+            }
+            for (g, caller) in self.scopes.iter().enumerate() {
+                if !self.has[g] || self.wrapping[g] {
+                    continue;
+                }
+                for call in caller.local_calls.iter().filter(|c| c.name == scope.name) {
+                    out.push(cx_argument(call.args_start, call.has_args, caller.cx_arg()));
+                    self.of(g, seen, out);
+                }
+            }
+        }
+    }
+    let chains = Chains {
+        scopes,
+        has: &has,
+        wrapping: &(0..scopes.len()).map(wrapping).collect::<Vec<_>>(),
+        spawn_edits: &spawn_edits,
+    };
+    let wrapped: Vec<WrappedFn> = (0..scopes.len())
+        .filter(|&f| has[f] && wrapping(f))
+        .filter_map(|f| {
+            let scope = &scopes[f];
+            let wrap = scope.wrap.as_ref()?;
+            let why = scope.wrap_why.as_deref()?;
+            let mut edits = super::compat::wrap_edits(wrap, &scope.name, why, source);
+            chains.of(f, &mut Vec::new(), &mut edits);
+            Some(WrappedFn {
+                name: scope.name.clone(),
+                body: wrap.body_open..wrap.body_close,
+                edits,
+            })
+        })
+        .collect();
+    let calls = calls
+        .into_iter()
+        .filter(|call| has[call.scope])
+        .map(|mut call| {
+            chains.of(call.scope, &mut Vec::new(), &mut call.chain);
+            if let CxForm::Spawn { edits, .. } = &mut call.form {
+                *edits = spawn_edits
+                    .get(&(call.scope, call.callee_start))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+            call
+        })
+        .collect();
+    Threading { calls, wrapped }
+}
+
+/// What [`thread`] decided.
+#[derive(Debug, Default)]
+pub struct Threading {
+    /// The places that get a cx, with their chains.
+    pub calls: Vec<CxCall>,
+    /// The functions wrapped in compat (tier 6).
+    pub wrapped: Vec<WrappedFn>,
+}
+
+/// A function whose body runs in the compat quarantine.
+#[derive(Debug, Clone)]
+pub struct WrappedFn {
+    pub name: String,
+    /// Inside the braces of its body.
+    pub body: Range<usize>,
+    /// The wrap, the `cx` parameter and the calls passing it, up to the entry points.
+    pub edits: Vec<Edit>,
 }
 
 struct Finder<'o> {
     offset: &'o dyn Fn(Span) -> Range<usize>,
-    param_at: usize,
+    scope: usize,
+    /// Whether awaited statements are rewritten (the function returns `()`).
+    statements: bool,
+    cx_arg: &'static str,
     calls: Vec<CxCall>,
+    local_calls: Vec<LocalCall>,
+    bindings: Vec<(String, usize)>,
+    handle_awaits: Vec<HandleAwait>,
+    /// `async move` blocks given to a spawn, with where the spawn's path starts.
+    spawned: Vec<(usize, syn::Block)>,
+}
+
+impl Finder<'_> {
+    fn handle_await(&mut self, awaited: &syn::ExprAwait) {
+        let handle = match &*awaited.base {
+            syn::Expr::Path(path) if path.qself.is_none() => match path.path.get_ident() {
+                Some(name) => Handle::Name(name.to_string()),
+                None => return,
+            },
+            syn::Expr::Call(call) => match &*call.func {
+                syn::Expr::Path(callee) => Handle::Spawn(path_start(&callee.path, self.offset)),
+                _ => return,
+            },
+            _ => return,
+        };
+        self.handle_awaits.push(HandleAwait {
+            handle,
+            join_at: (self.offset)(awaited.dot_token.spans[0]).start,
+            result_at: (self.offset)(awaited.await_token.span).end,
+        });
+    }
 }
 
 impl<'ast> Visit<'ast> for Finder<'_> {
+    fn visit_expr_await(&mut self, awaited: &'ast syn::ExprAwait) {
+        if let syn::Expr::Call(call) = &*awaited.base {
+            if let syn::Expr::Path(callee) = &*call.func {
+                if callee.qself.is_none() {
+                    self.calls.push(CxCall {
+                        callee_start: path_start(&callee.path, self.offset),
+                        form: CxForm::SameResultCall {
+                            args_start: (self.offset)(call.paren_token.span.open()).end,
+                            has_args: !call.args.is_empty(),
+                        },
+                        scope: self.scope,
+                        chain: Vec::new(),
+                        cx_arg: self.cx_arg,
+                    });
+                }
+                if let Some(name) = callee.path.get_ident().filter(|_| callee.qself.is_none()) {
+                    self.local_calls.push(LocalCall {
+                        name: name.to_string(),
+                        args_start: (self.offset)(call.paren_token.span.open()).end,
+                        has_args: !call.args.is_empty(),
+                    });
+                }
+            }
+        }
+        syn::visit::visit_expr_await(self, awaited);
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        let args: Vec<&syn::Expr> = call.args.iter().collect();
+        if let (syn::Expr::Path(callee), [argument]) = (&*call.func, args.as_slice()) {
+            // `spawn::<T>(..)` keeps a turbofish `cx.spawn` would not take.
+            let last = callee
+                .path
+                .segments
+                .last()
+                .filter(|s| s.arguments.is_none())
+                .map(|s| (s.ident.to_string(), s.ident.span()));
+            if let (None, Some((name, last_span))) = (&callee.qself, last) {
+                if matches!(name.as_str(), "spawn" | "spawn_blocking") {
+                    let start = path_start(&callee.path, self.offset);
+                    let blocking = name == "spawn_blocking";
+                    let async_move =
+                        matches!(argument, syn::Expr::Async(block) if block.capture.is_some());
+                    if let (false, syn::Expr::Async(block)) = (blocking, argument) {
+                        if async_move {
+                            self.spawned.push((start, block.block.clone()));
+                        }
+                    }
+                    self.calls.push(CxCall {
+                        callee_start: start,
+                        form: CxForm::Spawn {
+                            callee: start..(self.offset)(last_span).end,
+                            blocking,
+                            args_start: (self.offset)(call.paren_token.span.open()).end,
+                            argument: (self.offset)(syn::spanned::Spanned::span(*argument)),
+                            async_move,
+                            edits: Vec::new(),
+                        },
+                        scope: self.scope,
+                        chain: Vec::new(),
+                        cx_arg: self.cx_arg,
+                    });
+                }
+            }
+        }
+        syn::visit::visit_expr_call(self, call);
+    }
+
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        if let Some(init) = local.init.as_ref().filter(|init| init.diverge.is_none()) {
+            match (&local.pat, &*init.expr) {
+                (syn::Pat::Ident(binding), syn::Expr::Call(call))
+                    if binding.by_ref.is_none() && binding.subpat.is_none() =>
+                {
+                    if let syn::Expr::Path(callee) = &*call.func {
+                        self.bindings.push((
+                            binding.ident.to_string(),
+                            path_start(&callee.path, self.offset),
+                        ));
+                    }
+                }
+                (syn::Pat::Wild(_), syn::Expr::Await(awaited)) => self.handle_await(awaited),
+                _ => {}
+            }
+        }
+        syn::visit::visit_local(self, local);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        const MAPPED: [&str; 5] = ["unwrap", "expect", "ok", "is_ok", "is_err"];
+        if let syn::Expr::Await(awaited) = &*call.receiver {
+            if MAPPED.iter().any(|m| call.method == m) {
+                self.handle_await(awaited);
+            }
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
     fn visit_stmt(&mut self, stmt: &'ast syn::Stmt) {
-        if let syn::Stmt::Expr(syn::Expr::Await(awaited), Some(semi)) = stmt {
+        if let syn::Stmt::Expr(syn::Expr::Await(awaited), Some(_)) = stmt {
+            self.handle_await(awaited);
+        }
+        if let (true, syn::Stmt::Expr(syn::Expr::Await(awaited), Some(semi))) =
+            (self.statements, stmt)
+        {
             if let syn::Expr::Call(call) = &*awaited.base {
                 if let syn::Expr::Path(callee) = &*call.func {
                     if callee.qself.is_none() && call.attrs.is_empty() && awaited.attrs.is_empty() {
@@ -182,7 +949,9 @@ impl<'ast> Visit<'ast> for Finder<'_> {
                                 has_args: !call.args.is_empty(),
                                 semi: (self.offset)(semi.spans[0]),
                             },
-                            param_at: self.param_at,
+                            scope: self.scope,
+                            chain: Vec::new(),
+                            cx_arg: self.cx_arg,
                         });
                     }
                 }
@@ -201,6 +970,18 @@ impl<'ast> Visit<'ast> for Finder<'_> {
     // own, and so is each branch call. Whether the macro is Tokio's and each callee a
     // cx function is the resolver's answer, matched by the paths' starts (`source`).
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        // The standard library's expression macros (`assert_eq!(f().await, 3)`) take
+        // plain expressions: a call in them is a call like any other.
+        if super::source::is_std_expression_macro(&mac.path) {
+            use syn::parse::Parser;
+            let arguments =
+                syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated
+                    .parse2(mac.tokens.clone());
+            for argument in arguments.iter().flatten() {
+                self.visit_expr(argument);
+            }
+            return;
+        }
         let is_select = mac
             .path
             .segments
@@ -234,13 +1015,17 @@ impl<'ast> Visit<'ast> for Finder<'_> {
                     args_start: (self.offset)(call.paren_token.span.open()).end,
                     has_args: !call.args.is_empty(),
                 },
-                param_at: self.param_at,
+                scope: self.scope,
+                chain: Vec::new(),
+                cx_arg: self.cx_arg,
             });
         }
         self.calls.push(CxCall {
             callee_start: path_start(&mac.path, self.offset),
             form: CxForm::Select { branches },
-            param_at: self.param_at,
+            scope: self.scope,
+            chain: Vec::new(),
+            cx_arg: self.cx_arg,
         });
     }
 }

@@ -45,9 +45,12 @@ pub struct Overlap {
 
 impl EditSet {
     /// Accepts `edit` unless it overlaps an accepted edit. An edit that replaces a
-    /// range by the text already there is dropped as a no-op.
+    /// range by the text already there, or that is already accepted (two rewrites that
+    /// need the same `cx` parameter), is dropped as a no-op.
     pub fn add(&mut self, edit: Edit, original: &str) -> Result<(), Box<Overlap>> {
-        if original.get(edit.range.clone()) == Some(edit.replacement.as_str()) {
+        if original.get(edit.range.clone()) == Some(edit.replacement.as_str())
+            || self.edits.contains(&edit)
+        {
             return Ok(());
         }
         if let Some(accepted) = self.edits.iter().find(|e| e.overlaps(&edit)) {

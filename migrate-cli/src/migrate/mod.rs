@@ -13,13 +13,14 @@
 //!   unverifiable) git tree, then per package writes, runs `cargo check --all-targets`
 //!   and restores the package's files byte for byte if it no longer builds ([`apply`]).
 //!
-//! Tiers done: 1 manifests, 2 entry points, 3 imports and paths, the simple case of 4
-//! (a Cx threaded into `sleep`/`sleep_until`/`yield_now` statements of entry points,
-//! [`cx`]) and the `select!` case of 5 (in entry points, when every branch is one of
-//! those calls, so every loser is cancel-aware once native). Cx threading through other
-//! functions, spawn rewriting and compat wrapping (tiers 4-6) are not done: what they
-//! would rewrite is reported as manual with the reason. Running the command again on
-//! its own output changes nothing.
+//! Tiers done: 1 manifests, 2 entry points, 3 imports and paths, 4 Cx threading from
+//! the entry points through the private free async functions of a file into
+//! `sleep`/`sleep_until`/`yield_now` statements ([`cx`]), and 5: `join!`, `select!` in
+//! a function that has the cx when every branch is one of those calls (so every loser
+//! is cancel-aware once native), and `spawn`/`spawn_blocking` whose handles are awaited
+//! in forms mapped back. Compat wrapping (6) is not done: what it would wrap is
+//! reported with the reason. Running the command again on its own output
+//! changes nothing.
 //!
 //! `audit` runs the same planner ([`plan_loaded`], a dry run) for its estimate, so the
 //! audit's "migrate rewrites N usages" is the N this command reports.
@@ -28,6 +29,7 @@
 //! refused `--apply`.
 
 pub mod apply;
+pub mod compat;
 pub mod cx;
 pub mod edit;
 pub mod manifest;

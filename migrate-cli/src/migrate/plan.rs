@@ -42,7 +42,8 @@ pub struct Site {
     pub kind: String,
     pub disposition: Disposition,
     /// The tier that rewrites it (2 entry points, 3 imports and paths, 4 a cx threaded
-    /// into a call, 5 `select!`).
+    /// into a call, 5 `select!`, `join!` and spawns). What tier 6 wraps in compat is
+    /// `Compat`, with no tier.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,9 +101,21 @@ pub fn plan_package(
 ) -> anyhow::Result<PackagePlan> {
     let mut notes = Vec::new();
     let mut files = Vec::new();
-    for file in &package.files {
-        let text = std::fs::read_to_string(&file.path)?;
-        match analyse(text, &package.extern_crates, roots) {
+    let texts = package
+        .files
+        .iter()
+        .map(|file| std::fs::read_to_string(&file.path))
+        .collect::<std::io::Result<Vec<String>>>()?;
+    for (index, (file, text)) in package.files.iter().zip(&texts).enumerate() {
+        // Whether a file of the package other than this one mentions `name` (as a
+        // whole word; in a comment too, which only makes the answer safer).
+        let elsewhere = |name: &str| {
+            texts
+                .iter()
+                .enumerate()
+                .any(|(other, text)| other != index && mentions_word(text, name))
+        };
+        match analyse(text.clone(), &package.extern_crates, roots, &elsewhere) {
             Ok(analysis) => {
                 let through = link_through(&analysis);
                 files.push(Analysed {
@@ -140,6 +153,10 @@ pub fn plan_package(
                 {
                     return None;
                 }
+                // What runs in the compat quarantine holds nothing back.
+                if file.analysis.drafts[i].wrapped_in.is_some() || only_wrapped(file, i) {
+                    return None;
+                }
                 let stays = base(&refused, f, i).native().is_none();
                 stays.then(|| {
                     let r = &file.analysis.drafts[i].resolved;
@@ -147,8 +164,18 @@ pub fn plan_package(
                 })
             })
         });
+        // A holdout crate used only in functions wrapped in compat needs no Tokio
+        // runtime around the entry points (its use anywhere else is a holder).
+        let wraps = files
+            .iter()
+            .any(|file| file.analysis.drafts.iter().any(|d| d.wrapped_in.is_some()));
         demoted_by = holder
-            .or_else(|| holdout.as_ref().map(|h| format!("the dependency `{h}`")))
+            .or_else(|| {
+                holdout
+                    .as_ref()
+                    .filter(|_| !wraps)
+                    .map(|h| format!("the dependency `{h}`"))
+            })
             .or_else(|| pulled_through.map(str::to_string))
             .or_else(|| (!notes.is_empty()).then(|| "a file that does not parse".to_string()));
         let effective = |refused: &HashMap<(usize, usize), String>, f: usize, i: usize| -> Shape {
@@ -234,6 +261,7 @@ pub fn plan_package(
                     tier: (disposition == Disposition::Automatic).then_some(match shape {
                         Shape::EntryPoint(_) => 2,
                         _ if r.kind == UseKind::Macro => 5,
+                        Shape::CxCall(_) if super::cx::CX_SPAWNS.contains(&r.path.as_str()) => 5,
                         Shape::CxCall(_) => 4,
                         _ => 3,
                     }),
@@ -253,6 +281,21 @@ pub fn plan_package(
         }
         if !notes.is_empty() {
             needs.tokio_left = true;
+        }
+        let wrapped: Vec<String> = files
+            .iter()
+            .flat_map(|file| {
+                file.analysis
+                    .wrapped
+                    .iter()
+                    .map(move |name| format!("`{name}` ({})", file.rel_path))
+            })
+            .collect();
+        if demoted_by.is_none() && !wrapped.is_empty() {
+            notes.push(format!(
+                "tier 6, wrapped in asupersync_tokio_compat::run: {}",
+                wrapped.join(", ")
+            ));
         }
         let manifest = manifest::plan(&manifest_text, &needs, source)
             .map_err(|err| anyhow::anyhow!("{}: {err}", package.manifest_path.display()))?;
@@ -281,6 +324,15 @@ pub fn plan_package(
     }
 }
 
+/// Whether `text` contains `word` with no identifier character on either side.
+fn mentions_word(text: &str, word: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(is_ident)
+            && !text[at + word.len()..].chars().next().is_some_and(is_ident)
+    })
+}
+
 /// For each path written through a name, the import draft of the same file that binds
 /// that name, when exactly one import leaf binds it.
 fn link_through(analysis: &FileAnalysis) -> Vec<Option<usize>> {
@@ -305,6 +357,19 @@ fn link_through(analysis: &FileAnalysis) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// Whether draft `index` is an import whose every path is in a function wrapped in
+/// compat (it stays as written, for that code).
+fn only_wrapped(file: &Analysed<'_>, index: usize) -> bool {
+    let mut through = (0..file.through.len()).filter(|&j| file.through[j] == Some(index));
+    let first = through.next();
+    file.analysis.drafts[index].resolved.kind == UseKind::Import
+        && first.is_some()
+        && first
+            .into_iter()
+            .chain(through)
+            .all(|j| file.analysis.drafts[j].wrapped_in.is_some())
+}
+
 // Base shapes: a path written through an import shares the import's fate (its
 // refusal included); `refused` holds the rewrites refused at the edit stage.
 fn base_shape(
@@ -318,6 +383,12 @@ fn base_shape(
         return Shape::Manual(reason.clone());
     }
     let draft = &file.analysis.drafts[index];
+    if only_wrapped(file, index) {
+        return Shape::Compat(
+            "used only in functions wrapped in compat: stays as written for them (tier 6)"
+                .to_string(),
+        );
+    }
     if file.target == TargetKind::BuildScript {
         return Shape::Manual("in a build script: migrate it by hand".to_string());
     }

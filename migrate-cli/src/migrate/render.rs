@@ -152,8 +152,8 @@ pub fn human(_migration: &Migration, report: &Report) -> String {
     for (tier, count) in &s.automatic_by_tier {
         let what = match tier.as_str() {
             "2" => "entry points",
-            "4" => "Cx threaded into entry points",
-            "5" => "select! and join!",
+            "4" => "Cx threaded",
+            "5" => "select!, join! and spawns",
             _ => "imports and paths",
         };
         let _ = writeln!(out, "  tier {tier}, {what}: {count}");

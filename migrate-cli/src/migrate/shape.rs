@@ -27,7 +27,7 @@ pub enum Shape {
     Identical(String),
     SameShape(String),
     EntryPoint(String),
-    /// A call that gets the entry point's `cx` (tier 4, see `cx`).
+    /// A call that gets a `cx` threaded from an entry point (tier 4, see `cx`).
     CxCall(String),
     Compat(String),
     Manual(String),
@@ -98,8 +98,8 @@ pub fn shape(api: &str) -> Shape {
     }
     if entry.kind == ApiKind::Macro && api == "tokio::select" {
         return Shape::Manual(format!(
-            "select! is rewritten only directly in an entry point, in the form the native \
-             macro parses, with `_ = ` a Tokio sleep, sleep_until or yield_now in every \
+            "select! is rewritten only in a function that has a cx (an entry point or a \
+             function tier 4 threads one into), in the form the native macro parses, with `_ = ` a Tokio sleep, sleep_until or yield_now in every \
              branch (another loser may ignore the cancel and hold the select for the whole \
              drain budget): {note}"
         ));
@@ -115,14 +115,39 @@ pub fn shape(api: &str) -> Shape {
             "a macro whose call changes shape (tier 5, not done yet): {note}"
         ));
     }
+    if super::cx::CX_SPAWNS.contains(&api) {
+        return Shape::Manual(format!(
+            "a spawn is rewritten only when written out (`tokio::spawn(..)`, not through \
+             an import), in a function that has a cx, with its handle only awaited in a \
+             form mapped back (`.await.unwrap()`, `.expect(..)`, `.ok()`, `.is_ok()`, \
+             `.is_err()`, `let _ = ..`, a statement): a detached task would outlive its \
+             spawner in Tokio, but natively its region waits for it: {note}"
+        ));
+    }
     if native.contains("::Cx::") || native.contains("TaskHandle") || entry.kind == ApiKind::Method {
         return Shape::Manual(format!(
-            "spawning and join handles move with tier 5 (not done yet): {note}"
+            "join handles, join sets and spawning methods are left to a person (tier 5 \
+             rewrites only `spawn` and `spawn_blocking` calls): {note}"
+        ));
+    }
+    if super::cx::CX_SAME_RESULT.contains(&api) {
+        return Shape::Manual(format!(
+            "tier 4 passes a cx only to an awaited call `f(args).await` in a function that \
+             can have one: an entry point, or a private free `async fn` of the same file \
+             called only (awaited) from such functions: {note}"
+        ));
+    }
+    if note.contains("&cx") && super::cx::CX_FUNCTIONS.contains(&api) {
+        return Shape::Manual(format!(
+            "tier 4 threads a cx only into a statement `call(..).await;` of a function \
+             returning `()` that can have one: an entry point, or a private free `async fn` \
+             of the same file called only (awaited) from such functions: {note}"
         ));
     }
     if note.contains("&cx") {
         return Shape::Manual(format!(
-            "needs `&cx` at the call site, which is Cx threading (tier 4, not done yet): {note}"
+            "needs `&cx` at the call site; tier 4 passes one only to sleeps, yields, \
+             timeouts, `ctrl_c` and `tokio::fs` functions so far: {note}"
         ));
     }
     if !native_exists(api) {
@@ -187,8 +212,9 @@ mod tests {
     fn what_needs_a_cx_spawn_or_a_missing_module_stays_manual() {
         for (api, why) in [
             ("tokio::time::sleep", "tier 4"),
-            ("tokio::spawn", "tier 5"),
-            ("tokio::select", "only directly in an entry point"),
+            ("tokio::spawn", "its region waits for it"),
+            ("tokio::task::JoinHandle", "left to a person"),
+            ("tokio::select", "only in a function that has a cx"),
             ("tokio::join", "no `biased;`"),
             ("tokio::sync::mpsc::channel", "&cx"),
             ("tokio::io::AsyncReadExt", "&cx"),

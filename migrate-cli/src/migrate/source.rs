@@ -1,5 +1,6 @@
-//! Rewrites of one Rust file (tiers 2-4): entry-point attributes, `use` trees, paths
-//! and the calls of [`super::cx`], as byte-range [`Edit`]s on the original text.
+//! Rewrites of one Rust file (tiers 2-6): entry-point attributes, `use` trees, paths,
+//! the places of [`super::cx`] and the wraps of [`super::compat`], as byte-range
+//! [`Edit`]s on the original text.
 //!
 //! Usages come from the resolver shared with `audit` and the lints
 //! (`asupersync_lints::resolve::collect_uses`), so an alias, a renamed crate or a group
@@ -21,7 +22,10 @@ use asupersync_lints::resolve::{collect_uses, ExternCrates, LineIndex, ResolvedU
 use proc_macro2::Span;
 use syn::visit::Visit;
 
-use super::cx::{find_calls, takes_entry_cx, CxCall, CxForm, CX_FUNCTIONS, CX_MACROS};
+use super::cx::{
+    identifier_counts, scan_function, thread, threadable, CxCall, CxForm, CxScope, Threading,
+    CX_FUNCTIONS, CX_MACROS, CX_SAME_RESULT, CX_SPAWNS,
+};
 use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
 
@@ -32,8 +36,10 @@ pub struct Draft {
     pub shape: Shape,
     /// For a path written through an import: the name it is written through.
     pub through: Option<String>,
-    /// For a call an entry point's `cx` can be threaded into (tier 4).
+    /// For a place that gets a `cx` threaded from an entry point (tiers 4 and 5).
     pub cx_call: Option<CxCall>,
+    /// The function wrapped in compat (tier 6) the usage is in, if any.
+    pub wrapped_in: Option<String>,
 }
 
 /// One parsed file, analysed.
@@ -43,6 +49,11 @@ pub struct FileAnalysis {
     lines: LineIndex,
     pub drafts: Vec<Draft>,
     uses: Vec<UseItem>,
+    /// The edits of the functions wrapped in compat (tier 6): made with the entry
+    /// points, since a wrap is only right once they are native.
+    wrap_edits: Vec<Edit>,
+    /// The names of the functions wrapped in compat (tier 6).
+    pub wrapped: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -75,11 +86,14 @@ struct EntryAttr {
     problem: Option<String>,
 }
 
-/// Parses and analyses one file. `roots` are the crate names whose usages count.
+/// Parses and analyses one file. `roots` are the crate names whose usages count;
+/// `elsewhere(name)` says whether another file of the package mentions an identifier
+/// (a function mentioned elsewhere is not threaded a cx: see [`super::cx`]).
 pub fn analyse(
     source: String,
     crates: &ExternCrates,
     roots: &[&str],
+    elsewhere: &dyn Fn(&str) -> bool,
 ) -> Result<FileAnalysis, syn::Error> {
     let file = syn::parse_file(&source)?;
     let resolved = collect_uses(&source, &file, crates, roots);
@@ -90,6 +104,8 @@ pub fn analyse(
         macro_bodies: Vec::new(),
         native_joins: Vec::new(),
         entries: Vec::new(),
+        scopes: Vec::new(),
+        quarantined: Vec::new(),
         cx_calls: Vec::new(),
     };
     collector.visit_file(&file);
@@ -98,17 +114,54 @@ pub fn analyse(
         macro_bodies,
         native_joins,
         entries,
+        scopes,
         cx_calls,
+        quarantined,
         ..
     } = collector;
     let leaf_at: HashMap<usize, ()> = uses
         .iter()
         .flat_map(|item| item.leaves.iter().map(|leaf| (leaf.end, ())))
         .collect();
-    let cx_calls = matched_cx_calls(cx_calls, &resolved);
+    let counts = identifier_counts(&source);
+    let cx_calls = matched_cx_calls(cx_calls, &resolved, &source);
+    let shapes: Vec<(Shape, Option<String>)> = resolved
+        .iter()
+        .map(|resolved| draft_shape(&source, resolved, crates, &leaf_at, &macro_bodies, &entries))
+        .collect();
+    // Tier 6: a function whose body uses something that stays on Tokio (not a call
+    // tier 4 or 5 rewrites) is wrapped in compat, if it can be.
+    let mut scopes = scopes;
+    for scope in scopes.iter_mut() {
+        let Some(wrap) = &scope.wrap else { continue };
+        let body = wrap.body_open..wrap.body_close;
+        scope.wrap_why = resolved.iter().zip(&shapes).find_map(|(r, (shape, _))| {
+            let at = r.location.byte_start;
+            let rewritten = cx_calls.iter().any(|call| call.callee_start == at);
+            (body.contains(&at)
+                && r.kind != UseKind::Import
+                && shape.native().is_none()
+                && !rewritten)
+                .then(|| match shape {
+                    Shape::Compat(_) => format!("`{}` is Tokio-bound", r.path),
+                    _ => format!("`{}` is not rewritten by this version", r.path),
+                })
+        });
+    }
+    let Threading {
+        calls: cx_calls,
+        wrapped,
+    } = thread(
+        &scopes,
+        cx_calls,
+        &|name| counts.get(name).copied().unwrap_or(0),
+        elsewhere,
+        &source,
+    );
     let drafts = resolved
         .into_iter()
-        .map(|resolved| {
+        .zip(shapes)
+        .map(|(resolved, (mut shape, through))| {
             let cx_call = cx_calls
                 .iter()
                 .find(|call| {
@@ -119,17 +172,9 @@ pub fn analyse(
                     };
                     call.callee_start == resolved.location.byte_start
                         && resolved.kind == kind
-                        && takes_entry_cx(&resolved.path)
+                        && call.rewrites(&resolved.path)
                 })
                 .cloned();
-            let (mut shape, through) = draft_shape(
-                &source,
-                &resolved,
-                crates,
-                &leaf_at,
-                &macro_bodies,
-                &entries,
-            );
             // `join!` needs no cx: the native macro takes the same comma-separated
             // futures and yields the same tuple, so it is a path change (tier 5)
             // wherever the native macro parses its body.
@@ -154,11 +199,33 @@ pub fn analyse(
                     shape = Shape::CxCall(native);
                 }
             }
+            // Inside a wrapped function everything stays as written (a re-export of
+            // std aside: it is the same item).
+            let at = resolved.location.byte_start;
+            let wrapped_in = wrapped
+                .iter()
+                .find(|w| w.body.contains(&at))
+                .map(|w| w.name.clone());
+            let earlier = quarantined
+                .iter()
+                .find(|(_, body)| body.contains(&at))
+                .map(|(name, _)| name.clone());
+            if let (Some(name), false) = (&wrapped_in, matches!(shape, Shape::Identical(_))) {
+                shape = Shape::Compat(format!(
+                    "runs on Tokio in the compat quarantine: its function `{name}` is wrapped in asupersync_tokio_compat::run (tier 6)"
+                ));
+            } else if let (Some(name), false) = (&earlier, matches!(shape, Shape::Identical(_))) {
+                shape = Shape::Compat(format!(
+                    "runs on Tokio in the compat quarantine: `{name}` was wrapped in asupersync_tokio_compat::run by an earlier run (tier 6)"
+                ));
+            }
+            let wrapped_in = wrapped_in.or(earlier);
             Draft {
                 resolved,
                 shape,
                 through,
                 cx_call,
+                wrapped_in,
             }
         })
         .collect();
@@ -167,6 +234,8 @@ pub fn analyse(
         source,
         drafts,
         uses,
+        wrapped: wrapped.iter().map(|w| w.name.clone()).collect(),
+        wrap_edits: wrapped.into_iter().flat_map(|w| w.edits).collect(),
     })
 }
 
@@ -181,7 +250,7 @@ fn is_inside(bodies: &[Range<usize>], at: usize) -> bool {
 /// a `select!` only when it is Tokio's and every branch calls a cx function of Tokio
 /// (so every loser is cancel-aware once native and drains at once), and a branch call
 /// only inside such a `select!`.
-fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse]) -> Vec<CxCall> {
+fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse], source: &str) -> Vec<CxCall> {
     let resolves_to = |start: usize, kind: UseKind, apis: &[&str]| {
         resolved.iter().any(|r| {
             r.location.byte_start == start && r.kind == kind && apis.contains(&r.path.as_str())
@@ -208,7 +277,25 @@ fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse]) -> Vec<CxCall>
             CxForm::BranchCall { .. } => selects
                 .iter()
                 .any(|branches| branches.contains(&call.callee_start)),
-            CxForm::AwaitedCall { .. } => true,
+            CxForm::AwaitedCall { .. } => {
+                resolves_to(call.callee_start, UseKind::Path, &CX_FUNCTIONS)
+            }
+            CxForm::SameResultCall { .. } => {
+                resolves_to(call.callee_start, UseKind::Path, &CX_SAME_RESULT)
+            }
+            // `tokio::spawn` becomes `cx.spawn`, so it must be written out: an import
+            // of it would have to become a method. `spawn_blocking` is a function on
+            // both sides and may come through an import.
+            CxForm::Spawn {
+                callee, blocking, ..
+            } => {
+                resolves_to(call.callee_start, UseKind::Path, &CX_SPAWNS)
+                    && (*blocking
+                        || matches!(
+                            source[callee.clone()].trim_start_matches("::"),
+                            "tokio::spawn" | "tokio::task::spawn"
+                        ))
+            }
         })
         .collect();
     calls
@@ -305,7 +392,6 @@ impl FileAnalysis {
     pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
         let mut out = FileRewrite::default();
         let mut import_at: HashMap<usize, (usize, String)> = HashMap::new();
-        let mut params = std::collections::HashSet::new();
         for (index, draft) in self.drafts.iter().enumerate() {
             let Some(native) = verdict(index) else {
                 continue;
@@ -317,20 +403,36 @@ impl FileAnalysis {
             }
             // A path written through an import follows it: only the import is edited.
             let mut edits = Vec::new();
-            if draft.through.is_none() {
+            if draft.through.is_none() && !draft.cx_call.as_ref().is_some_and(CxCall::replaces_path)
+            {
                 edits.push(Edit::new(range, native));
             }
             if let Some(call) = &draft.cx_call {
+                // The chain is shared by every call of a function: `EditSet` keeps
+                // one of each.
                 edits.extend(call.edits(&self.source));
-                if params.insert(call.param_at) {
-                    edits.push(call.param_edit());
-                }
+                edits.extend(call.chain.iter().cloned());
             }
             // All of a usage's edits or none of them.
             let mut trial = out.edits.clone();
             let result = edits
                 .into_iter()
                 .try_for_each(|edit| trial.add(edit, &self.source).map_err(|o| o.accepted));
+            match result {
+                Ok(()) => out.edits = trial,
+                Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
+            }
+        }
+        let entry = self.drafts.iter().enumerate().find(|(index, draft)| {
+            matches!(draft.shape, Shape::EntryPoint(_)) && verdict(*index).is_some()
+        });
+        if let (Some((index, _)), false) = (entry, self.wrap_edits.is_empty()) {
+            let mut trial = out.edits.clone();
+            let result = self.wrap_edits.iter().try_for_each(|edit| {
+                trial
+                    .add(edit.clone(), &self.source)
+                    .map_err(|o| o.accepted)
+            });
             match result {
                 Ok(()) => out.edits = trial,
                 Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
@@ -516,6 +618,10 @@ struct Collector<'s> {
     /// Where the path of each `join!` whose body the native `join!` parses starts.
     native_joins: Vec<usize>,
     entries: Vec<EntryAttr>,
+    /// The functions that may have a cx, and their candidate calls.
+    scopes: Vec<CxScope>,
+    /// Inner functions of earlier wraps (tier 6): name and body.
+    quarantined: Vec<(String, Range<usize>)>,
     cx_calls: Vec<CxCall>,
 }
 
@@ -622,6 +728,21 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     }
 
     fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
+        let signature_start = self.start(
+            function
+                .sig
+                .asyncness
+                .map_or(function.sig.fn_token.span, |t| t.span),
+        );
+        if super::compat::wrapped_earlier(function, self.source, signature_start) {
+            let body = self.end(function.block.brace_token.span.open())
+                ..self.start(function.block.brace_token.span.close());
+            self.quarantined
+                .push((function.sig.ident.to_string(), body));
+            return;
+        }
+        let mut entry_attr = false;
+        let mut entry = false;
         for attr in &function.attrs {
             let Some(first) = attr.path().segments.first() else {
                 continue;
@@ -635,17 +756,22 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 continue;
             }
             let problem = entry_problem(function, attr);
-            if problem.is_none() {
-                let offset = |span: Span| {
-                    let location = self.lines.span_location(self.source, span);
-                    location.byte_start..location.byte_end
-                };
-                self.cx_calls.extend(find_calls(function, &offset));
-            }
+            entry_attr = true;
+            entry |= problem.is_none();
             self.entries.push(EntryAttr {
                 path_start,
                 problem,
             });
+        }
+        if entry || !entry_attr && threadable(function) {
+            let offset = |span: Span| {
+                let location = self.lines.span_location(self.source, span);
+                location.byte_start..location.byte_end
+            };
+            for (scope, calls) in scan_function(function, entry, self.scopes.len(), &offset) {
+                self.scopes.push(scope);
+                self.cx_calls.extend(calls);
+            }
         }
         syn::visit::visit_item_fn(self, function);
     }
@@ -663,7 +789,7 @@ fn native_join_accepts(body: proc_macro2::TokenStream) -> bool {
 
 /// The standard library's macros whose arguments are plain expressions (and format
 /// arguments): a path inside them is rewritten like one outside.
-fn is_std_expression_macro(path: &syn::Path) -> bool {
+pub(super) fn is_std_expression_macro(path: &syn::Path) -> bool {
     const MACROS: [&str; 16] = [
         "assert",
         "assert_eq",
@@ -747,7 +873,7 @@ mod tests {
     fn rewrite_all(source: &str) -> (String, Vec<String>) {
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
-        let analysis = analyse(source.to_string(), &crates, &["tokio"]).unwrap();
+        let analysis = analyse(source.to_string(), &crates, &["tokio"], &|_| false).unwrap();
         let verdict = |i: usize| {
             let draft = &analysis.drafts[i];
             if draft.through.is_some() {
@@ -823,7 +949,7 @@ mod tests {
         );
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
-        let analysis = analyse(source.to_string(), &crates, &["tokio"]).unwrap();
+        let analysis = analyse(source.to_string(), &crates, &["tokio"], &|_| false).unwrap();
         let reasons: Vec<String> = analysis
             .drafts
             .iter()
@@ -868,6 +994,181 @@ mod tests {
         assert!(out.contains("tokio::time::sleep(D)"), "{out}");
         let not_entry = "async fn f() { tokio::time::sleep(D).await; }\n";
         assert_eq!(rewrite_all(not_entry).0, not_entry);
+    }
+
+    #[test]
+    fn cx_is_threaded_through_private_async_fns_called_only_from_functions_with_one() {
+        let entry = "#[tokio::main]\nasync fn main() {\n    let n = twice(1).await;\n    assert_eq!(twice(n).await, 4);\n}\n";
+        let helper = "async fn twice(n: u32) -> u32 {\n    pause().await;\n    n * 2\n}\nasync fn pause() {\n    tokio::time::sleep(D).await;\n}\n";
+        let (out, _) = rewrite_all(&format!("{entry}{helper}"));
+        assert_eq!(
+            out,
+            "#[asupersync::main]\nasync fn main(cx: &asupersync::Cx) {\n    let n = twice(cx, 1).await;\n    assert_eq!(twice(cx, n).await, 4);\n}\n\
+             async fn twice(cx: &asupersync::Cx, n: u32) -> u32 {\n    pause(cx).await;\n    n * 2\n}\n\
+             async fn pause(cx: &asupersync::Cx) {\n    if asupersync::time::sleep(cx, D).await.is_err() {\n        return;\n    }\n}\n"
+        );
+        // Every other use of the name keeps the chain unthreaded: the sleep stays.
+        for (case, extra) in [
+            ("a function pointer", "fn pointer() { let _f = pause; }\n"),
+            (
+                "a spawned future",
+                "async fn g() { tokio::spawn(pause()); }\n",
+            ),
+            ("an unknown macro", "async fn g() { m!(pause().await); }\n"),
+            (
+                "a closure",
+                "async fn g() { let _f = || async { pause().await }; }\n",
+            ),
+            (
+                "a caller without a cx",
+                "async fn g() -> u8 { let cx = 1; pause().await; cx }\n",
+            ),
+            (
+                "a second item of the name",
+                "mod inner { pub async fn pause() {} }\n",
+            ),
+        ] {
+            let source = format!("{entry}{helper}{extra}");
+            let (out, _) = rewrite_all(&source);
+            assert!(out.contains("tokio::time::sleep(D)"), "{case}: {out}");
+            assert!(!out.contains("pause(cx"), "{case}: {out}");
+        }
+        for (case, helper) in [
+            (
+                "public",
+                "pub async fn pause() { tokio::time::sleep(D).await; }\n",
+            ),
+            ("not async", "fn pause() { tokio::time::sleep(D).await; }\n"),
+            (
+                "an attribute macro",
+                "#[instrument]\nasync fn pause() { tokio::time::sleep(D).await; }\n",
+            ),
+            (
+                "non-unit (a statement needs `return;`)",
+                "async fn pause() -> u8 { tokio::time::sleep(D).await; 1 }\n",
+            ),
+        ] {
+            let source = format!("#[tokio::main]\nasync fn main() {{ pause().await; }}\n{helper}");
+            let (out, _) = rewrite_all(&source);
+            assert!(out.contains("tokio::time::sleep(D)"), "{case}: {out}");
+        }
+        // `-> &str` borrows from the one reference parameter; a `&Cx` would make two.
+        let source = "#[tokio::main]\nasync fn main() { first(\"x\").await; }\n\
+                      async fn first(s: &str) -> &str { pause().await; s }\n\
+                      async fn pause() { tokio::time::sleep(D).await; }\n";
+        let (out, _) = rewrite_all(source);
+        assert!(out.contains("tokio::time::sleep(D)"), "{out}");
+        assert!(!out.contains("first(cx"), "{out}");
+        // A name another file of the package mentions is not threaded.
+        let mut crates = ExternCrates::new();
+        crates.insert("tokio", "tokio");
+        let source = format!("{entry}{helper}");
+        let analysis = analyse(source, &crates, &["tokio"], &|name| name == "twice").unwrap();
+        assert!(analysis.drafts.iter().all(|d| d.cx_call.is_none()));
+    }
+
+    #[test]
+    fn spawns_are_rewritten_only_when_their_handle_is_awaited_and_mapped_back() {
+        let rewritten = |body: &str| {
+            let source = format!("#[tokio::main]\nasync fn main() {{\n{body}\n}}\n");
+            rewrite_all(&source).0
+        };
+        assert_eq!(
+            rewritten("let h = tokio::spawn(async move { 1 });\nlet _ = h.await;"),
+            "#[asupersync::main]\nasync fn main(cx: &asupersync::Cx) {\nlet h = cx.spawn(move |_| async move { 1 });\nlet _ = h.join(cx).await.into_result();\n}\n"
+        );
+        for (case, body) in [
+            // Tokio detaches it; natively the region would wait for it.
+            ("a detached spawn", "tokio::spawn(async move { 1 });"),
+            (
+                "a handle dropped",
+                "let h = tokio::spawn(async move { 1 }); drop(h);",
+            ),
+            (
+                "a handle awaited into another error type",
+                "let h = tokio::spawn(async move { 1 }); let _ = h.await.map_err(E::from);",
+            ),
+            (
+                "a handle stored",
+                "let h = tokio::spawn(async move { 1 }); let v = vec![h];",
+            ),
+            (
+                "a spawn through an import of it",
+                "use tokio::spawn; let h = spawn(async move { 1 }); h.await.unwrap();",
+            ),
+            (
+                "a spawn in a closure",
+                "let f = || async { tokio::spawn(async move { 1 }).await.unwrap() };",
+            ),
+        ] {
+            let out = rewritten(body);
+            assert!(!out.contains("cx.spawn"), "{case}: {out}");
+            assert!(!out.contains(".join("), "{case}: {out}");
+        }
+        // A `select!` in a spawned body stays (the native macro reads a `&Cx`), and
+        // a body with a value keeps its sleeps (their rewrite returns `()`).
+        for body in [
+            "let h = tokio::spawn(async move { tokio::select! { _ = tokio::time::sleep(D) => {} } });\nh.await.unwrap();",
+            "let h = tokio::spawn(async move { tokio::time::sleep(D).await; 1 });\nh.await.unwrap();",
+        ] {
+            let out = rewritten(body);
+            assert!(out.contains("tokio::time::sleep(D)"), "{out}");
+        }
+    }
+
+    #[test]
+    fn a_function_using_what_stays_on_tokio_is_wrapped_only_where_it_can_be_threaded() {
+        let helper = "async fn child() -> std::io::Result<u8> {\n    tokio::process::Command::new(\"true\").status().await?;\n    Ok(1)\n}\n";
+        let entry = "#[tokio::main]\nasync fn main() {\n    let _ = child().await;\n}\n";
+        let (out, refused) = rewrite_all(&format!("{helper}{entry}"));
+        assert!(refused.is_empty(), "{refused:?}");
+        assert!(out.starts_with("async fn child(cx: &asupersync::Cx) -> std::io::Result<u8> {\n    // asupersync: allow(tokio-outside-quarantine) -- runs on Tokio in the compat quarantine: `tokio::process::Command::new` is not rewritten by this version\n    async fn child() -> std::io::Result<u8> {\n    tokio::process::Command::new(\"true\")"), "{out}");
+        assert!(
+            out.contains("asupersync_tokio_compat::run(cx, child()).await"),
+            "{out}"
+        );
+        assert!(out.contains("let _ = child(cx).await;"), "{out}");
+        for (case, source) in [
+            ("public", format!("pub {helper}{entry}")),
+            (
+                "borrowed parameter",
+                format!(
+                    "{}{}",
+                    helper.replace("child()", "child(s: &str)"),
+                    entry.replace("child()", "child(\"x\")")
+                ),
+            ),
+            (
+                "called from a closure",
+                format!("{helper}#[tokio::main]\nasync fn main() {{ let f = || child(); }}\n"),
+            ),
+        ] {
+            let (out, _) = rewrite_all(&source);
+            assert!(!out.contains("asupersync_tokio_compat"), "{case}: {out}");
+        }
+    }
+
+    #[test]
+    fn calls_with_the_same_result_get_the_cx_wherever_they_are_awaited() {
+        let (out, _) = rewrite_all(
+            "#[tokio::main]\nasync fn main() -> std::io::Result<()> {\n    let s = tokio::fs::read_to_string(P).await?;\n    let _ = tokio::time::timeout(D, f(&s)).await;\n    Ok(())\n}\n",
+        );
+        assert!(
+            out.contains("asupersync::fs::read_to_string(cx, P).await?"),
+            "{out}"
+        );
+        assert!(
+            out.contains("asupersync::time::timeout(cx, D, f(&s)).await"),
+            "{out}"
+        );
+        for body in [
+            // Not awaited where it is written: the future may outlive the borrow.
+            "let t = tokio::time::timeout(D, f()); t.await;",
+            "let g = || async { tokio::fs::read(P).await };",
+        ] {
+            let (out, _) = rewrite_all(&format!("#[tokio::main]\nasync fn main() {{ {body} }}\n"));
+            assert!(!out.contains("(cx"), "{out}");
+        }
     }
 
     #[test]

@@ -1,0 +1,305 @@
+//! Tier 6: what stays Tokio-bound runs in the compat quarantine.
+//!
+//! The boundary is a function: a private free `async fn` whose body uses something
+//! that stays on Tokio (a holdout crate such as hyper or reqwest, or a Tokio API this
+//! version does not rewrite) keeps its body as it was, as an inner function of the same
+//! name, and its own body becomes one call of that inner function through
+//! `asupersync_tokio_compat::run(cx, ..)`:
+//!
+//! ```text
+//! async fn hostname(cx: &asupersync::Cx) -> io::Result<String> {
+//!     // asupersync: allow(tokio-outside-quarantine) -- runs on Tokio in the compat quarantine: ...
+//!     async fn hostname() -> io::Result<String> {
+//!         ..the original body..
+//!     }
+//!     match asupersync_tokio_compat::run(cx, hostname()).await { .. }
+//! }
+//! ```
+//!
+//! The function gets a `cx` and its callers pass one exactly as in tier 4 ([`super::cx`]),
+//! so the same rules decide whether it can be changed at all (private, every mention an
+//! awaited call from a function with the cx, no other file naming it). Because the
+//! inner function runs on the Tokio host, what crosses the boundary must not need
+//! Tokio afterwards, and the outer function must be able to say what it returns when the
+//! run is cancelled. So a function is wrapped only when
+//!
+//! - every parameter is `name: Type` with an owned type (no reference, lifetime or
+//!   `impl`), passed on by name: the run's future is `Send + 'static`;
+//! - it has no generics;
+//! - it returns `()`, or `io::Result<T>` (also written `std::io::Result<T>` or
+//!   `Result<T, io::Error>`) with `T` made only of std types (integers, `bool`, `char`,
+//!   `String`, `Vec`, `Option`, `PathBuf`, `SocketAddr`, `Duration`, tuples and arrays):
+//!   a value of a Tokio-bound type (a `reqwest::Response`) would be used outside the
+//!   quarantine through its methods, which no tool sees.
+//!
+//! The outcome is mapped back: `Ok(v)` is `v`; a panic on the Tokio side resumes here;
+//! a cancellation is `()` or an `io::Error` of kind `Interrupted` (what native IO
+//! returns when cancelled). The note above the inner function is a lint suppression
+//! with the reason, the form `cargo asupersync lint` reads; a later run recognises an
+//! inner function by it ([`wrapped_earlier`]) and reports its code as behind compat.
+
+use std::ops::Range;
+
+use super::edit::{indent_of, Edit};
+
+/// The note's reason starts with this; a function right below such a note was wrapped
+/// by an earlier run, and what is in it is already behind compat.
+pub const NOTE: &str = "runs on Tokio in the compat quarantine";
+
+/// Whether `function` is the inner function of an earlier wrap: the line above its
+/// signature is the note.
+pub fn wrapped_earlier(function: &syn::ItemFn, source: &str, start: usize) -> bool {
+    function.attrs.is_empty() && {
+        let line_start = source[..start].rfind('\n').unwrap_or(0);
+        let previous = source[..line_start].rsplit('\n').next().unwrap_or("");
+        previous.trim_start().starts_with("// asupersync:") && previous.contains(NOTE)
+    }
+}
+
+/// The syntactic facts a wrap needs, from the function as written.
+#[derive(Debug, Clone)]
+pub struct Wrap {
+    /// The signature as written (from `async` to before `{`): the inner function's.
+    pub signature: Range<usize>,
+    /// Just after the body's `{`.
+    pub body_open: usize,
+    /// The body's `}`.
+    pub body_close: usize,
+    /// The parameter names, passed on to the inner function.
+    pub arguments: Vec<String>,
+    /// Whether it returns an `io::Result` (else `()`).
+    pub returns_io: bool,
+}
+
+/// The wrap facts of `function`, when it can be wrapped (see the module docs).
+pub fn wrap_of(
+    function: &syn::ItemFn,
+    offset: &dyn Fn(proc_macro2::Span) -> Range<usize>,
+) -> Option<Wrap> {
+    let sig = &function.sig;
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        return None;
+    }
+    let mut arguments = Vec::new();
+    for input in &sig.inputs {
+        let syn::FnArg::Typed(typed) = input else {
+            return None;
+        };
+        let syn::Pat::Ident(name) = &*typed.pat else {
+            return None;
+        };
+        if name.by_ref.is_some() || name.subpat.is_some() || !owned_type(&typed.ty) {
+            return None;
+        }
+        arguments.push(name.ident.to_string());
+    }
+    let returns_io = match &sig.output {
+        syn::ReturnType::Default => false,
+        syn::ReturnType::Type(_, ty) => {
+            if !io_result_of_std(ty) {
+                return None;
+            }
+            true
+        }
+    };
+    let start = match &function.vis {
+        syn::Visibility::Inherited => {
+            offset(
+                sig.constness
+                    .map(|t| t.span)
+                    .or(sig.asyncness.map(|t| t.span))
+                    .unwrap_or(sig.fn_token.span),
+            )
+            .start
+        }
+        _ => return None,
+    };
+    let end = offset(function.block.brace_token.span.open()).start;
+    Some(Wrap {
+        signature: start..end,
+        body_open: offset(function.block.brace_token.span.open()).end,
+        body_close: offset(function.block.brace_token.span.close()).start,
+        arguments,
+        returns_io,
+    })
+}
+
+/// The edits that wrap the function (its `cx` parameter comes with its chain).
+pub fn wrap_edits(wrap: &Wrap, name: &str, why: &str, source: &str) -> Vec<Edit> {
+    let indent = indent_of(source, wrap.body_close);
+    let signature = source[wrap.signature.clone()].trim_end();
+    let run = format!(
+        "asupersync_tokio_compat::run(cx, {name}({})).await",
+        wrap.arguments.join(", ")
+    );
+    let cancelled = if wrap.returns_io {
+        "Cancelled(reason) => Err(std::io::Error::new(std::io::ErrorKind::Interrupted, reason.to_string()))"
+    } else {
+        "Cancelled(_) => {}"
+    };
+    let inner = format!("{indent}    ");
+    let mapped = format!(
+        "match {run} {{\n\
+         {inner}    asupersync::Outcome::Ok(value) => value,\n\
+         {inner}    asupersync::Outcome::Err(never) => match never {{}},\n\
+         {inner}    asupersync::Outcome::{cancelled},\n\
+         {inner}    asupersync::Outcome::Panicked(panic) => panic.resume(),\n\
+         {inner}}}"
+    );
+    vec![
+        Edit::new(
+            wrap.body_open..wrap.body_open,
+            format!(
+                "\n{inner}// asupersync: allow(tokio-outside-quarantine) -- {NOTE}: {why}\n{inner}{signature} {{"
+            ),
+        ),
+        Edit::new(
+            wrap.body_close..wrap.body_close,
+            format!("    }}\n{inner}{mapped}\n{indent}"),
+        ),
+    ]
+}
+
+/// A type with no reference, lifetime, `impl` or `dyn` in it.
+fn owned_type(ty: &syn::Type) -> bool {
+    let text = quote::ToTokens::to_token_stream(ty).to_string();
+    !(text.contains('&') || text.contains('\'') || text.contains("impl ") || text.contains("dyn "))
+}
+
+/// `io::Result<T>`, `std::io::Result<T>`, `Result<T, io::Error>` or
+/// `Result<T, std::io::Error>` with `T` made of std types only.
+fn io_result_of_std(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    if path.qself.is_some() {
+        return false;
+    }
+    let names: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return false;
+    };
+    let types: Vec<&syn::Type> = args
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            syn::GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+        .collect();
+    let path_is = |ty: &syn::Type, wanted: &[&[&str]]| {
+        let syn::Type::Path(p) = ty else { return false };
+        let names: Vec<String> = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        wanted.iter().any(|w| names == *w)
+    };
+    let joined: Vec<&str> = names.iter().map(String::as_str).collect();
+    match (joined.as_slice(), types.as_slice()) {
+        (["io", "Result"] | ["std", "io", "Result"], [value]) => std_type(value),
+        (["Result"], [value, error]) => {
+            std_type(value) && path_is(error, &[&["io", "Error"], &["std", "io", "Error"]])
+        }
+        _ => false,
+    }
+}
+
+/// A type made only of std types (see the module docs).
+fn std_type(ty: &syn::Type) -> bool {
+    const STD: [&str; 28] = [
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "u128",
+        "usize",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "i128",
+        "isize",
+        "f32",
+        "f64",
+        "bool",
+        "char",
+        "String",
+        "Vec",
+        "Option",
+        "PathBuf",
+        "SocketAddr",
+        "IpAddr",
+        "Duration",
+        "std",
+        "path",
+        "net",
+        "time",
+        "vec",
+    ];
+    match ty {
+        syn::Type::Tuple(tuple) => tuple.elems.iter().all(std_type),
+        syn::Type::Array(array) => std_type(&array.elem),
+        syn::Type::Paren(inner) => std_type(&inner.elem),
+        syn::Type::Path(path) if path.qself.is_none() => path.path.segments.iter().all(|s| {
+            STD.contains(&s.ident.to_string().as_str())
+                && match &s.arguments {
+                    syn::PathArguments::None => true,
+                    syn::PathArguments::AngleBracketed(args) => args
+                        .args
+                        .iter()
+                        .all(|arg| matches!(arg, syn::GenericArgument::Type(ty) if std_type(ty))),
+                    syn::PathArguments::Parenthesized(_) => false,
+                }
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wrap(source: &str) -> Option<Wrap> {
+        let function: syn::ItemFn = syn::parse_str(source).unwrap();
+        let lines = asupersync_lints::resolve::LineIndex::new(source);
+        wrap_of(&function, &|span| {
+            let location = lines.span_location(source, span);
+            location.byte_start..location.byte_end
+        })
+    }
+
+    #[test]
+    fn only_owned_parameters_and_std_results_cross_the_boundary() {
+        for source in [
+            "async fn f() {}",
+            "async fn f(a: u8, mut b: String) -> io::Result<(u16, String)> { Ok((a.into(), b)) }",
+            "async fn f(p: PathBuf) -> std::io::Result<Vec<Option<u8>>> { todo!() }",
+            "async fn f() -> Result<std::time::Duration, io::Error> { todo!() }",
+        ] {
+            assert!(wrap(source).is_some(), "{source}");
+        }
+        for source in [
+            "async fn f(a: &str) {}",
+            "async fn f<T>(a: T) {}",
+            "async fn f(a: impl Send) {}",
+            "async fn f((a, b): (u8, u8)) {}",
+            "async fn f() -> u8 { 1 }",
+            "async fn f() -> io::Result<reqwest::Response> { todo!() }",
+            "async fn f() -> Result<u8, MyError> { todo!() }",
+            "pub async fn f() {}",
+        ] {
+            assert!(wrap(source).is_none(), "{source}");
+        }
+    }
+}
