@@ -204,3 +204,17 @@ fn refused_and_closed_connections_report_like_sockets() {
     assert_eq!(in_use, ErrorKind::AddrInUse);
     assert_eq!(eof, 0, "the peer reads EOF after the other end is dropped");
 }
+
+/// The lab never touches real epoll: a real socket is refused with a clear error
+/// instead of hanging the deterministic run.
+#[test]
+fn real_sockets_are_refused_under_the_lab() {
+    let report = LabRuntime::new(LabConfig::seed(1)).block_on(|cx| async move {
+        asupersync::net::UdpSocket::bind(&cx, "127.0.0.1:0")
+            .await
+            .unwrap_err()
+    });
+    let error = report.outcome.unwrap();
+    assert_eq!(error.kind(), ErrorKind::Unsupported, "{error}");
+    assert!(error.to_string().contains("lab::net"), "{error}");
+}

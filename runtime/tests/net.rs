@@ -339,3 +339,42 @@ fn a_consumed_socket_error_does_not_leave_the_socket_spinning() {
         assert!(waited.is_err(), "recv should still be waiting: {waited:?}");
     });
 }
+
+/// The runtime's own threads drive IO, so it must not wait for them to go idle: with
+/// every thread kept busy by tasks that only yield, a datagram is still received (a
+/// busy runtime polls the reactor without blocking every few dozen task turns).
+#[test]
+fn io_is_served_while_every_thread_is_busy() {
+    on_each_flavor(|cx| async move {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spinners: Vec<_> = (0..4)
+            .map(|_| {
+                let stop = stop.clone();
+                cx.spawn(move |cx| async move {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        asupersync::task::yield_now(&cx).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let socket = UdpSocket::bind(&cx, "127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        for round in 0..20u8 {
+            let exchange = async {
+                socket.send_to(&cx, &[round], addr).await.unwrap();
+                let mut buf = [0u8; 4];
+                let (n, _) = socket.recv_from(&cx, &mut buf).await.unwrap();
+                buf[..n].to_vec()
+            };
+            // Timers fire between task turns, so a starved reactor shows as a timeout.
+            let received = asupersync::time::timeout(&cx, Duration::from_secs(10), exchange)
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: the reactor was never polled"));
+            assert_eq!(received, [round]);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for spinner in spinners {
+            spinner.join(&cx).await.unwrap();
+        }
+    });
+}

@@ -535,3 +535,60 @@ fn always_ready_channels_and_locks_cannot_starve_a_sibling() {
         "the locker took {ITEMS} locks before its sibling ran"
     );
 }
+
+/// Wakes from another thread reach a runtime whose own thread never runs out of work:
+/// on current-thread they land in the injected queue, which is served at a fixed
+/// interval even while the local queue is never empty (and unpark the thread when it
+/// sleeps).
+#[test]
+fn a_task_woken_from_another_thread_runs_while_the_runtime_is_busy() {
+    on_each_flavor(|cx| async move {
+        let stop = flag();
+        let spinners: Vec<_> = (0..4)
+            .map(|_| {
+                let stop = stop.clone();
+                cx.spawn(move |cx| async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        task::yield_now(&cx).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for round in 0..20u32 {
+            let (tx, mut rx) = asupersync::channel::oneshot::channel();
+            let waiter = cx.spawn(move |cx| async move { rx.recv(&cx).await.unwrap() });
+            let sender = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(1));
+                tx.send(round).unwrap();
+            });
+            let got = time::timeout(&cx, Duration::from_secs(10), waiter.join(&cx))
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: the woken task never ran"))
+                .unwrap();
+            assert_eq!(got, round);
+            sender.join().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        for spinner in spinners {
+            spinner.join(&cx).await.unwrap();
+        }
+    });
+}
+
+/// The same wake from another thread reaches a current-thread runtime that is asleep
+/// (parked in the reactor).
+#[test]
+fn a_task_woken_from_another_thread_wakes_a_sleeping_runtime() {
+    on_each_flavor(|cx| async move {
+        for round in 0..20u32 {
+            let (tx, mut rx) = asupersync::channel::oneshot::channel();
+            let waiter = cx.spawn(move |cx| async move { rx.recv(&cx).await.unwrap() });
+            let sender = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(2));
+                tx.send(round).unwrap();
+            });
+            assert_eq!(waiter.join(&cx).await.unwrap(), round);
+            sender.join().unwrap();
+        }
+    });
+}

@@ -1,5 +1,5 @@
 //! The readiness state of one registered source: the part of the reactor that the
-//! driver thread and IO tasks touch concurrently, so it is modelled with loom.
+//! driving thread and IO tasks touch concurrently, so it is modelled with loom.
 //!
 //! Readiness is one atomic word, `tick << TICK_SHIFT | bits`; waiters are lists of
 //! wakers under a mutex that is taken only to wait and to wake. The driver sets
@@ -72,7 +72,7 @@ pub(crate) struct ReadyEvent {
     direction: Direction,
 }
 
-/// The per-source state shared by the driver thread and the IO object.
+/// The per-source state shared by the driving thread and the IO object.
 #[derive(Debug)]
 pub(crate) struct ScheduledIo {
     /// `tick << TICK_SHIFT | readiness bits`.

@@ -233,9 +233,14 @@ impl CurrentThread {
     }
 
     pub(crate) fn clear(&self) {
-        let dropped = lock(&self.injected).clear();
         // Dropped outside the lock: dropping a task drops its future, which may wake
-        // (and so schedule) others.
-        drop(dropped);
+        // (and so schedule) others; keep draining until nothing comes back.
+        loop {
+            let dropped = lock(&self.injected).clear();
+            if dropped.is_empty() {
+                break;
+            }
+            drop(dropped);
+        }
     }
 }

@@ -16,6 +16,7 @@
 //! takes the *driver* token and sleeps in `epoll_wait` until the next timer deadline
 //! (see [`worker`]); the tasks that IO wakes land in its own queue.
 
+mod driver_token;
 mod idle;
 mod inject;
 mod queue;
@@ -23,7 +24,7 @@ mod worker;
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
@@ -37,6 +38,7 @@ use crate::runtime::park::{Driver, Parker};
 use crate::runtime::shared::RuntimeShared;
 use crate::task::core::lock;
 use crate::task::Runnable;
+use driver_token::DriverToken;
 use idle::Idle;
 use inject::Inject;
 use queue::LocalQueue;
@@ -63,8 +65,7 @@ pub(crate) struct Shared {
     idle: Idle,
     /// Held by the worker that parks in the IO reactor until the next timer deadline
     /// (or that polls it without blocking, while busy).
-    driver: AtomicBool,
-    driver_index: AtomicUsize,
+    driver: DriverToken,
     stopping: AtomicBool,
 }
 
@@ -96,28 +97,10 @@ impl Shared {
                 .any(|lanes| lanes.iter().any(|s| !s.is_empty()))
     }
 
-    fn try_take_driver(&self, index: usize) -> bool {
-        if self
-            .driver
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            self.driver_index.store(index, Ordering::Release);
-            true
-        } else {
-            false
-        }
-    }
-
-    fn release_driver(&self) {
-        self.driver.store(false, Ordering::Release);
-    }
-
     /// A timer earlier than the driver's wake-up was inserted: wake the driver.
     pub(crate) fn wake_driver(&self) {
-        if self.driver.load(Ordering::Acquire) {
-            let index = self.driver_index.load(Ordering::Acquire);
-            self.parkers[index].unpark();
+        if let Some(worker) = self.driver.holder() {
+            self.parkers[worker].unpark();
         }
     }
 }
@@ -140,8 +123,7 @@ impl MultiThread {
                 .map(|_| Parker::new(Some(io.clone() as Arc<dyn Driver>)))
                 .collect(),
             idle: Idle::new(workers),
-            driver: AtomicBool::new(false),
-            driver_index: AtomicUsize::new(0),
+            driver: DriverToken::new(),
             stopping: AtomicBool::new(false),
         });
         MultiThread {

@@ -235,7 +235,7 @@ impl Worker {
         self.queued_while_parking.set(0);
         let parker = &self.shared.parkers[self.index];
         if !self.shared.is_stopping() {
-            if self.shared.try_take_driver(self.index) {
+            if self.shared.driver.take_or_ask(self.index) {
                 let timers = &self.rt.timers;
                 let timeout = timers
                     .begin_park()
@@ -243,7 +243,7 @@ impl Worker {
                 // A due timer still gets a non-blocking look at IO.
                 parker.park_driving(timeout);
                 timers.end_park();
-                self.shared.release_driver();
+                self.shared.driver.release_after_park();
             } else {
                 parker.park(None);
             }
@@ -261,9 +261,12 @@ impl Worker {
     /// worker is driving, and fire expired timers unless another thread is at it (no
     /// waiting on either).
     fn maintenance(&self) {
-        if self.shared.try_take_driver(self.index) {
+        if self.shared.driver.try_take(self.index) {
             self.rt.io.poll_now();
-            self.shared.release_driver();
+            if let Some(asked) = self.shared.driver.release_after_poll() {
+                // It parked on its condvar meanwhile: let it take over the reactor.
+                self.shared.parkers[asked].unpark();
+            }
         }
         self.rt.timers.try_fire_expired(self.rt.clock.now());
     }
