@@ -16,7 +16,7 @@ use crate::cancel::{CancelOrigin, CancelReason, Cancelled};
 use crate::region::RegionCore;
 use crate::runtime::shared::RuntimeShared;
 use crate::scope::CancelScope;
-use crate::task::core::TaskCore;
+use crate::task::core::TaskRef;
 use crate::task::{spawn_in, TaskHandle};
 use crate::time::Instant;
 use crate::trace::TraceKind;
@@ -28,7 +28,7 @@ use crate::trace::TraceKind;
 /// region is what its checkpoints observe.
 #[derive(Clone)]
 pub struct Cx {
-    task: Arc<TaskCore>,
+    task: TaskRef,
     region: Arc<RegionCore>,
     /// `true` for the `Cx` of a region body (which runs inside `task` but answers to
     /// the region's cancellation scope); `false` for a task's own `Cx`.
@@ -37,7 +37,7 @@ pub struct Cx {
 }
 
 impl Cx {
-    pub(crate) fn for_task(task: Arc<TaskCore>) -> Cx {
+    pub(crate) fn for_task(task: TaskRef) -> Cx {
         let region = task.region.clone();
         let budget = task.budget;
         Cx {
@@ -48,7 +48,7 @@ impl Cx {
         }
     }
 
-    pub(crate) fn for_body(task: Arc<TaskCore>, region: Arc<RegionCore>) -> Cx {
+    pub(crate) fn for_body(task: TaskRef, region: Arc<RegionCore>) -> Cx {
         let budget = task.budget.meet(region.budget);
         Cx {
             task,
@@ -70,7 +70,7 @@ impl Cx {
         self.body
     }
 
-    pub(crate) fn task_core(&self) -> &Arc<TaskCore> {
+    pub(crate) fn task_core(&self) -> &TaskRef {
         &self.task
     }
 
@@ -178,9 +178,13 @@ impl Cx {
     /// The region will not close until the task is done. If the region is cancelled or
     /// finalizing, the task is *born cancelled*: `f` is not called and the handle's join
     /// reports `Cancelled` with [`CancelKind::RegionClosed`](crate::CancelKind::RegionClosed).
+    ///
+    /// `f` runs when the task is first polled, not during `spawn` (it receives the
+    /// task's `Cx`, which exists only once the task does), so it must be `Send + 'static`
+    /// like the future it returns; a panic in it is the task's panic.
     pub fn spawn<F, Fut, T>(&self, f: F) -> TaskHandle<T>
     where
-        F: FnOnce(Cx) -> Fut,
+        F: FnOnce(Cx) -> Fut + Send + 'static,
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
@@ -190,7 +194,7 @@ impl Cx {
     /// Like [`spawn`](Cx::spawn), with a budget for the task (met with this one).
     pub fn spawn_with<F, Fut, T>(&self, budget: Budget, f: F) -> TaskHandle<T>
     where
-        F: FnOnce(Cx) -> Fut,
+        F: FnOnce(Cx) -> Fut + Send + 'static,
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
@@ -201,7 +205,7 @@ impl Cx {
     /// oracle reports).
     pub fn spawn_named<F, Fut, T>(&self, name: impl Into<Arc<str>>, f: F) -> TaskHandle<T>
     where
-        F: FnOnce(Cx) -> Fut,
+        F: FnOnce(Cx) -> Fut + Send + 'static,
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {

@@ -31,6 +31,9 @@ struct ScopeInner {
     drain: Drain,
     /// Regions opened directly in this scope; they are cancelled with it.
     children: Slab<Weak<RegionCore>>,
+    /// A task's budget deadline timer (kept here rather than under a lock of its own:
+    /// a task with a deadline needs this lock anyway when it finishes).
+    deadline_timer: Option<TimerKey>,
 }
 
 /// How long a cancelled scope may keep running.
@@ -129,8 +132,17 @@ impl CancelScope {
         self.lock().drain.timer.replace(timer)
     }
 
-    pub(crate) fn take_drain_timer(&self) -> Option<TimerKey> {
-        self.lock().drain.timer.take()
+    pub(crate) fn set_deadline_timer(&self, timer: TimerKey) -> Option<TimerKey> {
+        self.lock().deadline_timer.replace(timer)
+    }
+
+    /// Takes the drain and deadline timers (to remove them when the scope's owner is
+    /// gone).
+    pub(crate) fn take_timers(&self) -> impl Iterator<Item = TimerKey> {
+        let mut inner = self.lock();
+        [inner.drain.timer.take(), inner.deadline_timer.take()]
+            .into_iter()
+            .flatten()
     }
 
     /// Counts one poll against the drain and says whether the drain is spent (the
