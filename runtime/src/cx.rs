@@ -33,28 +33,25 @@ pub struct Cx {
     /// `true` for the `Cx` of a region body (which runs inside `task` but answers to
     /// the region's cancellation scope); `false` for a task's own `Cx`.
     body: bool,
-    budget: Budget,
+    // No copy of the budget: it is derived from the task and region on demand, which
+    // keeps a `Cx` three words wide (it is captured by nearly every task's future).
 }
 
 impl Cx {
     pub(crate) fn for_task(task: TaskRef) -> Cx {
         let region = task.region.clone();
-        let budget = task.budget;
         Cx {
             task,
             region,
             body: false,
-            budget,
         }
     }
 
     pub(crate) fn for_body(task: TaskRef, region: Arc<RegionCore>) -> Cx {
-        let budget = task.budget.meet(region.budget);
         Cx {
             task,
             region,
             body: true,
-            budget,
         }
     }
 
@@ -129,7 +126,11 @@ impl Cx {
 
     /// This task's budget (the meet of its own and its region's).
     pub fn budget(&self) -> Budget {
-        self.budget
+        if self.body {
+            self.task.budget.meet(self.region.budget)
+        } else {
+            self.task.budget
+        }
     }
 
     /// Spends `cost` of the budget's cost quota; `Err(Cancelled)` once it is spent
@@ -188,7 +189,7 @@ impl Cx {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        spawn_in(&self.region, self.budget, None, f)
+        spawn_in(&self.region, self.budget(), None, f)
     }
 
     /// Like [`spawn`](Cx::spawn), with a budget for the task (met with this one).
@@ -198,7 +199,7 @@ impl Cx {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        spawn_in(&self.region, self.budget.meet(budget), None, f)
+        spawn_in(&self.region, self.budget().meet(budget), None, f)
     }
 
     /// Like [`spawn`](Cx::spawn), naming the task (the name shows in traces and
@@ -209,7 +210,7 @@ impl Cx {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        spawn_in(&self.region, self.budget, Some(name.into()), f)
+        spawn_in(&self.region, self.budget(), Some(name.into()), f)
     }
 
     /// Registers a finalizer on this `Cx`'s region: finalizers run in LIFO order once

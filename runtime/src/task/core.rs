@@ -247,6 +247,15 @@ impl TaskCore {
         if let Some(old) = self.scope.set_drain_timer(key) {
             timers.remove(old);
         }
+        // A cancel racing the task's end: its clean-up (`on_finished`, which sets the
+        // flag before taking the timers under the scope's lock) may have missed this
+        // timer, whose waker would keep the finished task's allocation until the drain
+        // deadline.
+        if self.is_finished() {
+            for key in self.scope.take_timers() {
+                timers.remove(key);
+            }
+        }
     }
 
     /// Called exactly once, when the task's future is gone: releases its timers and
@@ -368,4 +377,69 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Runtime locks never run user code while held, so poisoning cannot leave them
     // half-updated.
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    /// Metadata that records when async-task drops it.
+    struct Meta(Arc<AtomicBool>);
+
+    impl Drop for Meta {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Pins the async-task behaviour [`TaskRef`](super::TaskRef) relies on: the
+    /// metadata lives until the last waker is gone, even after the task completed,
+    /// its `Runnable` was consumed and its `Task` dropped.
+    #[test]
+    fn async_task_drops_the_metadata_only_with_the_last_reference() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(Meta(dropped.clone()))
+            .spawn(|_meta: &Meta| async { 5 }, |_r| {});
+        let waker = runnable.waker();
+        let second = waker.clone();
+        let meta: *const Meta = runnable.metadata();
+        assert!(!runnable.run(), "a ready future completes in one run");
+        assert_eq!(poll_ready(task), 5);
+        assert!(!dropped.load(Ordering::SeqCst));
+        drop(waker);
+        assert!(!dropped.load(Ordering::SeqCst));
+        // Waking a finished task through a surviving waker is harmless.
+        second.wake_by_ref();
+        // SAFETY: `second` still counts a reference on the allocation (the property
+        // under test), so the metadata is alive.
+        assert!(!unsafe { &*meta }.0.load(Ordering::SeqCst));
+        drop(second);
+        assert!(dropped.load(Ordering::SeqCst));
+    }
+
+    /// Every task carries a core and (nearly always) a `Cx` in its one allocation; the
+    /// idle-task memory target (`docs/performance.md`) depends on both staying small.
+    #[test]
+    fn the_core_and_the_cx_stay_small() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<super::TaskRef>(), size_of::<usize>());
+        assert_eq!(size_of::<crate::cx::Cx>(), 3 * size_of::<usize>());
+        assert!(
+            size_of::<super::TaskCore>() <= 144,
+            "TaskCore grew to {} bytes",
+            size_of::<super::TaskCore>()
+        );
+    }
+
+    /// Polls a future that is already complete (no executor needed).
+    fn poll_ready<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the task had not completed"),
+        }
+    }
 }
