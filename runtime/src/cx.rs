@@ -127,7 +127,9 @@ impl Cx {
     /// This task's budget (the meet of its own and its region's).
     pub fn budget(&self) -> Budget {
         if self.body {
-            self.task.budget.meet(self.region.budget)
+            // A region's budget is already met with the `Cx` that opened it, whose task
+            // runs the body: so it is the meet of the task's and the region's.
+            self.region.budget
         } else {
             self.task.budget
         }

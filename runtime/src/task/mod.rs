@@ -62,8 +62,10 @@ where
         drop(task);
         return handle;
     }
-    rt.trace
-        .record(rt, Some(core.id), Some(region.id), TraceKind::Spawned);
+    if rt.trace.is_enabled() {
+        rt.trace
+            .record(rt, Some(core.id), Some(region.id), TraceKind::Spawned);
+    }
     core.arm_deadline();
     rt.schedule_spawned(runnable);
     TaskHandle::running(task)
