@@ -322,6 +322,42 @@ impl PartialEq for TaskRef {
     }
 }
 
+/// A pointer to a task's core that holds no reference count, for holders that are
+/// known to be gone before the core: the task's own harness (which lives inside the
+/// allocation that holds the core) and its handle (whose async-task `Task` keeps that
+/// allocation alive).
+///
+/// Not for the region's task list: async-task frees a task that is idle (pending) when
+/// its last reference goes, *without dropping its future* (`raw.rs`, `run`: `Pending`,
+/// then `drop_ref`, then `destroy`), so the harness's guard would never take the entry
+/// out. The list holds [`TaskRef`]s, which keep such a task alive (it waits, like any
+/// pending task, until its region cancels it). A test below pins that behaviour.
+pub(crate) struct CorePtr(NonNull<TaskCore>);
+
+// SAFETY: `CorePtr` only gives `&TaskCore`, and `TaskCore` is `Send + Sync`.
+unsafe impl Send for CorePtr {}
+// SAFETY: as above.
+unsafe impl Sync for CorePtr {}
+
+impl CorePtr {
+    /// # Safety
+    ///
+    /// `core` must stay alive (at the same address) for as long as the `CorePtr`.
+    pub(crate) unsafe fn new(core: &TaskCore) -> CorePtr {
+        CorePtr(NonNull::from(core))
+    }
+}
+
+impl Deref for CorePtr {
+    type Target = TaskCore;
+
+    #[inline]
+    fn deref(&self) -> &TaskCore {
+        // SAFETY: `CorePtr::new`'s contract: the core outlives this pointer.
+        unsafe { self.0.as_ref() }
+    }
+}
+
 /// The core of the `block_on` body's task, which has no async-task allocation: the
 /// `Arc` around it is the allocation, and waking it wakes the root.
 pub(crate) struct RootTask {
@@ -417,6 +453,36 @@ mod tests {
         assert!(!unsafe { &*meta }.0.load(Ordering::SeqCst));
         drop(second);
         assert!(dropped.load(Ordering::SeqCst));
+    }
+
+    /// Pins why a region's task list must hold counted references: async-task frees
+    /// a pending task whose last reference goes without dropping its future, so a
+    /// guard inside the future (ours tells the region the task is gone) never runs.
+    #[test]
+    fn async_task_frees_an_unreferenced_idle_task_without_dropping_its_future() {
+        let meta_dropped = Arc::new(AtomicBool::new(false));
+        let future_dropped = Arc::new(AtomicBool::new(false));
+        let guard = Meta(future_dropped.clone());
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(Meta(meta_dropped.clone()))
+            .spawn(
+                move |_meta: &Meta| async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await
+                },
+                |_r| {},
+            );
+        task.detach();
+        // Polled once (pending, no waker kept), then the runnable's reference goes.
+        assert!(!runnable.run());
+        assert!(
+            meta_dropped.load(Ordering::SeqCst),
+            "the allocation was freed"
+        );
+        assert!(
+            !future_dropped.load(Ordering::SeqCst),
+            "async-task now drops the future first: the region list could hold CorePtrs"
+        );
     }
 
     /// Every task carries a core and (nearly always) a `Cx` in its one allocation; the

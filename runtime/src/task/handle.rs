@@ -4,8 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::core::TaskCore;
-use super::harness::CorePtr;
+use super::core::{CorePtr, TaskCore};
 use super::AsyncTask;
 use crate::budget::Budget;
 use crate::cancel::{CancelKind, CancelOrigin, CancelReason};

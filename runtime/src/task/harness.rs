@@ -7,15 +7,13 @@
 //! never reaches a checkpoint.
 
 use std::future::Future;
-use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::core::TaskCore;
+use super::core::{CorePtr, TaskCore};
 use crate::cancel::{CancelKind, CancelReason};
 use crate::cx::Cx;
 use crate::outcome::{Outcome, PanicPayload};
@@ -116,35 +114,6 @@ fn drop_quietly<F>(mut future: Pin<&mut Option<F>>) {
     let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
 }
 
-/// A pointer to a task's core that holds no reference count: for the task's own
-/// harness (which lives inside the allocation that holds the core) and its handle
-/// (whose async-task `Task` keeps that allocation alive).
-pub(crate) struct CorePtr(NonNull<TaskCore>);
-
-// SAFETY: `CorePtr` only gives `&TaskCore`, and `TaskCore` is `Send + Sync`.
-unsafe impl Send for CorePtr {}
-// SAFETY: as above.
-unsafe impl Sync for CorePtr {}
-
-impl CorePtr {
-    /// # Safety
-    ///
-    /// `core` must stay alive (at the same address) for as long as the `CorePtr`.
-    pub(crate) unsafe fn new(core: &TaskCore) -> CorePtr {
-        CorePtr(NonNull::from(core))
-    }
-}
-
-impl Deref for CorePtr {
-    type Target = TaskCore;
-
-    #[inline]
-    fn deref(&self) -> &TaskCore {
-        // SAFETY: `CorePtr::new`'s contract: the core outlives this pointer.
-        unsafe { self.0.as_ref() }
-    }
-}
-
 pin_project! {
     /// A task's future before and after its first poll. Until then it holds the
     /// spawner's closure: the closure needs the task's `Cx`, which needs a reference to
@@ -176,9 +145,9 @@ where
     /// # Safety
     ///
     /// `core` must be the metadata of the async-task allocation whose future this
-    /// harness becomes (so it outlives the harness, and the harness is polled only by
-    /// that task's `Runnable`), and its waker must be published
-    /// ([`TaskCore::publish`]) before the harness is first polled.
+    /// harness becomes (so it outlives every poll and the drop of the harness, and the
+    /// harness is polled only by that task's `Runnable`), and its waker must be
+    /// published ([`TaskCore::publish`]) before the harness is first polled.
     pub(crate) unsafe fn new(core: &TaskCore, start: S) -> Self {
         TaskHarness {
             stage: Stage::Start { start: Some(start) },

@@ -81,8 +81,9 @@ where
 {
     let (runnable, task) = async_task::Builder::new().metadata(core).spawn(
         // SAFETY: async-task passes the metadata already in place in the allocation
-        // this harness is written into, and drops it only when it destroys the
-        // allocation, after the harness; only this task's `Runnable` polls the
+        // this harness is written into, and drops it only when it destroys that
+        // allocation, after which the harness is never polled or dropped (it was
+        // dropped before, or is freed unrun); only this task's `Runnable` polls the
         // harness, and the waker is published below, before the runnable is
         // scheduled.
         |core: &TaskCore| unsafe { TaskHarness::new(core, f) },
