@@ -29,61 +29,55 @@ use crate::trace::TraceKind;
 #[derive(Clone)]
 pub struct Cx {
     task: TaskRef,
-    region: Arc<RegionCore>,
-    /// `true` for the `Cx` of a region body (which runs inside `task` but answers to
-    /// the region's cancellation scope); `false` for a task's own `Cx`.
-    body: bool,
-    // No copy of the budget: it is derived from the task and region on demand, which
-    // keeps a `Cx` three words wide (it is captured by nearly every task's future).
+    /// The region of a region body's `Cx` (which runs inside `task` but answers to the
+    /// region's cancellation scope); `None` for a task's own `Cx`, whose region is the
+    /// task's. So a task's `Cx` touches no reference count shared with its siblings.
+    ///
+    /// No copy of the budget either: it is derived on demand, which keeps a `Cx` two
+    /// words wide (it is captured by nearly every task's future).
+    body: Option<Arc<RegionCore>>,
 }
 
 impl Cx {
     pub(crate) fn for_task(task: TaskRef) -> Cx {
-        let region = task.region.clone();
-        Cx {
-            task,
-            region,
-            body: false,
-        }
+        Cx { task, body: None }
     }
 
     pub(crate) fn for_body(task: TaskRef, region: Arc<RegionCore>) -> Cx {
         Cx {
             task,
-            region,
-            body: true,
+            body: Some(region),
         }
     }
 
     pub(crate) fn scope(&self) -> &CancelScope {
-        if self.body {
-            &self.region.scope
-        } else {
-            &self.task.scope
+        match &self.body {
+            Some(region) => &region.scope,
+            None => &self.task.scope,
         }
     }
 
     pub(crate) fn is_body(&self) -> bool {
-        self.body
+        self.body.is_some()
     }
 
     pub(crate) fn task_core(&self) -> &TaskRef {
         &self.task
     }
 
+    /// The region this `Cx` spawns into.
     pub(crate) fn region_core(&self) -> &Arc<RegionCore> {
-        &self.region
+        self.body.as_ref().unwrap_or(&self.task.region)
     }
 
     pub(crate) fn runtime(&self) -> &Arc<RuntimeShared> {
-        &self.region.rt
+        &self.region_core().rt
     }
 
     pub(crate) fn origin(&self) -> CancelOrigin {
-        if self.body {
-            self.region.origin()
-        } else {
-            CancelOrigin::Task(self.task.id)
+        match &self.body {
+            Some(region) => region.origin(),
+            None => CancelOrigin::Task(self.task.id),
         }
     }
 
@@ -126,12 +120,11 @@ impl Cx {
 
     /// This task's budget (the meet of its own and its region's).
     pub fn budget(&self) -> Budget {
-        if self.body {
+        match &self.body {
             // A region's budget is already met with the `Cx` that opened it, whose task
             // runs the body: so it is the meet of the task's and the region's.
-            self.region.budget
-        } else {
-            self.task.budget
+            Some(region) => region.budget,
+            None => self.task.budget,
         }
     }
 
@@ -144,18 +137,18 @@ impl Cx {
 
     /// The current time on the runtime's clock (virtual under the lab runtime).
     pub fn now(&self) -> Instant {
-        self.region.rt.clock.now()
+        self.region_core().rt.clock.now()
     }
 
     /// Records a message in the runtime's trace (when tracing is on), tagged with this
     /// task and region.
     pub fn trace(&self, message: impl fmt::Display) {
-        let rt = &self.region.rt;
+        let rt = &self.region_core().rt;
         if rt.trace.is_enabled() {
             rt.trace.record(
                 rt,
                 Some(self.task.id),
-                Some(self.region.id),
+                Some(self.region_core().id),
                 TraceKind::User(message.to_string()),
             );
         }
@@ -168,12 +161,12 @@ impl Cx {
 
     /// The id of the region this `Cx` spawns into.
     pub fn region_id(&self) -> u64 {
-        self.region.id
+        self.region_core().id
     }
 
     /// The name of the region this `Cx` spawns into.
     pub fn region_name(&self) -> &str {
-        &self.region.name
+        &self.region_core().name
     }
 
     /// Spawns a task into this `Cx`'s region; the task receives its own `Cx`.
@@ -191,7 +184,7 @@ impl Cx {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        spawn_in(&self.region, self.budget(), None, f)
+        spawn_in(self.region_core(), self.budget(), None, f)
     }
 
     /// Like [`spawn`](Cx::spawn), with a budget for the task (met with this one).
@@ -201,7 +194,7 @@ impl Cx {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        spawn_in(&self.region, self.budget().meet(budget), None, f)
+        spawn_in(self.region_core(), self.budget().meet(budget), None, f)
     }
 
     /// Like [`spawn`](Cx::spawn), naming the task (the name shows in traces and
@@ -212,7 +205,7 @@ impl Cx {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        spawn_in(&self.region, self.budget(), Some(name.into()), f)
+        spawn_in(self.region_core(), self.budget(), Some(name.into()), f)
     }
 
     /// Registers a finalizer on this `Cx`'s region: finalizers run in LIFO order once
@@ -221,14 +214,14 @@ impl Cx {
     where
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.region.defer(Box::pin(finalizer));
+        self.region_core().defer(Box::pin(finalizer));
     }
 
     /// Cancels this `Cx`'s region: every task in it and every region inside it, with
     /// the runtime's default drain budget.
     pub fn cancel_region(&self, reason: CancelReason) {
-        let drain = self.region.rt.default_drain();
-        self.region.cancel(reason, drain);
+        let drain = self.region_core().rt.default_drain();
+        self.region_core().cancel(reason, drain);
     }
 
     /// Resolves when the runtime is asked to shut down (`Runtime::shutdown`, or Ctrl-C
@@ -246,7 +239,7 @@ impl Cx {
         let drain = self.scope().drain();
         let budget = crate::scope::Drain::budget(drain.deadline, drain.polls_left);
         if budget.is_infinite() {
-            self.region.rt.default_drain()
+            self.region_core().rt.default_drain()
         } else {
             budget
         }
@@ -257,7 +250,7 @@ impl fmt::Debug for Cx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cx")
             .field("task", &self.task.id)
-            .field("region", &&*self.region.name)
+            .field("region", &&*self.region_core().name)
             .field("cancel_requested", &self.is_cancel_requested())
             .finish()
     }

@@ -26,7 +26,7 @@ use crate::cx::Cx;
 use crate::outcome::Outcome;
 use crate::runtime::shared::RuntimeShared;
 use crate::scope::{CancelScope, Drain, Requested};
-use crate::task::core::{DrainTimer, TaskCore, TaskRef};
+use crate::task::core::{DrainTimer, TaskRef};
 use crate::task::harness::{Drainable, ScopeOf};
 use crate::time::timer::TimerKey;
 use crate::trace::TraceKind;
@@ -405,7 +405,7 @@ impl RegionCore {
     }
 
     /// Admits a task, or refuses it with the reason its handle will report.
-    pub(crate) fn register_task(&self, task: &TaskCore) -> Result<(), CancelReason> {
+    pub(crate) fn register_task(&self, task: TaskRef) -> Result<(), CancelReason> {
         let mut state = self.lock();
         let refusal = if state.phase >= Phase::Finalizing {
             Some("the region is finalizing")
@@ -419,15 +419,20 @@ impl RegionCore {
                 .with_origin(self.origin())
                 .with_message(format!("spawned into region {:?}, but {why}", &*self.name))),
             None => {
-                task.set_region_key(state.tasks.insert(task.task_ref()));
+                let entry = state.tasks.vacant_entry();
+                task.set_region_key(entry.key());
+                entry.insert(task);
                 Ok(())
             }
         }
     }
 
     /// Admits runtime bookkeeping regardless of phase and cancellation.
-    pub(crate) fn register_task_unchecked(&self, task: &TaskCore) {
-        task.set_region_key(self.lock().tasks.insert(task.task_ref()));
+    pub(crate) fn register_task_unchecked(&self, task: TaskRef) {
+        let mut state = self.lock();
+        let entry = state.tasks.vacant_entry();
+        task.set_region_key(entry.key());
+        entry.insert(task);
     }
 
     /// A task admitted with `key` is gone.

@@ -190,7 +190,7 @@ impl RuntimeShared {
         let root_wake = Arc::new(RootWake::new(self.scheduler.root_parker()));
         let root_id = self.next_id();
         let root_region = RegionCore::new_root(self.clone(), "root".into(), root_id);
-        let root_task = RootTask::new(
+        let root_task = RootTask::start(
             TaskCore::new(
                 root_id,
                 root_region.clone(),
@@ -198,9 +198,7 @@ impl RuntimeShared {
                 Some("block_on".into()),
             ),
             root_wake.clone(),
-        )
-        .core
-        .task_ref();
+        );
         root_region.set_owner(root_task.clone());
         // Closing the region releases its owner; if `block_on` unwinds first, this does.
         let _release = ReleaseOwner(&root_region);

@@ -95,21 +95,26 @@ impl TaskCore {
         &self.region.rt
     }
 
-    /// Records the raw parts of the task's own waker.
+    /// Records the raw parts of the task's own waker, and turns the count `waker`
+    /// holds into the first [`TaskRef`].
     ///
     /// # Safety
     ///
     /// `waker` must keep alive the allocation this core lives in (every clone of it
     /// holding one count on it, as async-task's wakers and `Arc` wakers do), and this
-    /// must be called before any [`TaskRef`] to the core is made or the core is
+    /// must be called before any other [`TaskRef`] to the core is made or the core is
     /// reachable from another thread.
-    pub(crate) unsafe fn publish(&self, waker: &Waker) {
+    pub(crate) unsafe fn publish(&self, waker: Waker) -> TaskRef {
         self.waker_data
             .store(waker.data().cast_mut(), Ordering::Relaxed);
         self.waker_vtable.store(
             std::ptr::from_ref(waker.vtable()).cast_mut(),
             Ordering::Relaxed,
         );
+        std::mem::forget(waker);
+        TaskRef {
+            core: NonNull::from(self),
+        }
     }
 
     /// The task's waker, borrowed: never dropped, so it takes and gives no count.
@@ -367,13 +372,12 @@ pub(crate) struct RootTask {
 
 impl RootTask {
     /// Allocates the root task's core and publishes its waker.
-    pub(crate) fn new(core: TaskCore, root: Arc<crate::runtime::scheduler::RootWake>) -> Arc<Self> {
+    pub(crate) fn start(core: TaskCore, root: Arc<crate::runtime::scheduler::RootWake>) -> TaskRef {
         let task = Arc::new(RootTask { core, root });
         let waker = Waker::from(task.clone());
         // SAFETY: an `Arc` waker counts references on this `Arc`, whose allocation holds
         // the core; nothing else has seen the core yet.
-        unsafe { task.core.publish(&waker) };
-        task
+        unsafe { task.core.publish(waker) }
     }
 }
 
@@ -491,7 +495,7 @@ mod tests {
     fn the_core_and_the_cx_stay_small() {
         use std::mem::size_of;
         assert_eq!(size_of::<super::TaskRef>(), size_of::<usize>());
-        assert_eq!(size_of::<crate::cx::Cx>(), 3 * size_of::<usize>());
+        assert_eq!(size_of::<crate::cx::Cx>(), 2 * size_of::<usize>());
         assert!(
             size_of::<super::TaskCore>() <= 144,
             "TaskCore grew to {} bytes",

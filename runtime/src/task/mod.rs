@@ -17,7 +17,7 @@ pub use blocking::{spawn_blocking, spawn_blocking_with, CancelFlag};
 pub use handle::{Join, TaskHandle};
 pub use yield_now::{yield_now, YieldNow};
 
-use self::core::TaskCore;
+use self::core::{TaskCore, TaskRef};
 use self::harness::TaskHarness;
 use crate::budget::Budget;
 use crate::cx::Cx;
@@ -50,9 +50,10 @@ where
     T: Send + 'static,
 {
     let rt = &region.rt;
-    let (runnable, task) = allocate(TaskCore::new(rt.next_id(), region.clone(), budget, name), f);
+    let core = TaskCore::new(rt.next_id(), region.clone(), budget, name);
+    let (runnable, task, task_ref) = allocate(core, f);
     let core = runnable.metadata();
-    if let Err(reason) = region.register_task(core) {
+    if let Err(reason) = region.register_task(task_ref) {
         rt.trace
             .record(rt, Some(core.id), Some(region.id), TraceKind::BornCancelled);
         let handle = TaskHandle::born_cancelled(core.id, core.name.clone(), reason);
@@ -72,8 +73,9 @@ where
 }
 
 /// Allocates a task (one allocation: header, schedule function, harness and core) and
-/// publishes its waker. The task is not admitted to its region nor scheduled yet.
-fn allocate<F, Fut>(core: TaskCore, f: F) -> (Runnable, AsyncTask<Fut::Output>)
+/// publishes its waker, which becomes the returned reference (the one its region's
+/// task list keeps). The task is not admitted to its region nor scheduled yet.
+fn allocate<F, Fut>(core: TaskCore, f: F) -> (Runnable, AsyncTask<Fut::Output>, TaskRef)
 where
     F: FnOnce(Cx) -> Fut + Send + 'static,
     Fut: Future + Send + 'static,
@@ -91,8 +93,8 @@ where
     );
     // SAFETY: the runnable's waker counts references on the allocation that holds the
     // core, and nothing but this function has seen the core yet.
-    unsafe { runnable.metadata().publish(&runnable.waker()) };
-    (runnable, task)
+    let task_ref = unsafe { runnable.metadata().publish(runnable.waker()) };
+    (runnable, task, task_ref)
 }
 
 /// The schedule function of every task: a wake goes to the runtime's scheduler, told
@@ -121,8 +123,8 @@ where
 {
     let rt = &region.rt;
     let core = TaskCore::new(rt.next_id(), region.clone(), Budget::INFINITE, None);
-    let (runnable, task) = allocate(core, move |_cx| future);
-    region.register_task_unchecked(runnable.metadata());
+    let (runnable, task, task_ref) = allocate(core, move |_cx| future);
+    region.register_task_unchecked(task_ref);
     rt.schedule_spawned(runnable);
     task.detach();
 }
