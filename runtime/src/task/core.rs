@@ -215,18 +215,25 @@ impl TaskCore {
         let kind = reason.kind;
         match self
             .scope
-            .request(reason.clone(), drain.get_deadline(), drain.poll_quota())
+            .request(reason, drain.get_deadline(), drain.poll_quota())
         {
             Requested::First(children) => {
-                rt.trace.record(
-                    rt,
-                    Some(self.id),
-                    Some(self.region.id),
-                    TraceKind::CancelRequested(kind),
-                );
-                let child_reason = reason.for_child(CancelOrigin::Task(self.id));
-                for child in children {
-                    child.cancel(child_reason.clone(), drain);
+                if rt.trace.is_enabled() {
+                    rt.trace.record(
+                        rt,
+                        Some(self.id),
+                        Some(self.region.id),
+                        TraceKind::CancelRequested(kind),
+                    );
+                }
+                // Most tasks open no region: build the children's reason (a cause
+                // chain, so an allocation) only for those that did.
+                if !children.is_empty() {
+                    let reason = self.scope.reason().expect("the scope was just cancelled");
+                    let child_reason = reason.for_child(CancelOrigin::Task(self.id));
+                    for child in children {
+                        child.cancel(child_reason.clone(), drain);
+                    }
                 }
                 if timer == DrainTimer::Own {
                     self.arm_drain_timer();
