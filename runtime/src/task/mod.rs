@@ -3,6 +3,19 @@
 //! A task always belongs to the region of the `Cx` that spawned it, and that region
 //! does not close until the task is gone. So there is no `detach`: dropping a
 //! [`TaskHandle`] only gives up the right to join, and the region still owns the task.
+//!
+//! # What a spawn costs
+//!
+//! One heap allocation (async-task's raw task, with the [`TaskCore`] as its metadata;
+//! see [`core`] for why and how the references to it work), one reference count taken
+//! for the region's task list, and the region's lock to be admitted. The closure given
+//! to `spawn` is stored in that allocation and called on the task's first poll: it
+//! needs the task's own `Cx`, which cannot exist before the allocation does. So `spawn`
+//! asks `F: Send + 'static`, and a closure's synchronous part runs on the worker that
+//! first polls the task, not in the spawner; a panic in it is the task's panic. A task
+//! born cancelled (its region refuses it) is allocated and dropped unpolled, so its
+//! closure is never called. The schedule function captures nothing, so the task stores
+//! no schedule state and a spawn clones no runtime `Arc`.
 
 pub(crate) mod blocking;
 pub(crate) mod core;
