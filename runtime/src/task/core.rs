@@ -24,9 +24,14 @@
 //! ([`RootTask`]), and its raw parts are those of that `Arc`'s waker. The rule is the
 //! same: the raw parts name a waker whose count keeps the core alive.
 //!
-//! This replaced an `Arc<TaskCore>` next to the raw task: two allocations per spawn,
-//! each freed on whichever thread finished the task, and a reference count that every
-//! `Cx` clone bumped on a line shared by all of the task's users.
+//! This replaced an `Arc<TaskCore>` next to the raw task: two allocations per spawn
+//! (each freed on whichever thread finished the task, so glibc's arena locks were
+//! taken twice), and the core's own copy of the task's waker behind a mutex.
+//!
+//! One caveat shapes who may hold an *uncounted* pointer ([`CorePtr`]): async-task
+//! frees a pending task whose last reference goes without dropping its future, so
+//! nothing may rely on the harness's drop to release such a pointer unless something
+//! else keeps a count (the region's task list does).
 //!
 //! Why not our own raw task (Tokio's `task/` module)? async-task already gives one
 //! allocation with metadata, a waker that counts references and a vetted state

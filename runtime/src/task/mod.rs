@@ -6,8 +6,8 @@
 //!
 //! # What a spawn costs
 //!
-//! One heap allocation (async-task's raw task, with the [`TaskCore`] as its metadata;
-//! see [`core`] for why and how the references to it work), one reference count taken
+//! One heap allocation (async-task's raw task, with the `TaskCore` as its metadata;
+//! see `task/core.rs` for why and how the references to it work), one reference count taken
 //! for the region's task list, and the region's lock to be admitted. The closure given
 //! to `spawn` is stored in that allocation and called on the task's first poll: it
 //! needs the task's own `Cx`, which cannot exist before the allocation does. So `spawn`
