@@ -16,7 +16,7 @@ use crate::cancel::{CancelOrigin, CancelReason, Cancelled};
 use crate::region::RegionCore;
 use crate::runtime::shared::RuntimeShared;
 use crate::scope::CancelScope;
-use crate::task::core::TaskCore;
+use crate::task::core::TaskRef;
 use crate::task::{spawn_in, TaskHandle};
 use crate::time::Instant;
 use crate::trace::TraceKind;
@@ -28,65 +28,56 @@ use crate::trace::TraceKind;
 /// region is what its checkpoints observe.
 #[derive(Clone)]
 pub struct Cx {
-    task: Arc<TaskCore>,
-    region: Arc<RegionCore>,
-    /// `true` for the `Cx` of a region body (which runs inside `task` but answers to
-    /// the region's cancellation scope); `false` for a task's own `Cx`.
-    body: bool,
-    budget: Budget,
+    task: TaskRef,
+    /// The region of a region body's `Cx` (which runs inside `task` but answers to the
+    /// region's cancellation scope); `None` for a task's own `Cx`, whose region is the
+    /// task's. So a task's `Cx` touches no reference count shared with its siblings.
+    ///
+    /// No copy of the budget either: it is derived on demand, which keeps a `Cx` two
+    /// words wide (it is captured by nearly every task's future).
+    body: Option<Arc<RegionCore>>,
 }
 
 impl Cx {
-    pub(crate) fn for_task(task: Arc<TaskCore>) -> Cx {
-        let region = task.region.clone();
-        let budget = task.budget;
-        Cx {
-            task,
-            region,
-            body: false,
-            budget,
-        }
+    pub(crate) fn for_task(task: TaskRef) -> Cx {
+        Cx { task, body: None }
     }
 
-    pub(crate) fn for_body(task: Arc<TaskCore>, region: Arc<RegionCore>) -> Cx {
-        let budget = task.budget.meet(region.budget);
+    pub(crate) fn for_body(task: TaskRef, region: Arc<RegionCore>) -> Cx {
         Cx {
             task,
-            region,
-            body: true,
-            budget,
+            body: Some(region),
         }
     }
 
     pub(crate) fn scope(&self) -> &CancelScope {
-        if self.body {
-            &self.region.scope
-        } else {
-            &self.task.scope
+        match &self.body {
+            Some(region) => &region.scope,
+            None => &self.task.scope,
         }
     }
 
     pub(crate) fn is_body(&self) -> bool {
-        self.body
+        self.body.is_some()
     }
 
-    pub(crate) fn task_core(&self) -> &Arc<TaskCore> {
+    pub(crate) fn task_core(&self) -> &TaskRef {
         &self.task
     }
 
+    /// The region this `Cx` spawns into.
     pub(crate) fn region_core(&self) -> &Arc<RegionCore> {
-        &self.region
+        self.body.as_ref().unwrap_or(&self.task.region)
     }
 
     pub(crate) fn runtime(&self) -> &Arc<RuntimeShared> {
-        &self.region.rt
+        &self.region_core().rt
     }
 
     pub(crate) fn origin(&self) -> CancelOrigin {
-        if self.body {
-            self.region.origin()
-        } else {
-            CancelOrigin::Task(self.task.id)
+        match &self.body {
+            Some(region) => region.origin(),
+            None => CancelOrigin::Task(self.task.id),
         }
     }
 
@@ -129,7 +120,12 @@ impl Cx {
 
     /// This task's budget (the meet of its own and its region's).
     pub fn budget(&self) -> Budget {
-        self.budget
+        match &self.body {
+            // A region's budget is already met with the `Cx` that opened it, whose task
+            // runs the body: so it is the meet of the task's and the region's.
+            Some(region) => region.budget,
+            None => self.task.budget,
+        }
     }
 
     /// Spends `cost` of the budget's cost quota; `Err(Cancelled)` once it is spent
@@ -141,18 +137,18 @@ impl Cx {
 
     /// The current time on the runtime's clock (virtual under the lab runtime).
     pub fn now(&self) -> Instant {
-        self.region.rt.clock.now()
+        self.region_core().rt.clock.now()
     }
 
     /// Records a message in the runtime's trace (when tracing is on), tagged with this
     /// task and region.
     pub fn trace(&self, message: impl fmt::Display) {
-        let rt = &self.region.rt;
+        let rt = &self.region_core().rt;
         if rt.trace.is_enabled() {
             rt.trace.record(
                 rt,
                 Some(self.task.id),
-                Some(self.region.id),
+                Some(self.region_core().id),
                 TraceKind::User(message.to_string()),
             );
         }
@@ -165,12 +161,12 @@ impl Cx {
 
     /// The id of the region this `Cx` spawns into.
     pub fn region_id(&self) -> u64 {
-        self.region.id
+        self.region_core().id
     }
 
     /// The name of the region this `Cx` spawns into.
     pub fn region_name(&self) -> &str {
-        &self.region.name
+        &self.region_core().name
     }
 
     /// Spawns a task into this `Cx`'s region; the task receives its own `Cx`.
@@ -178,34 +174,38 @@ impl Cx {
     /// The region will not close until the task is done. If the region is cancelled or
     /// finalizing, the task is *born cancelled*: `f` is not called and the handle's join
     /// reports `Cancelled` with [`CancelKind::RegionClosed`](crate::CancelKind::RegionClosed).
+    ///
+    /// `f` runs when the task is first polled, not during `spawn` (it receives the
+    /// task's `Cx`, which exists only once the task does), so it must be `Send + 'static`
+    /// like the future it returns; a panic in it is the task's panic.
     pub fn spawn<F, Fut, T>(&self, f: F) -> TaskHandle<T>
     where
-        F: FnOnce(Cx) -> Fut,
+        F: FnOnce(Cx) -> Fut + Send + 'static,
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        spawn_in(&self.region, self.budget, None, f)
+        spawn_in(self.region_core(), self.budget(), None, f)
     }
 
     /// Like [`spawn`](Cx::spawn), with a budget for the task (met with this one).
     pub fn spawn_with<F, Fut, T>(&self, budget: Budget, f: F) -> TaskHandle<T>
     where
-        F: FnOnce(Cx) -> Fut,
+        F: FnOnce(Cx) -> Fut + Send + 'static,
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        spawn_in(&self.region, self.budget.meet(budget), None, f)
+        spawn_in(self.region_core(), self.budget().meet(budget), None, f)
     }
 
     /// Like [`spawn`](Cx::spawn), naming the task (the name shows in traces and
     /// oracle reports).
     pub fn spawn_named<F, Fut, T>(&self, name: impl Into<Arc<str>>, f: F) -> TaskHandle<T>
     where
-        F: FnOnce(Cx) -> Fut,
+        F: FnOnce(Cx) -> Fut + Send + 'static,
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        spawn_in(&self.region, self.budget, Some(name.into()), f)
+        spawn_in(self.region_core(), self.budget(), Some(name.into()), f)
     }
 
     /// Registers a finalizer on this `Cx`'s region: finalizers run in LIFO order once
@@ -214,14 +214,14 @@ impl Cx {
     where
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.region.defer(Box::pin(finalizer));
+        self.region_core().defer(Box::pin(finalizer));
     }
 
     /// Cancels this `Cx`'s region: every task in it and every region inside it, with
     /// the runtime's default drain budget.
     pub fn cancel_region(&self, reason: CancelReason) {
-        let drain = self.region.rt.default_drain();
-        self.region.cancel(reason, drain);
+        let drain = self.region_core().rt.default_drain();
+        self.region_core().cancel(reason, drain);
     }
 
     /// Resolves when the runtime is asked to shut down (`Runtime::shutdown`, or Ctrl-C
@@ -239,7 +239,7 @@ impl Cx {
         let drain = self.scope().drain();
         let budget = crate::scope::Drain::budget(drain.deadline, drain.polls_left);
         if budget.is_infinite() {
-            self.region.rt.default_drain()
+            self.region_core().rt.default_drain()
         } else {
             budget
         }
@@ -250,7 +250,7 @@ impl fmt::Debug for Cx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cx")
             .field("task", &self.task.id)
-            .field("region", &&*self.region.name)
+            .field("region", &&*self.region_core().name)
             .field("cancel_requested", &self.is_cancel_requested())
             .finish()
     }

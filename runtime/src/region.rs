@@ -26,7 +26,7 @@ use crate::cx::Cx;
 use crate::outcome::Outcome;
 use crate::runtime::shared::RuntimeShared;
 use crate::scope::{CancelScope, Drain, Requested};
-use crate::task::core::{DrainTimer, TaskCore};
+use crate::task::core::{DrainTimer, TaskRef};
 use crate::task::harness::{Drainable, ScopeOf};
 use crate::time::timer::TimerKey;
 use crate::trace::TraceKind;
@@ -93,11 +93,7 @@ impl RegionBuilder {
 
 /// Runs a region's body, then closes it: quiescence, finalizers, closed. Used by
 /// `Region::open` and by the runtime for the root region of `block_on`.
-pub(crate) async fn run<T, F, Fut>(
-    region: &Arc<RegionCore>,
-    owner: Arc<TaskCore>,
-    body: F,
-) -> Outcome<T>
+pub(crate) async fn run<T, F, Fut>(region: &Arc<RegionCore>, owner: TaskRef, body: F) -> Outcome<T>
 where
     F: FnOnce(Cx) -> Fut,
     Fut: Future<Output = T>,
@@ -109,7 +105,8 @@ where
 /// Runs an already-built body future in `region`, then closes the region. The body
 /// must have been built with a `Cx` of this region (see [`open_branch`]).
 pub(crate) async fn run_future<F: Future>(region: &Arc<RegionCore>, body: F) -> Outcome<F::Output> {
-    let outcome = Drainable::new(ScopeOf::Region(region.clone()), body).await;
+    let mut body = std::pin::pin!(Drainable::new(body));
+    let outcome = poll_fn(|cx| body.as_mut().poll_in(cx, ScopeOf::Region(region))).await;
     if let Outcome::Panicked(payload) = &outcome {
         let reason = CancelReason::new(CancelKind::Panic)
             .with_origin(region.origin())
@@ -230,20 +227,25 @@ pub(crate) struct RegionCore {
     branch: std::sync::atomic::AtomicBool,
     /// The region this one is nested in (for quiescence); `None` for a root region.
     parent: Option<Arc<RegionCore>>,
-    /// The task that runs the body; woken when the region is cancelled.
-    owner: Weak<TaskCore>,
+    /// The id of the task that runs the body.
+    owner_id: u64,
     state: Mutex<RegionState>,
 }
 
 /// The scope a region was opened in, which cancels it along with itself.
 enum ScopeParent {
-    Task(Weak<TaskCore>),
+    /// The owner's own scope (the region was opened with a task's `Cx`).
+    Task,
     Region(Weak<RegionCore>),
 }
 
 struct RegionState {
     phase: Phase,
-    tasks: Slab<Arc<TaskCore>>,
+    /// The task that runs the body, woken when the region is cancelled. Released when
+    /// the region closes: the owner's future holds the region, so this is a cycle
+    /// until then.
+    owner: Option<TaskRef>,
+    tasks: Slab<TaskRef>,
     open_children: usize,
     finalizers: Vec<Finalizer>,
     quiescence_waker: Option<Waker>,
@@ -260,7 +262,7 @@ impl RegionCore {
         rt: Arc<RuntimeShared>,
         name: Arc<str>,
         parent: Option<Arc<RegionCore>>,
-        owner: Weak<TaskCore>,
+        owner_id: u64,
         budget: Budget,
     ) -> RegionCore {
         RegionCore {
@@ -272,9 +274,10 @@ impl RegionCore {
             obligations: Default::default(),
             branch: std::sync::atomic::AtomicBool::new(false),
             parent,
-            owner,
+            owner_id,
             state: Mutex::new(RegionState {
                 phase: Phase::Open,
+                owner: None,
                 tasks: Slab::new(),
                 open_children: 0,
                 finalizers: Vec::new(),
@@ -287,14 +290,15 @@ impl RegionCore {
         }
     }
 
-    /// A root region: the region of a `block_on` body, run by `owner`. The caller
+    /// A root region: the region of a `block_on` body, run by the task `owner_id`.
+    /// The caller hands over the owner ([`set_owner`](RegionCore::set_owner)) and
     /// calls [`opened`](RegionCore::opened) once the owner exists.
     pub(crate) fn new_root(
         rt: Arc<RuntimeShared>,
         name: Arc<str>,
-        owner: Weak<TaskCore>,
+        owner_id: u64,
     ) -> Arc<RegionCore> {
-        let region = Arc::new(RegionCore::new(rt, name, None, owner, Budget::INFINITE));
+        let region = Arc::new(RegionCore::new(rt, name, None, owner_id, Budget::INFINITE));
         region.rt.register_root(&region);
         region
     }
@@ -308,7 +312,7 @@ impl RegionCore {
             parent.rt.clone(),
             name,
             Some(parent.clone()),
-            Arc::downgrade(owner),
+            owner.id,
             budget,
         ));
         lock(&parent.state).open_children += 1;
@@ -316,9 +320,13 @@ impl RegionCore {
         let link = if cx.is_body() {
             ScopeParent::Region(Arc::downgrade(&parent))
         } else {
-            ScopeParent::Task(Arc::downgrade(owner))
+            ScopeParent::Task
         };
-        region.lock().scope_link = Some((link, key));
+        {
+            let mut state = region.lock();
+            state.owner = Some(owner.clone());
+            state.scope_link = Some((link, key));
+        }
         region.opened();
         if let Some((reason, drain)) = inherited {
             region.cancel_drain(
@@ -359,9 +367,27 @@ impl RegionCore {
         region
     }
 
-    /// The id of the task that runs this region's body, if it is still alive.
+    /// The id of the task that runs this region's body.
     pub(crate) fn owner_id(&self) -> Option<u64> {
-        self.owner.upgrade().map(|t| t.id)
+        Some(self.owner_id)
+    }
+
+    /// Hands the region the task that runs its body (a root region's, whose task is
+    /// made after the region).
+    pub(crate) fn set_owner(&self, owner: TaskRef) {
+        self.lock().owner = Some(owner);
+    }
+
+    /// Lets go of the owner without closing (a `block_on` that unwinds before its root
+    /// region closed): breaks the owner ↔ region cycle.
+    pub(crate) fn release_owner(&self) {
+        let owner = self.lock().owner.take();
+        drop(owner);
+    }
+
+    /// The owner, if the region has not closed yet.
+    fn owner(&self) -> Option<TaskRef> {
+        self.lock().owner.clone()
     }
 
     /// The region this one is nested in (`None` for a root region).
@@ -379,7 +405,7 @@ impl RegionCore {
     }
 
     /// Admits a task, or refuses it with the reason its handle will report.
-    pub(crate) fn register_task(&self, task: &Arc<TaskCore>) -> Result<usize, CancelReason> {
+    pub(crate) fn register_task(&self, task: TaskRef) -> Result<(), CancelReason> {
         let mut state = self.lock();
         let refusal = if state.phase >= Phase::Finalizing {
             Some("the region is finalizing")
@@ -392,21 +418,30 @@ impl RegionCore {
             Some(why) => Err(CancelReason::new(CancelKind::RegionClosed)
                 .with_origin(self.origin())
                 .with_message(format!("spawned into region {:?}, but {why}", &*self.name))),
-            None => Ok(state.tasks.insert(task.clone())),
+            None => {
+                let entry = state.tasks.vacant_entry();
+                task.set_region_key(entry.key());
+                entry.insert(task);
+                Ok(())
+            }
         }
     }
 
     /// Admits runtime bookkeeping regardless of phase and cancellation.
-    pub(crate) fn register_task_unchecked(&self, task: &Arc<TaskCore>) -> usize {
-        self.lock().tasks.insert(task.clone())
+    pub(crate) fn register_task_unchecked(&self, task: TaskRef) {
+        let mut state = self.lock();
+        let entry = state.tasks.vacant_entry();
+        task.set_region_key(entry.key());
+        entry.insert(task);
     }
 
+    /// A task admitted with `key` is gone.
     pub(crate) fn task_finished(self: &Arc<Self>, key: usize) {
         let mut state = self.lock();
-        if state.tasks.contains(key) {
-            state.tasks.remove(key);
-        }
+        // Dropped after the lock: giving back a task reference may run async-task code.
+        let task = state.tasks.try_remove(key);
         self.after_child_gone(state);
+        drop(task);
     }
 
     fn child_closed(self: &Arc<Self>) {
@@ -474,11 +509,12 @@ impl RegionCore {
 
     /// The last step: marks the region closed and releases it from its parent.
     fn close(&self) {
-        let (link, timers) = {
+        let (link, owner, timers) = {
             let mut state = self.lock();
             state.phase = Phase::Closed;
             (
                 state.scope_link.take(),
+                state.owner.take(),
                 [state.deadline_timer.take(), state.drain_timer.take()],
             )
         };
@@ -486,8 +522,8 @@ impl RegionCore {
             self.rt.timers.remove(key);
         }
         match link {
-            Some((ScopeParent::Task(task), key)) => {
-                if let Some(task) = task.upgrade() {
+            Some((ScopeParent::Task, key)) => {
+                if let Some(task) = &owner {
                     task.scope.remove_child(key);
                 }
             }
@@ -535,7 +571,7 @@ impl RegionCore {
             TraceKind::CancelRequested(kind),
         );
         let child_reason = reason.for_child(self.origin());
-        let tasks: Vec<Arc<TaskCore>> = self.lock().tasks.iter().map(|(_, t)| t.clone()).collect();
+        let tasks: Vec<TaskRef> = self.lock().tasks.iter().map(|(_, t)| t.clone()).collect();
         let task_drain = Drain::budget(deadline, polls);
         for task in tasks {
             task.cancel_as(child_reason.clone(), task_drain, DrainTimer::Region);
@@ -544,7 +580,7 @@ impl RegionCore {
             child.cancel_drain(child_reason.clone(), deadline, polls);
         }
         self.arm_drain_timer();
-        if let Some(owner) = self.owner.upgrade() {
+        if let Some(owner) = self.owner() {
             owner.wake();
         }
     }
@@ -643,12 +679,15 @@ impl Wake for DrainExpired {
         let Some(region) = self.0.upgrade() else {
             return;
         };
-        let tasks: Vec<Arc<TaskCore>> =
-            region.lock().tasks.iter().map(|(_, t)| t.clone()).collect();
+        let (tasks, owner): (Vec<TaskRef>, _) = {
+            let state = region.lock();
+            let tasks = state.tasks.iter().map(|(_, t)| t.clone()).collect();
+            (tasks, state.owner.clone())
+        };
         for task in tasks {
             task.wake();
         }
-        if let Some(owner) = region.owner.upgrade() {
+        if let Some(owner) = owner {
             owner.wake();
         }
     }

@@ -8,6 +8,10 @@
 //! The request also starts the drain: the scope remembers a drain deadline and poll
 //! quota, and the [`Drainable`](crate::task::harness) wrapper drops the scope's future
 //! once either is spent. That is the finalize step for code that ignores cancellation.
+//!
+//! Every task has a scope, and most tasks are never cancelled, open no region and have
+//! no deadline: the state beyond the flag (reason, drain, children, timers) is boxed on
+//! first use, so an idle task carries one pointer for it instead of the whole state.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -22,7 +26,8 @@ use crate::time::Instant;
 
 pub(crate) struct CancelScope {
     requested: AtomicBool,
-    inner: Mutex<ScopeInner>,
+    /// `None` until the scope is first cancelled, gets a child or a timer.
+    inner: Mutex<Option<Box<ScopeInner>>>,
 }
 
 #[derive(Default)]
@@ -31,6 +36,9 @@ struct ScopeInner {
     drain: Drain,
     /// Regions opened directly in this scope; they are cancelled with it.
     children: Slab<Weak<RegionCore>>,
+    /// A task's budget deadline timer (kept here rather than under a lock of its own:
+    /// a task with a deadline needs this lock anyway when it finishes).
+    deadline_timer: Option<TimerKey>,
 }
 
 /// How long a cancelled scope may keep running.
@@ -68,7 +76,7 @@ impl CancelScope {
     pub(crate) fn new() -> Self {
         CancelScope {
             requested: AtomicBool::new(false),
-            inner: Mutex::new(ScopeInner::default()),
+            inner: Mutex::new(None),
         }
     }
 
@@ -81,7 +89,7 @@ impl CancelScope {
         if !self.is_requested() {
             return None;
         }
-        self.lock().reason.clone()
+        self.lock().as_ref().and_then(|inner| inner.reason.clone())
     }
 
     /// Records a request with its drain limits. A tighter drain than the one already
@@ -92,7 +100,8 @@ impl CancelScope {
         deadline: Option<Instant>,
         polls: Option<u32>,
     ) -> Requested {
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = guard.get_or_insert_with(Box::default);
         let tighten = |current: &mut Drain| {
             if let Some(d) = deadline {
                 current.deadline = Some(current.deadline.map_or(d, |c| c.min(d)));
@@ -122,15 +131,28 @@ impl CancelScope {
     }
 
     pub(crate) fn drain(&self) -> Drain {
-        self.lock().drain
+        self.lock()
+            .as_ref()
+            .map_or_else(Drain::default, |inner| inner.drain)
     }
 
     pub(crate) fn set_drain_timer(&self, timer: TimerKey) -> Option<TimerKey> {
-        self.lock().drain.timer.replace(timer)
+        self.with_inner(|inner| inner.drain.timer.replace(timer))
     }
 
-    pub(crate) fn take_drain_timer(&self) -> Option<TimerKey> {
-        self.lock().drain.timer.take()
+    pub(crate) fn set_deadline_timer(&self, timer: TimerKey) -> Option<TimerKey> {
+        self.with_inner(|inner| inner.deadline_timer.replace(timer))
+    }
+
+    /// Takes the drain and deadline timers (to remove them when the scope's owner is
+    /// gone).
+    pub(crate) fn take_timers(&self) -> impl Iterator<Item = TimerKey> {
+        let mut guard = self.lock();
+        let timers = match guard.as_mut() {
+            Some(inner) => [inner.drain.timer.take(), inner.deadline_timer.take()],
+            None => [None, None],
+        };
+        timers.into_iter().flatten()
     }
 
     /// Counts one poll against the drain and says whether the drain is spent (the
@@ -139,18 +161,19 @@ impl CancelScope {
         if !self.is_requested() {
             return false;
         }
-        let mut inner = self.lock();
-        if inner.drain.deadline.is_some_and(|d| now >= d) {
-            return true;
-        }
-        match &mut inner.drain.polls_left {
-            Some(0) => true,
-            Some(left) => {
-                *left -= 1;
-                false
+        self.with_inner(|inner| {
+            if inner.drain.deadline.is_some_and(|d| now >= d) {
+                return true;
             }
-            None => false,
-        }
+            match &mut inner.drain.polls_left {
+                Some(0) => true,
+                Some(left) => {
+                    *left -= 1;
+                    false
+                }
+                None => false,
+            }
+        })
     }
 
     /// Registers a region opened in this scope. If the scope is already cancelled the
@@ -159,21 +182,27 @@ impl CancelScope {
         &self,
         region: &Arc<RegionCore>,
     ) -> (usize, Option<(CancelReason, Drain)>) {
-        let mut inner = self.lock();
-        let key = inner.children.insert(Arc::downgrade(region));
-        let inherited = inner.reason.clone().map(|r| (r, inner.drain));
-        (key, inherited)
+        self.with_inner(|inner| {
+            let key = inner.children.insert(Arc::downgrade(region));
+            let inherited = inner.reason.clone().map(|r| (r, inner.drain));
+            (key, inherited)
+        })
     }
 
     pub(crate) fn remove_child(&self, key: usize) {
-        let mut inner = self.lock();
-        if inner.children.contains(key) {
-            inner.children.remove(key);
+        if let Some(inner) = self.lock().as_mut() {
+            inner.children.try_remove(key);
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, ScopeInner> {
+    fn lock(&self) -> MutexGuard<'_, Option<Box<ScopeInner>>> {
         // No user code runs under this lock, so it cannot be poisoned mid-update.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the scope's state under its lock, boxing the state now if this is
+    /// its first use.
+    fn with_inner<R>(&self, f: impl FnOnce(&mut ScopeInner) -> R) -> R {
+        f(self.lock().get_or_insert_with(Box::default))
     }
 }

@@ -180,3 +180,83 @@ fn join_of_a_task_that_outlives_the_joiners_wait_is_not_lost() {
         assert_eq!(result.unwrap(), Outcome::Ok(vec![1, 2, 3]));
     });
 }
+
+/// Waits (generously: the machine is shared) until `name` is referenced only by the
+/// test, i.e. the task's core that held the other reference was freed.
+async fn until_only_the_test_holds(cx: &Cx, name: &std::sync::Arc<str>) -> usize {
+    for _ in 0..2000 {
+        if std::sync::Arc::strong_count(name) == 1 {
+            break;
+        }
+        time::sleep(cx, MS).await.unwrap();
+    }
+    std::sync::Arc::strong_count(name)
+}
+
+#[test]
+fn the_spawn_closure_runs_in_the_task_with_the_tasks_own_cx() {
+    on_each_flavor_and_lab(|cx| async move {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let slot = seen.clone();
+        let handle = cx.spawn(move |cx| {
+            // The synchronous part of the closure already has the task's Cx.
+            *slot.lock().unwrap() = Some(cx.task_id());
+            async move { cx.task_id() }
+        });
+        let id = handle.id();
+        assert_ne!(id, cx.task_id());
+        assert_eq!(handle.join(&cx).await, Outcome::Ok(id));
+        assert_eq!(*seen.lock().unwrap(), Some(id));
+    });
+}
+
+#[test]
+fn a_panic_in_the_spawn_closure_is_the_tasks_panic() {
+    on_each_flavor_and_lab(|cx| async move {
+        let handle = cx.spawn(|_cx| -> std::future::Ready<()> { panic!("closure blew up") });
+        match handle.join(&cx).await {
+            Outcome::Panicked(p) => assert_eq!(p.message(), "closure blew up"),
+            other => panic!("expected Panicked, got {other:?}"),
+        }
+        // The spawner and the runtime carry on.
+        assert_eq!(cx.spawn(|_cx| async { 7 }).join(&cx).await, Outcome::Ok(7));
+    });
+}
+
+#[test]
+fn a_finished_tasks_core_is_freed_and_a_kept_cx_keeps_it_alive() {
+    // Not under the lab: its registry keeps every task's core for its end-of-run report.
+    on_each_flavor(|cx| async move {
+        // The task's name lives in its core, so its reference count shows whether the
+        // core (and the task's single allocation around it) was freed.
+        let name: std::sync::Arc<str> = "kept".into();
+        let handle = cx.spawn_named(name.clone(), |cx| async move {
+            // A region opened in the task holds the task as its owner until it closes.
+            Region::open(&cx, "inner", |_cx| async {}).await.unwrap();
+            cx
+        });
+        let id = handle.id();
+        let kept = handle.join(&cx).await.unwrap();
+        // The task is gone, but its Cx still answers: it keeps the core alive.
+        assert_eq!(kept.task_id(), id);
+        assert!(!kept.is_cancel_requested());
+        assert!(kept.checkpoint().is_ok());
+        assert_eq!(kept.region_id(), cx.region_id());
+        assert!(std::sync::Arc::strong_count(&name) > 1);
+        drop(kept);
+        assert_eq!(
+            until_only_the_test_holds(&cx, &name).await,
+            1,
+            "the task's core was not freed after its last Cx went"
+        );
+
+        // The same without a kept Cx, for a task cancelled while it waits.
+        let name: std::sync::Arc<str> = "cancelled".into();
+        let handle = cx.spawn_named(name.clone(), |cx| async move {
+            time::sleep(&cx, Duration::from_secs(60)).await
+        });
+        handle.cancel(asupersync::CancelReason::user("stop"));
+        assert!(handle.join(&cx).await.unwrap().is_err());
+        assert_eq!(until_only_the_test_holds(&cx, &name).await, 1);
+    });
+}

@@ -35,7 +35,7 @@ impl<T: Send + 'static> TaskGroup<T> {
     /// Spawns a task into the group (and the group's region).
     pub fn spawn<F, Fut>(&mut self, f: F)
     where
-        F: FnOnce(Cx) -> Fut,
+        F: FnOnce(Cx) -> Fut + Send + 'static,
         Fut: Future<Output = T> + Send + 'static,
     {
         let handle = self.cx.spawn(f);

@@ -26,7 +26,7 @@ use crate::cancel::{CancelKind, CancelReason};
 use crate::runtime::park::Parker;
 use crate::runtime::scheduler::RootWake;
 use crate::runtime::shared::RuntimeShared;
-use crate::task::core::{lock, TaskCore};
+use crate::task::core::{lock, TaskRef};
 use crate::task::Runnable;
 use crate::trace::TraceKind;
 
@@ -39,7 +39,7 @@ pub(crate) struct LabScheduler {
     /// Runnable tasks in the order they were woken.
     ready: Mutex<Vec<Runnable>>,
     /// Every task that was ever scheduled, by id (for chaos, oracles and reports).
-    tasks: Mutex<BTreeMap<u64, Arc<TaskCore>>>,
+    tasks: Mutex<BTreeMap<u64, TaskRef>>,
     run: Mutex<RunState>,
 }
 
@@ -130,7 +130,7 @@ impl LabScheduler {
         let task = runnable.metadata();
         {
             let mut tasks = lock(&self.tasks);
-            tasks.entry(task.id).or_insert_with(|| task.clone());
+            tasks.entry(task.id).or_insert_with(|| task.task_ref());
         }
         lock(&self.ready).push(runnable);
     }
@@ -153,8 +153,8 @@ impl LabScheduler {
 
     /// Takes the run's records out; clears the task registry (which would otherwise
     /// keep the runtime alive through the tasks' regions).
-    pub(crate) fn finish(&self) -> (RunState, Vec<Arc<TaskCore>>) {
-        let tasks: Vec<Arc<TaskCore>> = std::mem::take(&mut *lock(&self.tasks))
+    pub(crate) fn finish(&self) -> (RunState, Vec<TaskRef>) {
+        let tasks: Vec<TaskRef> = std::mem::take(&mut *lock(&self.tasks))
             .into_values()
             .collect();
         let finished = std::mem::replace(&mut *lock(&self.run), RunState::empty());
@@ -259,7 +259,7 @@ impl LabScheduler {
         let mut wake_target = None;
         let mut cancel_target = None;
         if wake || cancel {
-            let live: Vec<Arc<TaskCore>> = lock(&self.tasks)
+            let live: Vec<TaskRef> = lock(&self.tasks)
                 .values()
                 .filter(|t| !t.is_finished())
                 .cloned()

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::task::Waker;
 use std::time::Duration;
 
 use super::context;
@@ -17,7 +16,7 @@ use crate::cx::Cx;
 use crate::outcome::Outcome;
 use crate::reactor::IoDriver;
 use crate::region::{self, RegionCore};
-use crate::task::core::{lock, TaskCore};
+use crate::task::core::{lock, RootTask, TaskCore};
 use crate::task::Runnable;
 use crate::time::timer::TimerQueue;
 use crate::time::Clock;
@@ -253,20 +252,23 @@ impl RuntimeShared {
         let _enter = context::enter(self);
 
         let root_wake = Arc::new(RootWake::new(self.scheduler.root_parker()));
-        let root_task = Arc::new_cyclic(|task: &Weak<TaskCore>| {
-            let region = RegionCore::new_root(self.clone(), "root".into(), task.clone());
+        let root_id = self.next_id();
+        let root_region = RegionCore::new_root(self.clone(), "root".into(), root_id);
+        let root_task = RootTask::start(
             TaskCore::new(
-                self.next_id(),
-                region,
+                root_id,
+                root_region.clone(),
                 Budget::INFINITE,
                 Some("block_on".into()),
-            )
-        });
-        root_task.set_waker(Waker::from(root_wake.clone()));
+            ),
+            root_wake.clone(),
+        );
+        root_region.set_owner(root_task.clone());
+        // Closing the region releases its owner; if `block_on` unwinds first, this does.
+        let _release = ReleaseOwner(&root_region);
         if let Some(lab) = self.lab() {
-            lab.set_root(root_task.id, root_task.region.id);
+            lab.set_root(root_task.id, root_region.id);
         }
-        let root_region = root_task.region.clone();
         root_region.opened();
 
         let outcome = self.scheduler.block_on(
@@ -297,6 +299,15 @@ impl Drop for ExitBlockOn<'_> {
 }
 
 struct ClearOnDrop<'a>(&'a AtomicBool);
+
+/// Releases the root region's owner (see [`RegionCore::release_owner`]).
+struct ReleaseOwner<'a>(&'a RegionCore);
+
+impl Drop for ReleaseOwner<'_> {
+    fn drop(&mut self) {
+        self.0.release_owner();
+    }
+}
 
 impl Drop for ClearOnDrop<'_> {
     fn drop(&mut self) {

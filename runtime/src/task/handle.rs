@@ -4,73 +4,114 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::core::TaskCore;
+use super::core::{CorePtr, TaskCore};
+use super::AsyncTask;
 use crate::budget::Budget;
 use crate::cancel::{CancelKind, CancelOrigin, CancelReason};
 use crate::cx::Cx;
 use crate::outcome::Outcome;
-
-type AsyncTask<T> = async_task::FallibleTask<Outcome<T>, Arc<TaskCore>>;
 
 /// A handle to a spawned task: join it, cancel it, or ask whether it finished.
 ///
 /// Dropping the handle neither cancels nor detaches the task: its region still owns it
 /// and will not close before it is done.
 pub struct TaskHandle<T> {
-    core: Arc<TaskCore>,
     state: State<T>,
 }
 
 enum State<T> {
-    Running(Option<AsyncTask<T>>),
+    Running {
+        /// Valid while `task` is held: async-task does not destroy an allocation whose
+        /// `Task` is alive, so the handle needs no reference count of its own.
+        core: CorePtr,
+        /// `None` only while the handle is being dropped.
+        task: Option<async_task::FallibleTask<Outcome<T>, TaskCore>>,
+        /// The outcome was taken; the task must not be polled again.
+        joined: bool,
+    },
     /// Spawned into a region that no longer accepts tasks.
-    BornCancelled(Option<CancelReason>),
+    BornCancelled {
+        id: u64,
+        name: Option<Arc<str>>,
+        reason: Option<CancelReason>,
+    },
 }
 
 impl<T> TaskHandle<T> {
-    pub(crate) fn running(core: Arc<TaskCore>, task: AsyncTask<T>) -> Self {
+    pub(crate) fn running(task: AsyncTask<T>) -> Self {
+        // SAFETY: the task is stored next to the pointer and dropped only with the
+        // handle; while a `Task` is alive async-task keeps its allocation (`raw.rs`:
+        // `destroy` runs only once the `TASK` bit is clear), and with it the metadata.
+        let core = unsafe { CorePtr::new(task.metadata()) };
         TaskHandle {
-            core,
-            state: State::Running(Some(task)),
+            state: State::Running {
+                core,
+                task: Some(task.fallible()),
+                joined: false,
+            },
         }
     }
 
-    pub(crate) fn born_cancelled(core: Arc<TaskCore>, reason: CancelReason) -> Self {
+    pub(crate) fn born_cancelled(id: u64, name: Option<Arc<str>>, reason: CancelReason) -> Self {
         TaskHandle {
-            core,
-            state: State::BornCancelled(Some(reason)),
+            state: State::BornCancelled {
+                id,
+                name,
+                reason: Some(reason),
+            },
+        }
+    }
+
+    /// The live task's core (`None` for a task that was born cancelled).
+    fn core(&self) -> Option<&TaskCore> {
+        match &self.state {
+            State::Running { core, .. } => Some(core),
+            State::BornCancelled { .. } => None,
         }
     }
 
     /// The task's id (unique within its runtime).
     pub fn id(&self) -> u64 {
-        self.core.id
+        match &self.state {
+            State::Running { core, .. } => core.id,
+            State::BornCancelled { id, .. } => *id,
+        }
     }
 
     /// The task's name, if it was spawned with one.
     pub fn name(&self) -> Option<&str> {
-        self.core.name.as_deref()
+        match &self.state {
+            State::Running { core, .. } => core.name.as_deref(),
+            State::BornCancelled { name, .. } => name.as_deref(),
+        }
     }
 
     /// `true` once the task's future is gone (finished, panicked or dropped by the
     /// cancellation protocol).
     pub fn is_finished(&self) -> bool {
         match &self.state {
-            State::Running(Some(task)) => task.is_finished(),
-            State::Running(None) | State::BornCancelled(_) => true,
+            State::Running {
+                task: Some(task),
+                joined: false,
+                ..
+            } => task.is_finished(),
+            State::Running { .. } | State::BornCancelled { .. } => true,
         }
     }
 
     /// Asks the task to stop, with the runtime's default drain budget.
     pub fn cancel(&self, reason: CancelReason) {
-        let drain = self.core.rt().default_drain();
-        self.core.cancel(reason, drain);
+        if let Some(core) = self.core() {
+            core.cancel(reason, core.rt().default_drain());
+        }
     }
 
     /// Asks the task to stop with a user reason, giving it `drain` to finish: once the
     /// drain's deadline or poll quota is spent, its future is dropped.
     pub fn cancel_with(&self, drain: Budget) {
-        self.core.cancel(CancelReason::new(CancelKind::User), drain);
+        if let Some(core) = self.core() {
+            core.cancel(CancelReason::new(CancelKind::User), drain);
+        }
     }
 
     /// Waits for the task and returns its [`Outcome`].
@@ -94,46 +135,48 @@ impl<T> TaskHandle<T> {
         let Some(reason) = cx.cancel_reason() else {
             return false;
         };
-        let child_reason = reason.for_child(CancelOrigin::Task(cx.task_id()));
-        self.core.cancel(child_reason, cx.drain_budget());
+        if let Some(core) = self.core() {
+            let child_reason = reason.for_child(CancelOrigin::Task(cx.task_id()));
+            core.cancel(child_reason, cx.drain_budget());
+        }
         true
     }
 
     /// Polls for the task's outcome (`Join` and `TaskGroup` share this).
     pub(crate) fn poll_outcome(&mut self, task: &mut Context<'_>) -> Poll<Outcome<T>> {
         match &mut self.state {
-            State::BornCancelled(reason) => Poll::Ready(Outcome::Cancelled(
+            State::BornCancelled { reason, .. } => Poll::Ready(Outcome::Cancelled(
                 reason
                     .take()
                     .unwrap_or_else(|| CancelReason::new(CancelKind::RegionClosed)),
             )),
-            State::Running(slot) => {
-                let Some(inner) = slot.as_mut() else {
-                    return Poll::Ready(Outcome::Cancelled(CancelReason::new(
-                        CancelKind::RegionClosed,
-                    )));
-                };
-                match Pin::new(inner).poll(task) {
-                    Poll::Pending => Poll::Pending,
-                    Poll::Ready(result) => {
-                        slot.take();
-                        Poll::Ready(result.unwrap_or_else(|| {
-                            // The runnable was dropped unrun: the runtime went away.
-                            Outcome::Cancelled(
-                                CancelReason::new(CancelKind::Shutdown)
-                                    .with_message("the runtime dropped the task"),
-                            )
-                        }))
-                    }
+            State::Running {
+                task: Some(inner),
+                joined: joined @ false,
+                ..
+            } => match Pin::new(inner).poll(task) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(result) => {
+                    *joined = true;
+                    Poll::Ready(result.unwrap_or_else(|| {
+                        // The runnable was dropped unrun: the runtime went away.
+                        Outcome::Cancelled(
+                            CancelReason::new(CancelKind::Shutdown)
+                                .with_message("the runtime dropped the task"),
+                        )
+                    }))
                 }
-            }
+            },
+            State::Running { .. } => Poll::Ready(Outcome::Cancelled(CancelReason::new(
+                CancelKind::RegionClosed,
+            ))),
         }
     }
 }
 
 impl<T> Drop for TaskHandle<T> {
     fn drop(&mut self) {
-        if let State::Running(task) = &mut self.state {
+        if let State::Running { task, .. } = &mut self.state {
             if let Some(task) = task.take() {
                 task.detach();
             }
@@ -144,8 +187,8 @@ impl<T> Drop for TaskHandle<T> {
 impl<T> fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskHandle")
-            .field("id", &self.core.id)
-            .field("name", &self.core.name)
+            .field("id", &self.id())
+            .field("name", &self.name())
             .field("finished", &self.is_finished())
             .finish()
     }

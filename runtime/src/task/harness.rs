@@ -9,25 +9,27 @@
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::core::TaskCore;
+use super::core::{CorePtr, TaskCore};
 use crate::cancel::{CancelKind, CancelReason};
+use crate::cx::Cx;
 use crate::outcome::{Outcome, PanicPayload};
 use crate::region::RegionCore;
+use crate::runtime::shared::RuntimeShared;
 use crate::scope::CancelScope;
 use crate::trace::TraceKind;
 
 /// Whose scope a [`Drainable`] answers to.
-pub(crate) enum ScopeOf {
-    Task(Arc<TaskCore>),
-    Region(Arc<RegionCore>),
+#[derive(Clone, Copy)]
+pub(crate) enum ScopeOf<'a> {
+    Task(&'a TaskCore),
+    Region(&'a RegionCore),
 }
 
-impl ScopeOf {
+impl ScopeOf<'_> {
     fn scope(&self) -> &CancelScope {
         match self {
             ScopeOf::Task(t) => &t.scope,
@@ -42,7 +44,7 @@ impl ScopeOf {
         }
     }
 
-    fn rt(&self) -> &Arc<crate::runtime::shared::RuntimeShared> {
+    fn rt(&self) -> &RuntimeShared {
         match self {
             ScopeOf::Task(t) => t.rt(),
             ScopeOf::Region(r) => &r.rt,
@@ -52,34 +54,33 @@ impl ScopeOf {
 
 pin_project! {
     /// Runs a future to an [`Outcome`]: catches panics, drops it when its scope's drain
-    /// budget is spent.
+    /// budget is spent. The scope is passed to each poll rather than stored, so a
+    /// task's harness need not keep a second pointer to its own core.
     pub(crate) struct Drainable<F> {
         #[pin]
         future: Option<F>,
-        owner: ScopeOf,
     }
 }
 
 impl<F: Future> Drainable<F> {
-    pub(crate) fn new(owner: ScopeOf, future: F) -> Self {
+    pub(crate) fn new(future: F) -> Self {
         Drainable {
             future: Some(future),
-            owner,
         }
     }
-}
 
-impl<F: Future> Future for Drainable<F> {
-    type Output = Outcome<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    pub(crate) fn poll_in(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        owner: ScopeOf<'_>,
+    ) -> Poll<Outcome<F::Output>> {
         let mut this = self.project();
-        let rt = this.owner.rt();
-        let scope = this.owner.scope();
+        let rt = owner.rt();
+        let scope = owner.scope();
         // The clock is read only for a cancelled scope: this runs on every poll.
         if scope.is_requested() && scope.drain_spent(rt.clock.now()) {
             drop_quietly(this.future.as_mut());
-            let (task, region) = this.owner.ids();
+            let (task, region) = owner.ids();
             rt.trace.record(rt, task, region, TraceKind::DrainExpired);
             let reason = scope
                 .reason()
@@ -114,53 +115,103 @@ fn drop_quietly<F>(mut future: Pin<&mut Option<F>>) {
 }
 
 pin_project! {
+    /// A task's future before and after its first poll. Until then it holds the
+    /// spawner's closure: the closure needs the task's `Cx`, which needs a reference to
+    /// the task's allocation, which exists only once the harness is inside it. So the
+    /// closure is called on the first poll, in place, and the future it returns is
+    /// never moved.
+    #[project = StageProj]
+    enum Stage<S, F> {
+        Start { start: Option<S> },
+        Run { #[pin] body: Drainable<F> },
+    }
+}
+
+pin_project! {
     /// A spawned task's future: the drainable user future, then the guard that tells
     /// the region the task is gone (declared second so it drops after the future).
-    pub(crate) struct TaskHarness<F> {
+    pub(crate) struct TaskHarness<S, F> {
         #[pin]
-        inner: Drainable<F>,
+        stage: Stage<S, F>,
         guard: TaskGuard,
     }
 }
 
-impl<F: Future> TaskHarness<F> {
-    pub(crate) fn new(core: Arc<TaskCore>, region_key: usize, future: F) -> Self {
+impl<S, F> TaskHarness<S, F>
+where
+    S: FnOnce(Cx) -> F,
+    F: Future,
+{
+    /// # Safety
+    ///
+    /// `core` must be the metadata of the async-task allocation whose future this
+    /// harness becomes (so it outlives every poll and the drop of the harness, and the
+    /// harness is polled only by that task's `Runnable`), and its waker must be
+    /// published ([`TaskCore::publish`]) before the harness is first polled.
+    pub(crate) unsafe fn new(core: &TaskCore, start: S) -> Self {
         TaskHarness {
-            inner: Drainable::new(ScopeOf::Task(core.clone()), future),
-            guard: TaskGuard { core, region_key },
+            stage: Stage::Start { start: Some(start) },
+            // SAFETY: the caller's contract: the core outlives the harness.
+            guard: TaskGuard(unsafe { CorePtr::new(core) }),
         }
     }
 }
 
-impl<F: Future> Future for TaskHarness<F> {
+impl<S, F> Future for TaskHarness<S, F>
+where
+    S: FnOnce(Cx) -> F,
+    F: Future,
+{
     type Output = Outcome<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        this.guard.core.count_poll();
-        let outcome = std::task::ready!(this.inner.poll(cx));
-        let core = &this.guard.core;
-        let rt = core.rt();
+        let mut this = self.project();
+        let core: &TaskCore = &this.guard.0;
+        core.count_poll();
+        if let StageProj::Start { start } = this.stage.as_mut().project() {
+            let start = start.take().expect("a task's closure runs once");
+            let task_cx = Cx::for_task(core.task_ref());
+            match catch_unwind(AssertUnwindSafe(|| start(task_cx))) {
+                Ok(body) => this.stage.set(Stage::Run {
+                    body: Drainable::new(body),
+                }),
+                Err(payload) => {
+                    return Poll::Ready(finished(
+                        core,
+                        Outcome::Panicked(PanicPayload::new(payload)),
+                    ))
+                }
+            }
+        }
+        let StageProj::Run { body } = this.stage.project() else {
+            unreachable!("the stage is Run after the first poll");
+        };
+        let outcome = std::task::ready!(body.poll_in(cx, ScopeOf::Task(core)));
+        Poll::Ready(finished(core, outcome))
+    }
+}
+
+fn finished<T>(core: &TaskCore, outcome: Outcome<T>) -> Outcome<T> {
+    let rt = core.rt();
+    // Checked here (not only inside `record`) so the event is not even built: this
+    // runs once per task.
+    if rt.trace.is_enabled() {
         rt.trace.record(
             rt,
             Some(core.id),
             Some(core.region.id),
             TraceKind::TaskFinished(outcome.severity()),
         );
-        Poll::Ready(outcome)
     }
+    outcome
 }
 
 /// Runs when the task's future is gone, however that happened (completed, dropped by
-/// the drain, or dropped with the runtime).
-pub(crate) struct TaskGuard {
-    core: Arc<TaskCore>,
-    region_key: usize,
-}
+/// the drain, dropped unpolled with the runtime, or refused by its region).
+struct TaskGuard(CorePtr);
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {
-        self.core.on_finished();
-        self.core.region.task_finished(self.region_key);
+        self.0.on_finished();
     }
 }
