@@ -253,6 +253,35 @@ impl<E: fmt::Display> fmt::Display for OutcomeError<E> {
 
 impl<E: fmt::Debug + fmt::Display> std::error::Error for OutcomeError<E> {}
 
+/// So `handle.join(&cx).await.into_result()?` works in a function returning
+/// `io::Result`, as `handle.await?` does with Tokio's `JoinError`. A cancellation
+/// becomes [`ErrorKind::Interrupted`](std::io::ErrorKind::Interrupted) (as
+/// [`Cancelled`](crate::Cancelled) does), a panic [`ErrorKind::Other`](std::io::ErrorKind::Other)
+/// with its message, and the work's own `io::Error` passes through unchanged.
+impl<E> From<OutcomeError<E>> for std::io::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(error: OutcomeError<E>) -> Self {
+        match error {
+            OutcomeError::Err(e) => {
+                let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
+                match boxed.downcast::<std::io::Error>() {
+                    Ok(io) => *io,
+                    Err(other) => std::io::Error::other(other),
+                }
+            }
+            OutcomeError::Cancelled(reason) => std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                format!("cancelled: {reason}"),
+            ),
+            OutcomeError::Panicked(p) => {
+                std::io::Error::other(format!("task panicked: {}", p.message()))
+            }
+        }
+    }
+}
+
 /// The payload of a caught panic. It keeps the original payload so the panic can be
 /// re-raised with [`PanicPayload::resume`], and a readable message.
 pub struct PanicPayload {
@@ -366,6 +395,29 @@ mod tests {
             Err(OutcomeError::Cancelled(r)) => assert_eq!(r.kind, CancelKind::Deadline),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn outcome_errors_convert_into_io_errors_by_kind() {
+        use std::io;
+        fn joined(o: Outcome<u8, io::Error>) -> io::Result<u8> {
+            Ok(o.into_result()?)
+        }
+        let own = joined(Outcome::Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "gone",
+        )));
+        assert_eq!(own.unwrap_err().kind(), io::ErrorKind::NotFound);
+        let cancelled = joined(Outcome::Cancelled(CancelReason::new(CancelKind::User)));
+        assert_eq!(cancelled.unwrap_err().kind(), io::ErrorKind::Interrupted);
+        let panicked = joined(Outcome::Panicked(PanicPayload::new(Box::new("boom"))));
+        let panicked = panicked.unwrap_err();
+        assert_eq!(panicked.kind(), io::ErrorKind::Other);
+        assert!(panicked.to_string().contains("boom"), "{panicked}");
+        // A task handle's outcome (no error type of its own) converts too.
+        let infallible: Outcome<u8> = Outcome::Ok(3);
+        let value: io::Result<u8> = infallible.into_result().map_err(io::Error::from);
+        assert_eq!(value.unwrap(), 3);
     }
 
     #[test]
