@@ -85,6 +85,16 @@ impl Fixture {
             .unwrap()
     }
 
+    /// Runs the fixture's own tests (`cargo test`) and asserts they pass.
+    fn assert_tests_pass(&self) {
+        let test = self.cargo(&["test", "--quiet"]);
+        assert!(
+            test.status.success(),
+            "the fixture's tests: {}",
+            String::from_utf8_lossy(&test.stderr)
+        );
+    }
+
     fn redact(&self, text: &str) -> String {
         text.replace(&self.root.display().to_string(), "[ROOT]")
             .replace(&asupersync_root().display().to_string(), "[ASUPERSYNC]")
@@ -319,12 +329,7 @@ fn migrate_apply_builds_runs_and_is_idempotent() {
     insta::assert_snapshot!(fixture.redact(&fixture.read("Cargo.toml")));
 
     // The migrated package's tests run on the native runtime.
-    let test = fixture.cargo(&["test", "--quiet"]);
-    assert!(
-        test.status.success(),
-        "{}",
-        String::from_utf8_lossy(&test.stderr)
-    );
+    fixture.assert_tests_pass();
 
     // Idempotent: the second run (the tree is now dirty: --allow-dirty) changes nothing.
     let after = fixture.files();
@@ -447,12 +452,7 @@ fn migrate_select_fixture_rewrites_select_in_entry_points_and_runs() {
     insta::assert_snapshot!(fixture.stdout(&dry));
     let output = fixture.migrate_local(&["--apply", "--allow-dirty"]);
     assert_eq!(output.status.code(), Some(0), "{}", fixture.stdout(&output));
-    let test = fixture.cargo(&["test", "--quiet"]);
-    assert!(
-        test.status.success(),
-        "{}",
-        String::from_utf8_lossy(&test.stderr)
-    );
+    fixture.assert_tests_pass();
     let build = fixture.cargo(&["build", "--quiet"]);
     assert!(
         build.status.success(),
@@ -496,8 +496,9 @@ fn migrate_apply_imports_fixture_builds_and_second_run_is_a_no_op() {
 }
 
 /// A rewrite that cannot build (asupersync's Instant has no
-/// `saturating_duration_since`): the package is restored byte for byte, lockfile
-/// included, and the compiler's first error is reported.
+/// `saturating_duration_since`): once it is backed out nothing is left to write (the
+/// entry point waits for the Instant that stays), so the package is restored byte for
+/// byte, lockfile included, and the compiler's first error is reported.
 #[test]
 fn migrate_apply_rolls_back_a_package_that_no_longer_builds() {
     let fixture = Fixture::new("migrate-rollback");
@@ -520,6 +521,71 @@ fn migrate_apply_rolls_back_a_package_that_no_longer_builds() {
         .unwrap()
         .starts_with("src/main.rs:"));
     assert_eq!(fixture.files(), before);
+}
+
+/// One of several rewrites breaks the build: `--apply` backs out only the usages whose
+/// edits the compiler's errors point into (the Instant import and the path written
+/// through it), re-plans the package without them (so the entry point stays on Tokio,
+/// which the Instant still needs) and keeps the other rewrites, in another file too.
+/// The result builds, its tests pass, and a second run writes the same files.
+#[test]
+fn migrate_apply_backs_out_only_the_rewrite_that_breaks_the_build() {
+    let fixture = Fixture::new("migrate-backout");
+    let output = fixture.migrate_local(&["--apply", "--allow-dirty", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", fixture.stderr(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["packages"][0]["outcome"], "applied");
+    let sites = report["sites"].as_array().unwrap();
+    let backed_out: Vec<(&str, u64)> = sites
+        .iter()
+        .filter(|s| {
+            s["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("backed out by --apply"))
+        })
+        .map(|s| (s["api"].as_str().unwrap(), s["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        backed_out,
+        [
+            ("tokio::time::Instant", 8),
+            ("tokio::time::Instant::now", 15)
+        ]
+    );
+    assert!(sites.iter().all(|s| s["disposition"] == "automatic"
+        || s["api"]
+            .as_str()
+            .unwrap()
+            .starts_with("tokio::time::Instant")
+        || s["api"] == "tokio::main"));
+    let reason = sites[1]["reason"].as_str().unwrap_or_default().to_string();
+    assert!(
+        sites.iter().any(|s| {
+            s["reason"].as_str().is_some_and(|r| {
+                r.contains("error[E0599]") && r.contains("saturating_duration_since")
+            })
+        }),
+        "the compiler's error is the reason: {reason}"
+    );
+    assert_eq!(report["summary"]["automatic"], 6);
+    let main = fixture.read("src/main.rs");
+    assert!(main.contains("use std::time::Duration;"), "{main}");
+    assert!(main.contains("use tokio::time::Instant;"), "{main}");
+    assert!(main.contains("#[tokio::main(flavor"), "{main}");
+    let printer = fixture.read("src/report.rs");
+    assert!(
+        printer.contains("pub fn print(took: std::time::Duration) -> std::io::Result<()>"),
+        "{printer}"
+    );
+    let manifest = fixture.read("Cargo.toml");
+    assert!(manifest.contains("tokio = "), "{manifest}");
+    fixture.assert_tests_pass();
+    let after = fixture.files();
+    // The second run plans the Instant rewrite again (a dry plan cannot know it
+    // breaks), backs it out, has nothing else to write and says so as a roll-back.
+    let output = fixture.migrate_local(&["--apply", "--allow-dirty"]);
+    assert_eq!(output.status.code(), Some(1), "{}", fixture.stderr(&output));
+    assert_eq!(fixture.files(), after, "a second run changes nothing");
 }
 
 /// A member whose own rewrite builds but breaks a member that depends on it (a native

@@ -60,7 +60,16 @@ pub struct FileChange {
     pub rel_path: String,
     pub old: String,
     pub new: String,
+    /// Byte ranges of `new` and the usage (index into the file's usages) each belongs
+    /// to: every edit made for the usage, and where the usage itself now is. A compiler
+    /// error on one of them is blamed on that usage ([`super::apply`]).
+    pub owners: Vec<(std::ops::Range<usize>, usize)>,
 }
+
+/// Usages that `--apply` backed out (their edits broke the build), keyed by file
+/// (relative to the workspace root) and index of the usage in the file, with the
+/// reason: they are planned as manual.
+pub type BackedOut = HashMap<(String, usize), String>;
 
 /// The plan of one package.
 #[derive(Debug, Clone)]
@@ -98,6 +107,7 @@ pub fn plan_package(
     roots: &[&str],
     source: &DependencySource,
     pulled_through: Option<&str>,
+    backed_out: &BackedOut,
 ) -> anyhow::Result<PackagePlan> {
     let mut notes = Vec::new();
     let mut files = Vec::new();
@@ -139,7 +149,19 @@ pub fn plan_package(
         base_shape(&files, refused, f, index)
     };
 
+    // A usage backed out stays as written, and so does the import a path written
+    // through it follows (that import *is* its rewrite).
     let mut refused: HashMap<(usize, usize), String> = HashMap::new();
+    for (f, file) in files.iter().enumerate() {
+        for i in 0..file.analysis.drafts.len() {
+            if let Some(reason) = backed_out.get(&(file.rel_path.to_string(), i)) {
+                refused.insert((f, i), reason.clone());
+                if let Some(import) = file.through[i] {
+                    refused.insert((f, import), reason.clone());
+                }
+            }
+        }
+    }
     let mut demoted_by: Option<String>;
     loop {
         // What holds the package on Tokio, if anything.
@@ -269,13 +291,32 @@ pub fn plan_package(
                     reason,
                 });
             }
-            let new = rewrites[f].edits.apply(&file.analysis.source);
+            let edits = &rewrites[f].edits;
+            let new = edits.apply(&file.analysis.source);
             if new != file.analysis.source {
+                let mut owners: Vec<(std::ops::Range<usize>, usize)> = rewrites[f]
+                    .owners
+                    .iter()
+                    .map(|(range, i)| (edits.shifted(range), *i))
+                    .collect();
+                owners.extend(
+                    file.analysis
+                        .drafts
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, d)| {
+                            let at = d.resolved.location.byte_start..d.resolved.location.byte_end;
+                            (sites[sites.len() - file.analysis.drafts.len() + i].disposition
+                                == Disposition::Automatic)
+                                .then(|| (edits.shifted(&at), i))
+                        }),
+                );
                 changes.push(FileChange {
                     path: file.path.to_path_buf(),
                     rel_path: file.rel_path.to_string(),
                     old: file.analysis.source.clone(),
                     new,
+                    owners,
                 });
             }
         }
@@ -310,6 +351,7 @@ pub fn plan_package(
                 rel_path: crate::audit::relative(root, &package.manifest_path),
                 old: manifest_text,
                 new: manifest.new_text,
+                owners: Vec::new(),
             });
         }
         return Ok(PackagePlan {

@@ -385,6 +385,11 @@ pub struct FileRewrite {
     pub edits: EditSet,
     /// Indexes into `drafts` of usages not rewritten after all, with why.
     pub refused: Vec<(usize, String)>,
+    /// Which usage each accepted edit belongs to (by the edit's range in the original
+    /// text): an edit several usages need (a cx signature shared by the calls of a
+    /// function) is listed once per usage. `--apply` backs out the usages whose edits
+    /// a compiler error touches.
+    pub owners: Vec<(Range<usize>, usize)>,
 }
 
 impl FileAnalysis {
@@ -415,11 +420,16 @@ impl FileAnalysis {
             }
             // All of a usage's edits or none of them.
             let mut trial = out.edits.clone();
+            let ranges: Vec<Range<usize>> = edits.iter().map(|edit| edit.range.clone()).collect();
             let result = edits
                 .into_iter()
                 .try_for_each(|edit| trial.add(edit, &self.source).map_err(|o| o.accepted));
             match result {
-                Ok(()) => out.edits = trial,
+                Ok(()) => {
+                    out.edits = trial;
+                    out.owners
+                        .extend(ranges.into_iter().map(|range| (range, index)));
+                }
                 Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
             }
         }
@@ -434,7 +444,14 @@ impl FileAnalysis {
                     .map_err(|o| o.accepted)
             });
             match result {
-                Ok(()) => out.edits = trial,
+                Ok(()) => {
+                    out.edits = trial;
+                    out.owners.extend(
+                        self.wrap_edits
+                            .iter()
+                            .map(|edit| (edit.range.clone(), index)),
+                    );
+                }
                 Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
             }
         }
@@ -501,8 +518,14 @@ impl FileAnalysis {
                 Edit::new(item.range.clone(), statements.join(&format!("\n{indent}")))
             }
         };
-        if let Err(overlap) = out.edits.add(edit, &self.source) {
-            refuse(out, &overlap_reason(&overlap.accepted));
+        let range = edit.range.clone();
+        match out.edits.add(edit, &self.source) {
+            Ok(()) => out.owners.extend(
+                rewritten
+                    .iter()
+                    .map(|(_, index, _)| (range.clone(), *index)),
+            ),
+            Err(overlap) => refuse(out, &overlap_reason(&overlap.accepted)),
         }
     }
 
