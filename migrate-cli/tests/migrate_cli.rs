@@ -386,6 +386,19 @@ fn migrate_thread_fixture_threads_cx_through_helpers_and_runs() {
     assert_applies_runs_and_is_idempotent(&fixture, "succeeded after 3 attempts (true, Ok(3))\n");
 }
 
+/// Tier 4 through methods and a `pub` function of a package nothing outside calls
+/// (binary only): `self.tick(..)`, `ticker.run(..)` and `Ticker::settle()` pass the cx,
+/// the methods take it after `self`; the result builds, its test passes and it prints
+/// what Tokio's did.
+#[test]
+fn migrate_methods_fixture_threads_cx_through_methods_and_runs() {
+    let fixture = Fixture::new("migrate-methods");
+    let dry = fixture.migrate_local(&[]);
+    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
+    insta::assert_snapshot!(fixture.stdout(&dry));
+    assert_applies_runs_and_is_idempotent(&fixture, "ticks: 3\n");
+}
+
 /// Tier 5, spawns: `tokio::spawn` (an `async move` body, whose sleep and helper call
 /// get the task's own cx, and a plain future) and `spawn_blocking` become the native
 /// ones, their awaited handles `join(cx)` mapped back to a `Result`. The result builds,

@@ -17,16 +17,24 @@
 //!   whose native twin returns what Tokio's did, awaited where it is called
 //!   (`f(args).await`, in any expression) in such a function: it only gets the cx;
 //! - a function has the cx if it is an entry point with no parameters and no option the
-//!   native attribute lacks, or a *threaded* function: a private free `async fn` (no
-//!   `self`, inherited visibility) of the file that needs a cx (it makes such a call or
-//!   calls another threaded function), whose name appears nowhere else in the package
-//!   and, in its own file, only as its definition and as calls `name(args).await`
-//!   directly in the bodies of functions that have the cx. Anything else that mentions
-//!   the name (a function pointer, a closure, a `spawn`, a macro, a method, another
-//!   file) keeps it unthreaded, and the calls in it stay manual;
+//!   native attribute lacks, or a *threaded* function: an `async fn` of the file, free
+//!   or in an inherent `impl` (never a trait's: the trait fixes the signature), private
+//!   unless nothing outside the package can call it (a binary-only or unpublished
+//!   package no member depends on), that needs a cx (it makes such a call or calls
+//!   another threaded function), whose name appears nowhere else in the package and,
+//!   in its own file, only as its definition and as awaited calls in the bodies of
+//!   functions that have the cx, each in the function's own form ([`CallForm`]):
+//!   `name(args)` (or `super::name(args)`) for a free function, `x.name(args)` for a
+//!   method, `Type::name(args)` for an associated function without `self`. Anything
+//!   else that mentions the name (a function pointer, a closure, a `spawn`, a macro, a
+//!   call in another form, another file) keeps it unthreaded, and the calls in it stay
+//!   manual. A method call is matched by name only (the receiver's type is not known):
+//!   when it was another type's method after all, the build breaks at that call and
+//!   `--apply` backs the function's rewrites out;
 //! - no function involved uses the name `cx` already.
 //!
-//! A threaded function gets `cx: &asupersync::Cx` as its first parameter and each of its
+//! A threaded function gets `cx: &asupersync::Cx` as its first parameter (after `self`
+//! for a method, as the `cx-first` lint wants) and each of its
 //! calls passes `cx` (the caller's own `&Cx`). Entry points get the same parameter. The
 //! rewrites of one call come with every edit of the chain up to the entry points
 //! ([`CxCall::chain`]), so a call is rewritten with all of them or not at all.
@@ -60,8 +68,8 @@
 //! spawner; a native one belongs to its region, which waits for it, so a spawn whose
 //! handle is dropped, stored or passed on stays manual.
 //!
-//! Methods, trait functions, public functions and everything else that needs a Cx stay
-//! manual, with the reason.
+//! Trait functions, functions called from other files and everything else that needs a
+//! Cx stay manual, with the reason.
 
 use std::ops::Range;
 
@@ -177,20 +185,44 @@ pub struct CxScope {
     /// why. The function is then wrapped (if it can be threaded) instead of having its
     /// calls rewritten.
     pub wrap_why: Option<String>,
-    /// Just after the function's `(`: where `cx: &asupersync::Cx` goes.
+    /// Just after the function's `(` (or after its `self` parameter): where
+    /// `cx: &asupersync::Cx` goes.
     pub param_at: usize,
     pub has_inputs: bool,
+    /// How the function is called: by name, as a method, or as `Type::name`.
+    pub call_form: CallForm,
     /// Awaited calls `name(args).await` of functions named by one identifier.
     pub local_calls: Vec<LocalCall>,
 }
 
-/// `name(args).await` in the body of a [`CxScope`].
+/// `name(args).await` in the body of a [`CxScope`] (or `x.name(args).await`, or
+/// `Type::name(args).await`).
 #[derive(Debug, Clone)]
 pub struct LocalCall {
     pub name: String,
     /// Just after the call's `(`.
     pub args_start: usize,
     pub has_args: bool,
+    pub form: CallForm,
+}
+
+/// How a function that may be threaded is called, and so which calls can be its: a
+/// free function by its name, a method (`self` first) in method-call syntax (its cx
+/// goes after `self`, and so first among the call's arguments), an associated function
+/// without `self` as `Type::name(..)` or `Self::name(..)`. A call in another form
+/// counts as a mention that is not a call, which keeps the function as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallForm {
+    Free,
+    Method,
+    Associated,
+}
+
+impl LocalCall {
+    /// Whether this call can be a call of `scope` (by name and form).
+    fn calls(&self, scope: &CxScope) -> bool {
+        self.name == scope.name && self.form == scope.call_form
+    }
 }
 
 impl CxScope {
@@ -245,6 +277,9 @@ impl CxScope {
     }
 
     fn param_edit(&self) -> Edit {
+        if self.call_form == CallForm::Method {
+            return Edit::new(self.param_at..self.param_at, ", cx: &asupersync::Cx");
+        }
         let text = if self.has_inputs {
             "cx: &asupersync::Cx, "
         } else {
@@ -359,18 +394,19 @@ impl CxCall {
     }
 }
 
-/// Whether `function` can be threaded a cx: a private free `async fn` (a method or a
-/// trait function is an `ImplItemFn`/`TraitItemFn`, never seen here) with no attribute
-/// that could rewrite it (an attribute macro such as `#[instrument]` may read its
+/// Whether `function` can be threaded a cx: an `async fn` (free, or an inherent method
+/// or associated function: trait items are never passed here), private unless
+/// `any_visibility` (the package's API has no users outside it), with no attribute that
+/// could rewrite it (an attribute macro such as `#[instrument]` may read its
 /// parameters) and no elided lifetime in its return type (`-> &str` borrows from the
 /// only reference parameter; with `cx: &Cx` there would be two).
-pub fn threadable(function: &syn::ItemFn) -> bool {
+pub fn threadable(function: &syn::ItemFn, any_visibility: bool) -> bool {
     const INERT: [&str; 9] = [
         "doc", "allow", "warn", "deny", "expect", "cfg", "inline", "must_use", "cold",
     ];
     let output = quote::ToTokens::to_token_stream(&function.sig.output).to_string();
     function.sig.asyncness.is_some()
-        && matches!(function.vis, syn::Visibility::Inherited)
+        && (any_visibility || matches!(function.vis, syn::Visibility::Inherited))
         && function.sig.variadic.is_none()
         && !output.contains('&')
         && !output.contains("'_")
@@ -383,11 +419,13 @@ pub fn threadable(function: &syn::ItemFn) -> bool {
 /// The scopes of one function that may have the cx (an entry point already checked
 /// to be one, or a [`threadable`] function) — the function's own, then one per
 /// `async move` block it spawns, nested ones included — with their candidate calls.
-/// `first` is the index the function's scope will have. A function that names `cx`
-/// has none and cannot be threaded.
+/// `first` is the index the function's scope will have; `in_impl`: the function is an
+/// item of an inherent `impl` (as an `ItemFn`). A function that names `cx` has none and
+/// cannot be threaded.
 pub fn scan_function(
     function: &syn::ItemFn,
     entry: bool,
+    in_impl: bool,
     first: usize,
     offset: &dyn Fn(Span) -> Range<usize>,
 ) -> Vec<(CxScope, Vec<CxCall>)> {
@@ -398,14 +436,24 @@ pub fn scan_function(
     let mut queue: Vec<(usize, usize, syn::Block)> = Vec::new();
     let unit = matches!(function.sig.output, syn::ReturnType::Default);
     let (scope, calls, spawned) = scan_body(&function.block, first, unit, "cx", offset);
+    let receiver = function.sig.receiver();
     out.push((
         CxScope {
             name: function.sig.ident.to_string(),
             entry,
-            param_at: offset(function.sig.paren_token.span.open()).end,
+            param_at: match receiver {
+                Some(receiver) => offset(syn::spanned::Spanned::span(receiver)).end,
+                None => offset(function.sig.paren_token.span.open()).end,
+            },
             has_inputs: !function.sig.inputs.is_empty(),
+            call_form: match (in_impl, receiver) {
+                (false, _) => CallForm::Free,
+                (true, Some(_)) => CallForm::Method,
+                (true, None) => CallForm::Associated,
+            },
             spawned_in: None,
-            wrap: (!entry)
+            // A later run recognises a wrap only in a free function.
+            wrap: (!entry && !in_impl)
                 .then(|| super::compat::wrap_of(function, offset))
                 .flatten(),
             ..scope
@@ -471,6 +519,7 @@ fn scan_body(
         wrap_why: None,
         param_at: 0,
         has_inputs: false,
+        call_form: CallForm::Free,
         local_calls: finder.local_calls,
     };
     (scope, finder.calls, finder.spawned)
@@ -618,7 +667,7 @@ pub fn thread(
                     scopes[g]
                         .local_calls
                         .iter()
-                        .filter(|call| call.name == name)
+                        .filter(|call| call.calls(&scopes[f]))
                         .count()
                 })
                 .sum();
@@ -628,7 +677,7 @@ pub fn thread(
                         scopes
                             .iter()
                             .enumerate()
-                            .any(|(h, s)| threaded[h] && s.name == call.name)
+                            .any(|(h, s)| threaded[h] && call.calls(s))
                     });
             // Never called (dead, or called from where it cannot be seen): the
             // function keeps its signature.
@@ -649,7 +698,7 @@ pub fn thread(
                 scopes
                     .iter()
                     .enumerate()
-                    .any(|(h, s)| threaded[h] && s.name == call.name)
+                    .any(|(h, s)| threaded[h] && call.calls(s))
             })
     };
     let spawn_edits: std::collections::HashMap<(usize, usize), Vec<Edit>> = calls
@@ -725,7 +774,7 @@ pub fn thread(
                 if !self.has[g] || self.wrapping[g] {
                     continue;
                 }
-                for call in caller.local_calls.iter().filter(|c| c.name == scope.name) {
+                for call in caller.local_calls.iter().filter(|c| c.calls(scope)) {
                     out.push(cx_argument(call.args_start, call.has_args, caller.cx_arg()));
                     self.of(g, seen, out);
                 }
@@ -840,13 +889,42 @@ impl<'ast> Visit<'ast> for Finder<'_> {
                         cx_arg: self.cx_arg,
                     });
                 }
-                if let Some(name) = callee.path.get_ident().filter(|_| callee.qself.is_none()) {
+                let segments = &callee.path.segments;
+                let plain = segments.iter().all(|s| s.arguments.is_none())
+                    && callee.qself.is_none()
+                    && callee.path.leading_colon.is_none();
+                // `super::f` / `self::f` / `crate::f` name a free function (of this file,
+                // if the name is defined only here); `Type::f` / `Self::f` an
+                // associated one.
+                let named = match segments.len() {
+                    1 => Some((CallForm::Free, &segments[0].ident)),
+                    2 if ["super", "self", "crate"]
+                        .iter()
+                        .any(|module| segments[0].ident == module) =>
+                    {
+                        Some((CallForm::Free, &segments[1].ident))
+                    }
+                    2 => Some((CallForm::Associated, &segments[1].ident)),
+                    _ => None,
+                };
+                if let (true, Some((form, name))) = (plain, named) {
                     self.local_calls.push(LocalCall {
                         name: name.to_string(),
                         args_start: (self.offset)(call.paren_token.span.open()).end,
                         has_args: !call.args.is_empty(),
+                        form,
                     });
                 }
+            }
+        }
+        if let syn::Expr::MethodCall(call) = &*awaited.base {
+            if call.turbofish.is_none() {
+                self.local_calls.push(LocalCall {
+                    name: call.method.to_string(),
+                    args_start: (self.offset)(call.paren_token.span.open()).end,
+                    has_args: !call.args.is_empty(),
+                    form: CallForm::Method,
+                });
             }
         }
         syn::visit::visit_expr_await(self, awaited);

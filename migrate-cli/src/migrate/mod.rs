@@ -17,7 +17,8 @@
 //!   as long as a wrong rewrite fails to compile where it was made.
 //!
 //! Tiers done: 1 manifests, 2 entry points, 3 imports and paths, 4 Cx threading from
-//! the entry points through the private free async functions of a file into
+//! the entry points through the private async functions and inherent methods of a file
+//! (public ones too where nothing outside the package calls them) into
 //! `sleep`/`sleep_until`/`yield_now` statements ([`cx`]), and 5: `join!`, `select!` in
 //! a function that has the cx when every branch is one of those calls (so every loser
 //! is cancel-aware once native), and `spawn`/`spawn_blocking` whose handles are awaited
@@ -92,6 +93,9 @@ pub struct Migration {
     source: DependencySource,
     /// Per selected package: the crate that holds it on Tokio from outside, if any.
     held: HashMap<String, Option<String>>,
+    /// Per selected package: whether its API has no callers outside it
+    /// ([`plan::private_api`]).
+    private_api: HashMap<String, bool>,
 }
 
 impl Migration {
@@ -110,6 +114,7 @@ impl Migration {
             &roots,
             &self.source,
             self.held.get(name).cloned().flatten().as_deref(),
+            self.private_api.get(name).copied().unwrap_or(false),
             backed_out,
         )
     }
@@ -163,6 +168,22 @@ pub fn plan_loaded(
         .iter()
         .map(|package| external_via(&vias, &package.name, &workspace))
         .collect();
+    let dependents = member_dependents(metadata);
+    let private_api: HashMap<String, bool> = selected
+        .iter()
+        .map(|package| {
+            let publish = metadata
+                .workspace_packages()
+                .into_iter()
+                .find(|p| p.name.as_str() == package.name)
+                .and_then(|p| p.publish.as_deref());
+            let has_dependents = dependents.get(&package.name).is_some_and(|d| !d.is_empty());
+            (
+                package.name.clone(),
+                plan::private_api(package, publish, has_dependents),
+            )
+        })
+        .collect();
     let mut packages = Vec::new();
     for _ in 0..=selected.len() {
         packages = selected
@@ -175,6 +196,7 @@ pub fn plan_loaded(
                     &roots,
                     source,
                     via.as_deref(),
+                    private_api[&package.name],
                     &plan::BackedOut::new(),
                 )
             })
@@ -211,11 +233,12 @@ pub fn plan_loaded(
     Ok(Migration {
         root: workspace.root.clone(),
         packages,
-        dependents: member_dependents(metadata),
+        dependents,
         workspace,
         roots,
         source: source.clone(),
         held,
+        private_api,
     })
 }
 

@@ -101,12 +101,16 @@ struct Analysed<'p> {
 /// `pulled_through` names a crate through which the package pulls Tokio other than its
 /// own `tokio` dependency (from the resolved graph): code in it may need a Tokio runtime,
 /// so it holds the package's entry points on Tokio like a usage left in the package.
+/// `private_api`: nothing outside the package calls its functions (see
+/// [`private_api`]), so its `pub` async functions may be threaded a cx.
+#[allow(clippy::too_many_arguments)]
 pub fn plan_package(
     package: &Package,
     root: &std::path::Path,
     roots: &[&str],
     source: &DependencySource,
     pulled_through: Option<&str>,
+    private_api: bool,
     backed_out: &BackedOut,
 ) -> anyhow::Result<PackagePlan> {
     let mut notes = Vec::new();
@@ -125,7 +129,13 @@ pub fn plan_package(
                 .enumerate()
                 .any(|(other, text)| other != index && mentions_word(text, name))
         };
-        match analyse(text.clone(), &package.extern_crates, roots, &elsewhere) {
+        match analyse(
+            text.clone(),
+            &package.extern_crates,
+            roots,
+            &elsewhere,
+            private_api,
+        ) {
             Ok(analysis) => {
                 let through = link_through(&analysis);
                 files.push(Analysed {
@@ -364,6 +374,18 @@ pub fn plan_package(
             tokio_free: demoted_by.is_none() && !needs.tokio_left,
         });
     }
+}
+
+/// Whether nothing outside the package can call its functions: it has no library
+/// target, or it is not published (`publish = false`), and no other member depends on
+/// it. A `pub` function of such a package is called only from the package, where the
+/// planner sees every call (and `--apply` backs out a guess the compiler refutes).
+pub fn private_api(package: &Package, publish: Option<&[String]>, has_dependents: bool) -> bool {
+    let has_lib = package
+        .files
+        .iter()
+        .any(|file| file.target_kind == TargetKind::Lib);
+    !has_dependents && (!has_lib || publish.is_some_and(<[String]>::is_empty))
 }
 
 /// Whether `text` contains `word` with no identifier character on either side.

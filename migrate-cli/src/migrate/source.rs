@@ -88,12 +88,15 @@ struct EntryAttr {
 
 /// Parses and analyses one file. `roots` are the crate names whose usages count;
 /// `elsewhere(name)` says whether another file of the package mentions an identifier
-/// (a function mentioned elsewhere is not threaded a cx: see [`super::cx`]).
+/// (a function mentioned elsewhere is not threaded a cx: see [`super::cx`]);
+/// `private_api`: nothing outside the package can call its functions, so a `pub` one
+/// may be threaded too.
 pub fn analyse(
     source: String,
     crates: &ExternCrates,
     roots: &[&str],
     elsewhere: &dyn Fn(&str) -> bool,
+    private_api: bool,
 ) -> Result<FileAnalysis, syn::Error> {
     let file = syn::parse_file(&source)?;
     let resolved = collect_uses(&source, &file, crates, roots);
@@ -107,6 +110,7 @@ pub fn analyse(
         scopes: Vec::new(),
         quarantined: Vec::new(),
         cx_calls: Vec::new(),
+        private_api,
     };
     collector.visit_file(&file);
     let Collector {
@@ -646,9 +650,24 @@ struct Collector<'s> {
     /// Inner functions of earlier wraps (tier 6): name and body.
     quarantined: Vec<(String, Range<usize>)>,
     cx_calls: Vec<CxCall>,
+    /// Whether `pub` functions may be threaded (see [`analyse`]).
+    private_api: bool,
 }
 
 impl Collector<'_> {
+    /// Adds the scopes and candidate calls of a function that may have the cx.
+    fn scan(&mut self, function: &syn::ItemFn, entry: bool, in_impl: bool) {
+        let offset = |span: Span| {
+            let location = self.lines.span_location(self.source, span);
+            location.byte_start..location.byte_end
+        };
+        let first = self.scopes.len();
+        for (scope, calls) in scan_function(function, entry, in_impl, first, &offset) {
+            self.scopes.push(scope);
+            self.cx_calls.extend(calls);
+        }
+    }
+
     fn start(&self, span: Span) -> usize {
         self.lines.span_location(self.source, span).byte_start
     }
@@ -786,17 +805,32 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 problem,
             });
         }
-        if entry || !entry_attr && threadable(function) {
-            let offset = |span: Span| {
-                let location = self.lines.span_location(self.source, span);
-                location.byte_start..location.byte_end
-            };
-            for (scope, calls) in scan_function(function, entry, self.scopes.len(), &offset) {
-                self.scopes.push(scope);
-                self.cx_calls.extend(calls);
-            }
+        if entry || !entry_attr && threadable(function, self.private_api) {
+            self.scan(function, entry, false);
         }
         syn::visit::visit_item_fn(self, function);
+    }
+
+    // The functions of an inherent `impl` can be threaded like free ones; those of a
+    // trait impl cannot (the trait fixes their signatures).
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        if item.trait_.is_none() {
+            for impl_item in &item.items {
+                let syn::ImplItem::Fn(method) = impl_item else {
+                    continue;
+                };
+                let function = syn::ItemFn {
+                    attrs: method.attrs.clone(),
+                    vis: method.vis.clone(),
+                    sig: method.sig.clone(),
+                    block: Box::new(method.block.clone()),
+                };
+                if method.defaultness.is_none() && threadable(&function, self.private_api) {
+                    self.scan(&function, false, true);
+                }
+            }
+        }
+        syn::visit::visit_item_impl(self, item);
     }
 }
 
@@ -894,9 +928,21 @@ mod tests {
 
     /// Rewrites `source` with every usage whose own shape is a rewrite (no package rule).
     fn rewrite_all(source: &str) -> (String, Vec<String>) {
+        rewrite_all_with(source, false)
+    }
+
+    /// As [`rewrite_all`], for a package whose API nothing outside calls or not.
+    fn rewrite_all_with(source: &str, private_api: bool) -> (String, Vec<String>) {
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
-        let analysis = analyse(source.to_string(), &crates, &["tokio"], &|_| false).unwrap();
+        let analysis = analyse(
+            source.to_string(),
+            &crates,
+            &["tokio"],
+            &|_| false,
+            private_api,
+        )
+        .unwrap();
         let verdict = |i: usize| {
             let draft = &analysis.drafts[i];
             if draft.through.is_some() {
@@ -972,7 +1018,7 @@ mod tests {
         );
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
-        let analysis = analyse(source.to_string(), &crates, &["tokio"], &|_| false).unwrap();
+        let analysis = analyse(source.to_string(), &crates, &["tokio"], &|_| false, false).unwrap();
         let reasons: Vec<String> = analysis
             .drafts
             .iter()
@@ -1086,8 +1132,64 @@ mod tests {
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
         let source = format!("{entry}{helper}");
-        let analysis = analyse(source, &crates, &["tokio"], &|name| name == "twice").unwrap();
+        let analysis =
+            analyse(source, &crates, &["tokio"], &|name| name == "twice", false).unwrap();
         assert!(analysis.drafts.iter().all(|d| d.cx_call.is_none()));
+    }
+
+    #[test]
+    fn cx_is_threaded_through_inherent_methods_called_in_their_own_form() {
+        let entry =
+            "#[tokio::main]\nasync fn main() { let w = W; w.run().await; W::idle().await; }\n";
+        let body = "async fn run(&self) { tokio::time::sleep(D).await; }\n\
+                    async fn idle() { tokio::task::yield_now().await; }";
+        let (out, _) = rewrite_all(&format!("{entry}impl W {{\n{body}\n}}\n"));
+        assert!(
+            out.contains("async fn run(&self, cx: &asupersync::Cx)"),
+            "{out}"
+        );
+        assert!(out.contains("w.run(cx).await"), "{out}");
+        assert!(out.contains("async fn idle(cx: &asupersync::Cx)"), "{out}");
+        assert!(out.contains("W::idle(cx).await"), "{out}");
+        for (case, source) in [
+            (
+                "a trait impl (the trait fixes the signature)",
+                format!("{entry}impl T for W {{\n{body}\n}}\n"),
+            ),
+            (
+                "a method called as a path (`W::run(&w)`)",
+                "#[tokio::main]\nasync fn main() { W::run(&W).await; }\n\
+                 impl W { async fn run(&self) { tokio::time::sleep(D).await; } }\n"
+                    .to_string(),
+            ),
+            (
+                "a free function called as a method",
+                "#[tokio::main]\nasync fn main() { W.run().await; }\n\
+                 async fn run() { tokio::time::sleep(D).await; }\n"
+                    .to_string(),
+            ),
+        ] {
+            let (out, _) = rewrite_all(&source);
+            assert!(out.contains("tokio::time::sleep(D)"), "{case}: {out}");
+            assert!(
+                !out.contains("run(cx") && !out.contains("&self, cx"),
+                "{case}: {out}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pub_fn_is_threaded_only_when_nothing_outside_the_package_calls_it() {
+        let source = "#[tokio::main]\nasync fn main() { pause().await; }\n\
+                      pub async fn pause() { tokio::time::sleep(D).await; }\n";
+        let (out, _) = rewrite_all_with(source, false);
+        assert!(out.contains("pub async fn pause() {"), "{out}");
+        let (out, _) = rewrite_all_with(source, true);
+        assert!(
+            out.contains("pub async fn pause(cx: &asupersync::Cx)"),
+            "{out}"
+        );
+        assert!(out.contains("pause(cx).await"), "{out}");
     }
 
     #[test]
