@@ -343,6 +343,14 @@ fn migrate_apply_builds_runs_and_is_idempotent() {
 /// The loop of a fixture that goes fully native: `--apply` keeps the rewrite (it
 /// builds), the result's tests pass and its binary prints `expected` on the native
 /// runtime, and a second run changes nothing.
+/// Runs the dry run, which must succeed, and compares its output with the snapshot
+/// named after the test.
+fn assert_dry_run_snapshot(fixture: &Fixture, test: &str) {
+    let dry = fixture.migrate_local(&[]);
+    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
+    insta::assert_snapshot!(test.to_string(), fixture.stdout(&dry));
+}
+
 fn assert_applies_runs_and_is_idempotent(fixture: &Fixture, expected: &str) {
     let output = fixture.migrate_local(&["--apply", "--allow-dirty"]);
     assert_eq!(output.status.code(), Some(0), "{}", fixture.stdout(&output));
@@ -368,9 +376,10 @@ fn assert_applies_runs_and_is_idempotent(fixture: &Fixture, expected: &str) {
 #[test]
 fn migrate_cx_fixture_threads_cx_into_entry_points_and_runs() {
     let fixture = Fixture::new("migrate-cx");
-    let dry = fixture.migrate_local(&[]);
-    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
-    insta::assert_snapshot!(fixture.stdout(&dry));
+    assert_dry_run_snapshot(
+        &fixture,
+        "migrate_cx_fixture_threads_cx_into_entry_points_and_runs",
+    );
     assert_applies_runs_and_is_idempotent(&fixture, "done\n");
 }
 
@@ -380,9 +389,10 @@ fn migrate_cx_fixture_threads_cx_into_entry_points_and_runs() {
 #[test]
 fn migrate_thread_fixture_threads_cx_through_helpers_and_runs() {
     let fixture = Fixture::new("migrate-thread");
-    let dry = fixture.migrate_local(&[]);
-    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
-    insta::assert_snapshot!(fixture.stdout(&dry));
+    assert_dry_run_snapshot(
+        &fixture,
+        "migrate_thread_fixture_threads_cx_through_helpers_and_runs",
+    );
     assert_applies_runs_and_is_idempotent(&fixture, "succeeded after 3 attempts (true, Ok(3))\n");
 }
 
@@ -393,10 +403,25 @@ fn migrate_thread_fixture_threads_cx_through_helpers_and_runs() {
 #[test]
 fn migrate_methods_fixture_threads_cx_through_methods_and_runs() {
     let fixture = Fixture::new("migrate-methods");
-    let dry = fixture.migrate_local(&[]);
-    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
-    insta::assert_snapshot!(fixture.stdout(&dry));
+    assert_dry_run_snapshot(
+        &fixture,
+        "migrate_methods_fixture_threads_cx_through_methods_and_runs",
+    );
     assert_applies_runs_and_is_idempotent(&fixture, "ticks: 3\n");
+}
+
+/// Tier 4 across the files of a package nothing outside calls: a `pub` function called
+/// by its module path (`worker::fill`, `crate::worker::fill`) and through an import
+/// (`settle`), and a method of another file (`store.put(..)`) get the cx; the result
+/// builds, its test passes and it prints what Tokio's did.
+#[test]
+fn migrate_modules_fixture_threads_cx_across_files_and_runs() {
+    let fixture = Fixture::new("migrate-modules");
+    assert_dry_run_snapshot(
+        &fixture,
+        "migrate_modules_fixture_threads_cx_across_files_and_runs",
+    );
+    assert_applies_runs_and_is_idempotent(&fixture, "3 entries, last Some(2)\n");
 }
 
 /// Tier 5, spawns: `tokio::spawn` (an `async move` body, whose sleep and helper call
@@ -406,9 +431,10 @@ fn migrate_methods_fixture_threads_cx_through_methods_and_runs() {
 #[test]
 fn migrate_spawn_fixture_rewrites_awaited_spawns_and_runs() {
     let fixture = Fixture::new("migrate-spawn");
-    let dry = fixture.migrate_local(&[]);
-    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
-    insta::assert_snapshot!(fixture.stdout(&dry));
+    assert_dry_run_snapshot(
+        &fixture,
+        "migrate_spawn_fixture_rewrites_awaited_spawns_and_runs",
+    );
     assert_applies_runs_and_is_idempotent(&fixture, "total 385, doubled 42\n");
 }
 
@@ -420,9 +446,10 @@ fn migrate_spawn_fixture_rewrites_awaited_spawns_and_runs() {
 #[test]
 fn migrate_compat_fixture_wraps_what_stays_on_tokio_and_runs() {
     let fixture = Fixture::new("migrate-compat");
-    let dry = fixture.migrate_local(&[]);
-    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
-    insta::assert_snapshot!(fixture.stdout(&dry));
+    assert_dry_run_snapshot(
+        &fixture,
+        "migrate_compat_fixture_wraps_what_stays_on_tokio_and_runs",
+    );
     assert_applies_runs_and_is_idempotent(&fixture, "quarantined\n");
     let main = fixture.read("src/main.rs");
     assert!(main.contains("#[asupersync::main"), "{main}");

@@ -245,7 +245,7 @@ fn blame(root: &Path, plan: &PackagePlan, errors: &[Diagnostic]) -> Vec<((String
                 for (range, usage) in &change.owners {
                     let start = line_of(range.start);
                     let end = line_of(range.end.max(range.start + 1) - 1);
-                    let key = (change.rel_path.clone(), *usage);
+                    let key = usage.clone();
                     if start <= *last && *first <= end && !blamed.iter().any(|(k, _)| *k == key) {
                         blamed.push((key, error.summary.clone()));
                     }
@@ -348,6 +348,10 @@ mod tests {
         new: &str,
         owners: Vec<(std::ops::Range<usize>, usize)>,
     ) -> PackagePlan {
+        let owners = owners
+            .into_iter()
+            .map(|(range, usage)| (range, ("src/main.rs".to_string(), usage)))
+            .collect();
         PackagePlan {
             name: "app".to_string(),
             manifest_path: root.join("Cargo.toml"),

@@ -17,20 +17,21 @@
 //!   whose native twin returns what Tokio's did, awaited where it is called
 //!   (`f(args).await`, in any expression) in such a function: it only gets the cx;
 //! - a function has the cx if it is an entry point with no parameters and no option the
-//!   native attribute lacks, or a *threaded* function: an `async fn` of the file, free
-//!   or in an inherent `impl` (never a trait's: the trait fixes the signature), private
-//!   unless nothing outside the package can call it (a binary-only or unpublished
-//!   package no member depends on), that needs a cx (it makes such a call or calls
-//!   another threaded function), whose name appears nowhere else in the package and,
-//!   in its own file, only as its definition and as awaited calls in the bodies of
-//!   functions that have the cx, each in the function's own form ([`CallForm`]):
-//!   `name(args)` (or `super::name(args)`) for a free function, `x.name(args)` for a
-//!   method, `Type::name(args)` for an associated function without `self`. Anything
-//!   else that mentions the name (a function pointer, a closure, a `spawn`, a macro, a
-//!   call in another form, another file) keeps it unthreaded, and the calls in it stay
-//!   manual. A method call is matched by name only (the receiver's type is not known):
-//!   when it was another type's method after all, the build breaks at that call and
-//!   `--apply` backs the function's rewrites out;
+//!   native attribute lacks, or a *threaded* function: an `async fn` of the package,
+//!   free or in an inherent `impl` (never a trait's: the trait fixes the signature),
+//!   private unless nothing outside the package can call it (a binary-only or
+//!   unpublished package no member depends on), that needs a cx (it makes such a call
+//!   or calls another threaded function), defined once in the package, whose name
+//!   appears in the package's files (imports of the package's own items aside) only as
+//!   its definition and as awaited calls in the bodies of functions that have the cx,
+//!   each in the function's own form ([`CallForm`]): `name(args)` (or
+//!   `module::name(args)`, `crate::module::name(args)`) for a free function,
+//!   `x.name(args)` for a method, `Type::name(args)` for an associated function without
+//!   `self`. Anything else that mentions the name (a function pointer, a closure, a
+//!   `spawn`, a macro, a call in another form, a path through another crate) keeps it
+//!   unthreaded, and the calls in it stay manual. Names are matched, not resolved (the
+//!   receiver's type is not known): when a call was of another item after all, the
+//!   build breaks there and `--apply` backs the function's rewrites out;
 //! - no function involved uses the name `cx` already.
 //!
 //! A threaded function gets `cx: &asupersync::Cx` as its first parameter (after `self`
@@ -138,8 +139,9 @@ pub struct CxCall {
     pub scope: usize,
     /// What gets the cx to it: the `cx` parameter of its function, and of every
     /// threaded function up to the entry points with the `cx` argument of each call
-    /// on the way ([`thread`] fills it in).
-    pub chain: Vec<Edit>,
+    /// on the way ([`thread`] fills it in), each edit with the index of its file in
+    /// the package (a chain crosses files).
+    pub chain: Vec<FileEdit>,
     /// How the scope passes its cx: `cx` (a `&Cx` parameter) or `&cx` (the owned `Cx`
     /// of a spawned task).
     pub cx_arg: &'static str,
@@ -165,9 +167,15 @@ pub enum Handle {
     Spawn(usize),
 }
 
+/// An edit of the file with this index among the package's files.
+pub type FileEdit = (usize, Edit);
+
 /// A function that can have the cx: an entry point, or a candidate to be threaded.
 #[derive(Debug, Clone)]
 pub struct CxScope {
+    /// The index of its file among the package's files (0 until the package-level
+    /// analysis places it).
+    pub file: usize,
     /// Empty for the body of a spawned task.
     pub name: String,
     pub entry: bool,
@@ -509,6 +517,7 @@ fn scan_body(
     };
     finder.visit_block(block);
     let scope = CxScope {
+        file: 0,
         name: String::new(),
         entry: false,
         spawned_in: None,
@@ -593,14 +602,15 @@ fn identifier_counts_of(
 /// spawns are rewritten, and keeps the calls that then have a cx, each with its
 /// [`CxCall::chain`] (and a spawn with its own edits).
 ///
-/// `occurrences(name)`: how often the identifier occurs in the file; `elsewhere(name)`:
-/// whether another file of the package mentions it.
+/// `scopes` are those of every file of the package (each knows its file, and `calls`
+/// their scope by its index here); `occurrences(name)`: how often the identifier
+/// occurs in the package's files (imports of the package's own items aside);
+/// `sources`: the text of each file.
 pub fn thread(
     scopes: &[CxScope],
     calls: Vec<CxCall>,
     occurrences: &dyn Fn(&str) -> usize,
-    elsewhere: &dyn Fn(&str) -> bool,
-    source: &str,
+    sources: &[&str],
 ) -> Threading {
     // A function wrapped in compat keeps its body as written: nothing in it gets a cx.
     let wrapping = |i: usize| scopes[i].wrap.is_some() && scopes[i].wrap_why.is_some();
@@ -636,7 +646,7 @@ pub fn thread(
     let mut threaded: Vec<bool> = scopes
         .iter()
         .map(|scope| {
-            !scope.entry && scope.spawned_in.is_none() && !elsewhere(&scope.name) && {
+            !scope.entry && scope.spawned_in.is_none() && {
                 // One definition only (a second item of that name would share calls).
                 scopes.iter().filter(|s| s.name == scope.name).count() == 1
             }
@@ -749,7 +759,7 @@ pub fn thread(
         spawn_edits: &'a std::collections::HashMap<(usize, usize), Vec<Edit>>,
     }
     impl Chains<'_> {
-        fn of(&self, f: usize, seen: &mut Vec<usize>, out: &mut Vec<Edit>) {
+        fn of(&self, f: usize, seen: &mut Vec<usize>, out: &mut Vec<FileEdit>) {
             if seen.contains(&f) {
                 return;
             }
@@ -761,12 +771,12 @@ pub fn thread(
                         .get(&(parent, start))
                         .into_iter()
                         .flatten()
-                        .cloned(),
+                        .map(|edit| (self.scopes[parent].file, edit.clone())),
                 );
                 self.of(parent, seen, out);
                 return;
             }
-            out.push(scope.param_edit());
+            out.push((scope.file, scope.param_edit()));
             if scope.entry {
                 return;
             }
@@ -775,7 +785,10 @@ pub fn thread(
                     continue;
                 }
                 for call in caller.local_calls.iter().filter(|c| c.calls(scope)) {
-                    out.push(cx_argument(call.args_start, call.has_args, caller.cx_arg()));
+                    out.push((
+                        caller.file,
+                        cx_argument(call.args_start, call.has_args, caller.cx_arg()),
+                    ));
                     self.of(g, seen, out);
                 }
             }
@@ -793,9 +806,15 @@ pub fn thread(
             let scope = &scopes[f];
             let wrap = scope.wrap.as_ref()?;
             let why = scope.wrap_why.as_deref()?;
-            let mut edits = super::compat::wrap_edits(wrap, &scope.name, why, source);
+            let source = sources[scope.file];
+            let mut edits: Vec<FileEdit> =
+                super::compat::wrap_edits(wrap, &scope.name, why, source)
+                    .into_iter()
+                    .map(|edit| (scope.file, edit))
+                    .collect();
             chains.of(f, &mut Vec::new(), &mut edits);
             Some(WrappedFn {
+                file: scope.file,
                 name: scope.name.clone(),
                 body: wrap.body_open..wrap.body_close,
                 edits,
@@ -831,11 +850,13 @@ pub struct Threading {
 /// A function whose body runs in the compat quarantine.
 #[derive(Debug, Clone)]
 pub struct WrappedFn {
+    /// The index of its file.
+    pub file: usize,
     pub name: String,
     /// Inside the braces of its body.
     pub body: Range<usize>,
     /// The wrap, the `cx` parameter and the calls passing it, up to the entry points.
-    pub edits: Vec<Edit>,
+    pub edits: Vec<FileEdit>,
 }
 
 struct Finder<'o> {
@@ -893,18 +914,29 @@ impl<'ast> Visit<'ast> for Finder<'_> {
                 let plain = segments.iter().all(|s| s.arguments.is_none())
                     && callee.qself.is_none()
                     && callee.path.leading_colon.is_none();
-                // `super::f` / `self::f` / `crate::f` name a free function (of this file,
-                // if the name is defined only here); `Type::f` / `Self::f` an
-                // associated one.
-                let named = match segments.len() {
-                    1 => Some((CallForm::Free, &segments[0].ident)),
-                    2 if ["super", "self", "crate"]
+                // `f`, `module::f`, `crate::module::f` name a free function (the one
+                // of the package, if the name is defined once: a same-named function
+                // of another crate breaks the build, and `--apply` backs it out);
+                // `Type::f` / `Self::f` an associated one.
+                let local = |segment: &syn::PathSegment| {
+                    ["super", "self", "crate"]
                         .iter()
-                        .any(|module| segments[0].ident == module) =>
-                    {
-                        Some((CallForm::Free, &segments[1].ident))
-                    }
+                        .any(|m| segment.ident == m)
+                };
+                let lowercase = |segment: &syn::PathSegment| {
+                    segment
+                        .ident
+                        .to_string()
+                        .starts_with(|c: char| c.is_ascii_lowercase())
+                };
+                let named = match segments.len() {
+                    0 => None,
+                    1 => Some((CallForm::Free, &segments[0].ident)),
+                    2 if lowercase(&segments[0]) => Some((CallForm::Free, &segments[1].ident)),
                     2 => Some((CallForm::Associated, &segments[1].ident)),
+                    n if local(&segments[0]) && segments.iter().take(n - 1).all(lowercase) => {
+                        Some((CallForm::Free, &segments[n - 1].ident))
+                    }
                     _ => None,
                 };
                 if let (true, Some((form, name))) = (plain, named) {

@@ -17,8 +17,9 @@
 //!   as long as a wrong rewrite fails to compile where it was made.
 //!
 //! Tiers done: 1 manifests, 2 entry points, 3 imports and paths, 4 Cx threading from
-//! the entry points through the private async functions and inherent methods of a file
-//! (public ones too where nothing outside the package calls them) into
+//! the entry points through the private async functions and inherent methods of a
+//! package, across its files (public ones too where nothing outside the package calls
+//! them), into
 //! `sleep`/`sleep_until`/`yield_now` statements ([`cx`]), and 5: `join!`, `select!` in
 //! a function that has the cx when every branch is one of those calls (so every loser
 //! is cancel-aware once native), and `spawn`/`spawn_blocking` whose handles are awaited

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::cx::takes_entry_cx;
 use super::manifest::{self, DependencySource, ManifestNeeds};
 use super::shape::Shape;
-use super::source::{analyse, FileAnalysis};
+use super::source::{analyse_package, prepare, rewrite_package, FileAnalysis};
 
 /// What happens to one usage site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -60,10 +60,12 @@ pub struct FileChange {
     pub rel_path: String,
     pub old: String,
     pub new: String,
-    /// Byte ranges of `new` and the usage (index into the file's usages) each belongs
-    /// to: every edit made for the usage, and where the usage itself now is. A compiler
-    /// error on one of them is blamed on that usage ([`super::apply`]).
-    pub owners: Vec<(std::ops::Range<usize>, usize)>,
+    /// Byte ranges of `new` and the usage each belongs to (its file, relative to the
+    /// workspace root, and its index among the file's usages): every edit made for the
+    /// usage (in this file: a usage's cx chain may edit others), and where the usage
+    /// itself now is. A compiler error on one of them is blamed on that usage
+    /// ([`super::apply`]).
+    pub owners: Vec<(std::ops::Range<usize>, (String, usize))>,
 }
 
 /// Usages that `--apply` backed out (their edits broke the build), keyed by file
@@ -114,44 +116,34 @@ pub fn plan_package(
     backed_out: &BackedOut,
 ) -> anyhow::Result<PackagePlan> {
     let mut notes = Vec::new();
-    let mut files = Vec::new();
-    let texts = package
-        .files
-        .iter()
-        .map(|file| std::fs::read_to_string(&file.path))
-        .collect::<std::io::Result<Vec<String>>>()?;
-    for (index, (file, text)) in package.files.iter().zip(&texts).enumerate() {
-        // Whether a file of the package other than this one mentions `name` (as a
-        // whole word; in a comment too, which only makes the answer safer).
-        let elsewhere = |name: &str| {
-            texts
-                .iter()
-                .enumerate()
-                .any(|(other, text)| other != index && mentions_word(text, name))
-        };
-        match analyse(
-            text.clone(),
-            &package.extern_crates,
-            roots,
-            &elsewhere,
-            private_api,
-        ) {
-            Ok(analysis) => {
-                let through = link_through(&analysis);
-                files.push(Analysed {
-                    rel_path: &file.rel_path,
-                    path: &file.path,
-                    target: file.target_kind,
-                    analysis,
-                    through,
-                });
+    let mut parsed = Vec::new();
+    let mut prepared = Vec::new();
+    for file in &package.files {
+        let text = std::fs::read_to_string(&file.path)?;
+        match prepare(text, &package.extern_crates, roots, private_api) {
+            Ok(file_prepared) => {
+                parsed.push(file);
+                prepared.push(file_prepared);
             }
+            // Its mentions of the package's functions are not counted, but nothing is
+            // threaded then: the package stays on Tokio (see `demoted_by`).
             Err(err) => notes.push(format!(
                 "{} does not parse ({err}): nothing in the package is rewritten that needs it off Tokio",
                 file.rel_path
             )),
         }
     }
+    let files: Vec<Analysed<'_>> = parsed
+        .into_iter()
+        .zip(analyse_package(prepared))
+        .map(|(file, analysis)| Analysed {
+            rel_path: &file.rel_path,
+            path: &file.path,
+            target: file.target_kind,
+            through: link_through(&analysis),
+            analysis,
+        })
+        .collect();
     let manifest_text = std::fs::read_to_string(&package.manifest_path)?;
     let holdout = manifest::holdout_dependency(&manifest_text);
 
@@ -228,18 +220,21 @@ pub fn plan_package(
                 _ => shape,
             }
         };
-        let mut new_refusals = Vec::new();
-        let mut rewrites = Vec::new();
-        for (f, file) in files.iter().enumerate() {
-            let verdict = |i: usize| -> Option<String> {
-                effective(&refused, f, i).native().map(str::to_string)
-            };
-            let rewrite = file.analysis.rewrite(&verdict);
-            for (i, reason) in &rewrite.refused {
-                new_refusals.push(((f, *i), reason.clone()));
-            }
-            rewrites.push(rewrite);
-        }
+        let verdict = |f: usize, i: usize| -> Option<String> {
+            effective(&refused, f, i).native().map(str::to_string)
+        };
+        let analyses: Vec<&FileAnalysis> = files.iter().map(|file| &file.analysis).collect();
+        let rewrites = rewrite_package(&analyses, &verdict);
+        let new_refusals: Vec<((usize, usize), String)> = rewrites
+            .iter()
+            .enumerate()
+            .flat_map(|(f, rewrite)| {
+                rewrite
+                    .refused
+                    .iter()
+                    .map(move |(i, reason)| ((f, *i), reason.clone()))
+            })
+            .collect();
         let mut refused_more = false;
         for (key, reason) in new_refusals {
             refused_more |= refused.insert(key, reason).is_none();
@@ -304,10 +299,11 @@ pub fn plan_package(
             let edits = &rewrites[f].edits;
             let new = edits.apply(&file.analysis.source);
             if new != file.analysis.source {
-                let mut owners: Vec<(std::ops::Range<usize>, usize)> = rewrites[f]
+                let key = |(g, i): (usize, usize)| (files[g].rel_path.to_string(), i);
+                let mut owners: Vec<(std::ops::Range<usize>, (String, usize))> = rewrites[f]
                     .owners
                     .iter()
-                    .map(|(range, i)| (edits.shifted(range), *i))
+                    .map(|(range, owner)| (edits.shifted(range), key(*owner)))
                     .collect();
                 owners.extend(
                     file.analysis
@@ -318,7 +314,7 @@ pub fn plan_package(
                             let at = d.resolved.location.byte_start..d.resolved.location.byte_end;
                             (sites[sites.len() - file.analysis.drafts.len() + i].disposition
                                 == Disposition::Automatic)
-                                .then(|| (edits.shifted(&at), i))
+                                .then(|| (edits.shifted(&at), key((f, i))))
                         }),
                 );
                 changes.push(FileChange {
@@ -386,15 +382,6 @@ pub fn private_api(package: &Package, publish: Option<&[String]>, has_dependents
         .iter()
         .any(|file| file.target_kind == TargetKind::Lib);
     !has_dependents && (!has_lib || publish.is_some_and(<[String]>::is_empty))
-}
-
-/// Whether `text` contains `word` with no identifier character on either side.
-fn mentions_word(text: &str, word: &str) -> bool {
-    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(word).any(|(at, _)| {
-        !text[..at].chars().next_back().is_some_and(is_ident)
-            && !text[at + word.len()..].chars().next().is_some_and(is_ident)
-    })
 }
 
 /// For each path written through a name, the import draft of the same file that binds

@@ -134,7 +134,7 @@ pub fn shape(api: &str) -> Shape {
         return Shape::Manual(format!(
             "tier 4 passes a cx only to an awaited call `f(args).await` in a function that \
              can have one: an entry point, or a private free `async fn` (or inherent method; \
-             `pub` too in a package nothing outside calls) of the same file called only \
+             `pub` too in a package nothing outside calls) of the package called only \
              (awaited) from such functions: {note}"
         ));
     }
@@ -142,8 +142,8 @@ pub fn shape(api: &str) -> Shape {
         return Shape::Manual(format!(
             "tier 4 threads a cx only into a statement `call(..).await;` of a function \
              returning `()` that can have one: an entry point, or a private free `async fn` \
-             (or inherent method; `pub` too in a package nothing outside calls) of the same \
-             file called only (awaited) from such functions: {note}"
+             (or inherent method; `pub` too in a package nothing outside calls) of the \
+             package called only (awaited) from such functions: {note}"
         ));
     }
     if note.contains("&cx") {

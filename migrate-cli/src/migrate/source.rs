@@ -23,8 +23,8 @@ use proc_macro2::Span;
 use syn::visit::Visit;
 
 use super::cx::{
-    identifier_counts, scan_function, thread, threadable, CxCall, CxForm, CxScope, Threading,
-    CX_FUNCTIONS, CX_MACROS, CX_SAME_RESULT, CX_SPAWNS,
+    identifier_counts, scan_function, thread, threadable, CxCall, CxForm, CxScope, FileEdit,
+    Threading, CX_FUNCTIONS, CX_MACROS, CX_SAME_RESULT, CX_SPAWNS,
 };
 use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
@@ -51,7 +51,7 @@ pub struct FileAnalysis {
     uses: Vec<UseItem>,
     /// The edits of the functions wrapped in compat (tier 6): made with the entry
     /// points, since a wrap is only right once they are native.
-    wrap_edits: Vec<Edit>,
+    wrap_edits: Vec<FileEdit>,
     /// The names of the functions wrapped in compat (tier 6).
     pub wrapped: Vec<String>,
 }
@@ -70,6 +70,21 @@ struct UseItem {
     grouped: bool,
 }
 
+impl UseItem {
+    /// Whether it imports the package's own items (`crate::`, `self::`, `super::`, or a
+    /// module of the crate root: anything but an extern crate or the standard library).
+    fn is_local(&self, crates: &ExternCrates) -> bool {
+        let first = match &self.tree {
+            syn::UseTree::Path(path) => path.ident.to_string(),
+            _ => return false,
+        };
+        !self.leading_colon
+            && (matches!(first.as_str(), "crate" | "self" | "super")
+                || crates.real_name(&first).is_none()
+                    && !matches!(first.as_str(), "std" | "core" | "alloc"))
+    }
+}
+
 #[derive(Debug)]
 struct UseLeaf {
     /// Byte end of the leaf's last token: the key the resolver's location shares.
@@ -86,57 +101,69 @@ struct EntryAttr {
     problem: Option<String>,
 }
 
-/// Parses and analyses one file. `roots` are the crate names whose usages count;
-/// `elsewhere(name)` says whether another file of the package mentions an identifier
-/// (a function mentioned elsewhere is not threaded a cx: see [`super::cx`]);
-/// `private_api`: nothing outside the package can call its functions, so a `pub` one
-/// may be threaded too.
-pub fn analyse(
+/// One parsed file, before the package-level decisions of tier 4 ([`analyse_package`]).
+#[derive(Debug)]
+pub struct Prepared {
+    source: String,
+    resolved: Vec<ResolvedUse>,
+    shapes: Vec<(Shape, Option<String>)>,
+    /// What the [`Collector`] found (its cx calls matched to what they call).
+    found: Found,
+    /// How often each identifier occurs, imports of the package's own items aside
+    /// (`use crate::store::fetch;` neither calls `fetch` nor stops it taking a cx).
+    counts: HashMap<String, usize>,
+}
+
+/// Parses one file and finds what the package-level analysis needs. `roots` are the
+/// crate names whose usages count; `private_api`: nothing outside the package can call
+/// its functions, so a `pub` one may be threaded too.
+pub fn prepare(
     source: String,
     crates: &ExternCrates,
     roots: &[&str],
-    elsewhere: &dyn Fn(&str) -> bool,
     private_api: bool,
-) -> Result<FileAnalysis, syn::Error> {
+) -> Result<Prepared, syn::Error> {
     let file = syn::parse_file(&source)?;
     let resolved = collect_uses(&source, &file, crates, roots);
     let mut collector = Collector {
         source: &source,
         lines: LineIndex::new(&source),
-        uses: Vec::new(),
-        macro_bodies: Vec::new(),
-        native_joins: Vec::new(),
-        entries: Vec::new(),
-        scopes: Vec::new(),
-        quarantined: Vec::new(),
-        cx_calls: Vec::new(),
+        found: Found::default(),
         private_api,
     };
     collector.visit_file(&file);
-    let Collector {
-        uses,
-        macro_bodies,
-        native_joins,
-        entries,
-        scopes,
-        cx_calls,
-        quarantined,
-        ..
-    } = collector;
-    let leaf_at: HashMap<usize, ()> = uses
+    let mut found = collector.found;
+    let leaf_at: HashMap<usize, ()> = found
+        .uses
         .iter()
         .flat_map(|item| item.leaves.iter().map(|leaf| (leaf.end, ())))
         .collect();
-    let counts = identifier_counts(&source);
-    let cx_calls = matched_cx_calls(cx_calls, &resolved, &source);
+    let mut counts = identifier_counts(&source);
+    for item in found.uses.iter().filter(|item| item.is_local(crates)) {
+        for (name, n) in identifier_counts(&source[item.range.clone()]) {
+            if let Some(count) = counts.get_mut(&name) {
+                *count = count.saturating_sub(n);
+            }
+        }
+    }
+    found.cx_calls = matched_cx_calls(std::mem::take(&mut found.cx_calls), &resolved, &source);
     let shapes: Vec<(Shape, Option<String>)> = resolved
         .iter()
-        .map(|resolved| draft_shape(&source, resolved, crates, &leaf_at, &macro_bodies, &entries))
+        .map(|resolved| {
+            draft_shape(
+                &source,
+                resolved,
+                crates,
+                &leaf_at,
+                &found.macro_bodies,
+                &found.entries,
+            )
+        })
         .collect();
     // Tier 6: a function whose body uses something that stays on Tokio (not a call
     // tier 4 or 5 rewrites) is wrapped in compat, if it can be.
-    let mut scopes = scopes;
-    for scope in scopes.iter_mut() {
+    let cx_calls = &found.cx_calls;
+    for scope in found.scopes.iter_mut() {
         let Some(wrap) = &scope.wrap else { continue };
         let body = wrap.body_open..wrap.body_close;
         scope.wrap_why = resolved.iter().zip(&shapes).find_map(|(r, (shape, _))| {
@@ -152,16 +179,99 @@ pub fn analyse(
                 })
         });
     }
-    let Threading {
-        calls: cx_calls,
-        wrapped,
-    } = thread(
+    Ok(Prepared {
+        source,
+        resolved,
+        shapes,
+        found,
+        counts,
+    })
+}
+
+/// Analyses the files of one package together: tier 4 threads a cx across them (a
+/// function of one file called from another gets it when every call, in every file, is
+/// in a function that has one).
+pub fn analyse_package(files: Vec<Prepared>) -> Vec<FileAnalysis> {
+    let mut scopes: Vec<CxScope> = Vec::new();
+    let mut calls: Vec<CxCall> = Vec::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for (f, file) in files.iter().enumerate() {
+        let base = scopes.len();
+        scopes.extend(file.found.scopes.iter().cloned().map(|mut scope| {
+            scope.file = f;
+            scope.spawned_in = scope
+                .spawned_in
+                .map(|(parent, start)| (parent + base, start));
+            scope
+        }));
+        calls.extend(file.found.cx_calls.iter().cloned().map(|mut call| {
+            call.scope += base;
+            call
+        }));
+        for (name, n) in &file.counts {
+            *counts.entry(name.clone()).or_default() += n;
+        }
+    }
+    let sources: Vec<&str> = files.iter().map(|file| file.source.as_str()).collect();
+    let threading = thread(
         &scopes,
-        cx_calls,
+        calls,
         &|name| counts.get(name).copied().unwrap_or(0),
-        elsewhere,
-        &source,
+        &sources,
     );
+    files
+        .into_iter()
+        .enumerate()
+        .map(|(f, file)| finish(file, f, &scopes, &threading))
+        .collect()
+}
+
+/// Analyses one file as a package of its own, where `elsewhere(name)` says whether
+/// some other file mentions an identifier (which keeps a function of that name as it
+/// was: its calls there are not seen).
+#[cfg(test)]
+pub fn analyse(
+    source: String,
+    crates: &ExternCrates,
+    roots: &[&str],
+    elsewhere: &dyn Fn(&str) -> bool,
+    private_api: bool,
+) -> Result<FileAnalysis, syn::Error> {
+    let file = prepare(source, crates, roots, private_api)?;
+    let sources = [file.source.as_str()];
+    let threading = thread(
+        &file.found.scopes,
+        file.found.cx_calls.clone(),
+        &|name| file.counts.get(name).copied().unwrap_or(0) + usize::from(elsewhere(name)),
+        &sources,
+    );
+    let scopes = file.found.scopes.clone();
+    Ok(finish(file, 0, &scopes, &threading))
+}
+
+/// The analysis of file `f` once the package's threading is decided.
+fn finish(file: Prepared, f: usize, scopes: &[CxScope], threading: &Threading) -> FileAnalysis {
+    let Prepared {
+        source,
+        resolved,
+        shapes,
+        found:
+            Found {
+                uses,
+                macro_bodies,
+                native_joins,
+                quarantined,
+                ..
+            },
+        ..
+    } = file;
+    let cx_calls: Vec<&CxCall> = threading
+        .calls
+        .iter()
+        .filter(|call| scopes[call.scope].file == f)
+        .collect();
+    let wrapped: Vec<&super::cx::WrappedFn> =
+        threading.wrapped.iter().filter(|w| w.file == f).collect();
     let drafts = resolved
         .into_iter()
         .zip(shapes)
@@ -178,7 +288,7 @@ pub fn analyse(
                         && resolved.kind == kind
                         && call.rewrites(&resolved.path)
                 })
-                .cloned();
+                .map(|call| (*call).clone());
             // `join!` needs no cx: the native macro takes the same comma-separated
             // futures and yields the same tuple, so it is a path change (tier 5)
             // wherever the native macro parses its body.
@@ -233,14 +343,17 @@ pub fn analyse(
             }
         })
         .collect();
-    Ok(FileAnalysis {
+    FileAnalysis {
         lines: LineIndex::new(&source),
         source,
         drafts,
         uses,
         wrapped: wrapped.iter().map(|w| w.name.clone()).collect(),
-        wrap_edits: wrapped.into_iter().flat_map(|w| w.edits).collect(),
-    })
+        wrap_edits: wrapped
+            .iter()
+            .flat_map(|w| w.edits.iter().cloned())
+            .collect(),
+    }
 }
 
 /// The macro whose native twin takes the same body and needs no cx.
@@ -389,85 +502,123 @@ pub struct FileRewrite {
     pub edits: EditSet,
     /// Indexes into `drafts` of usages not rewritten after all, with why.
     pub refused: Vec<(usize, String)>,
-    /// Which usage each accepted edit belongs to (by the edit's range in the original
-    /// text): an edit several usages need (a cx signature shared by the calls of a
-    /// function) is listed once per usage. `--apply` backs out the usages whose edits
-    /// a compiler error touches.
-    pub owners: Vec<(Range<usize>, usize)>,
+    /// Which usage each accepted edit of this file belongs to (by the edit's range in
+    /// the original text; the usage by its file and index there): an edit several
+    /// usages need (a cx signature shared by the calls of a function) is listed once
+    /// per usage. `--apply` backs out the usages whose edits a compiler error touches.
+    pub owners: Vec<(Range<usize>, (usize, usize))>,
 }
 
-impl FileAnalysis {
-    /// The edits for the usages `verdict` rewrites.
-    pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
-        let mut out = FileRewrite::default();
-        let mut import_at: HashMap<usize, (usize, String)> = HashMap::new();
-        for (index, draft) in self.drafts.iter().enumerate() {
-            let Some(native) = verdict(index) else {
+/// A per-usage verdict across a package: for usage `index` of file `file`, rewrite to
+/// this path, or stay.
+pub type PackageVerdict<'a> = &'a dyn Fn(usize, usize) -> Option<String>;
+
+/// Adds `edits` (each to its file's set) all or none: `Err` holds the accepted edit one
+/// of them overlaps.
+fn add_all(
+    out: &mut [FileRewrite],
+    files: &[&FileAnalysis],
+    edits: &[FileEdit],
+) -> Result<(), Edit> {
+    let mut trial: HashMap<usize, EditSet> = HashMap::new();
+    for (file, edit) in edits {
+        let set = trial
+            .entry(*file)
+            .or_insert_with(|| out[*file].edits.clone());
+        set.add(edit.clone(), &files[*file].source)
+            .map_err(|overlap| overlap.accepted)?;
+    }
+    for (file, set) in trial {
+        out[file].edits = set;
+    }
+    Ok(())
+}
+
+/// The edits of every file of a package for the usages `verdict` rewrites. A usage's
+/// edits may lie in other files (the cx chain of a function called from another
+/// file): they are made all or none, and each is listed as owned by the usage in the
+/// file it edits.
+pub fn rewrite_package(files: &[&FileAnalysis], verdict: PackageVerdict<'_>) -> Vec<FileRewrite> {
+    let mut out: Vec<FileRewrite> = files.iter().map(|_| FileRewrite::default()).collect();
+    let mut imports: Vec<HashMap<usize, (usize, String)>> = vec![HashMap::new(); files.len()];
+    for (f, file) in files.iter().enumerate() {
+        for (index, draft) in file.drafts.iter().enumerate() {
+            let Some(native) = verdict(f, index) else {
                 continue;
             };
             let range = draft.resolved.location.byte_start..draft.resolved.location.byte_end;
             if draft.resolved.kind == UseKind::Import {
-                import_at.insert(range.end, (index, native));
+                imports[f].insert(range.end, (index, native));
                 continue;
             }
             // A path written through an import follows it: only the import is edited.
-            let mut edits = Vec::new();
+            let mut edits: Vec<FileEdit> = Vec::new();
             if draft.through.is_none() && !draft.cx_call.as_ref().is_some_and(CxCall::replaces_path)
             {
-                edits.push(Edit::new(range, native));
+                edits.push((f, Edit::new(range, native)));
             }
             if let Some(call) = &draft.cx_call {
                 // The chain is shared by every call of a function: `EditSet` keeps
                 // one of each.
-                edits.extend(call.edits(&self.source));
+                edits.extend(call.edits(&file.source).into_iter().map(|edit| (f, edit)));
                 edits.extend(call.chain.iter().cloned());
             }
-            // All of a usage's edits or none of them.
-            let mut trial = out.edits.clone();
-            let ranges: Vec<Range<usize>> = edits.iter().map(|edit| edit.range.clone()).collect();
-            let result = edits
-                .into_iter()
-                .try_for_each(|edit| trial.add(edit, &self.source).map_err(|o| o.accepted));
-            match result {
+            match add_all(&mut out, files, &edits) {
                 Ok(()) => {
-                    out.edits = trial;
-                    out.owners
-                        .extend(ranges.into_iter().map(|range| (range, index)));
+                    for (g, edit) in edits {
+                        out[g].owners.push((edit.range, (f, index)));
+                    }
                 }
-                Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
+                Err(accepted) => out[f].refused.push((index, overlap_reason(&accepted))),
             }
         }
-        let entry = self.drafts.iter().enumerate().find(|(index, draft)| {
-            matches!(draft.shape, Shape::EntryPoint(_)) && verdict(*index).is_some()
-        });
-        if let (Some((index, _)), false) = (entry, self.wrap_edits.is_empty()) {
-            let mut trial = out.edits.clone();
-            let result = self.wrap_edits.iter().try_for_each(|edit| {
-                trial
-                    .add(edit.clone(), &self.source)
-                    .map_err(|o| o.accepted)
-            });
-            match result {
+    }
+    // The wraps of tier 6 are made with the entry points (their chains reach them).
+    let entry = files.iter().enumerate().find_map(|(f, file)| {
+        file.drafts
+            .iter()
+            .enumerate()
+            .find(|(index, draft)| {
+                matches!(draft.shape, Shape::EntryPoint(_)) && verdict(f, *index).is_some()
+            })
+            .map(|(index, _)| (f, index))
+    });
+    if let Some((f, index)) = entry {
+        for file in files {
+            if file.wrap_edits.is_empty() {
+                continue;
+            }
+            match add_all(&mut out, files, &file.wrap_edits) {
                 Ok(()) => {
-                    out.edits = trial;
-                    out.owners.extend(
-                        self.wrap_edits
-                            .iter()
-                            .map(|edit| (edit.range.clone(), index)),
-                    );
+                    for (g, edit) in &file.wrap_edits {
+                        out[*g].owners.push((edit.range.clone(), (f, index)));
+                    }
                 }
-                Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
+                Err(accepted) => out[f].refused.push((index, overlap_reason(&accepted))),
             }
         }
-        for item in &self.uses {
-            self.rewrite_use(item, &import_at, &mut out);
+    }
+    for (f, file) in files.iter().enumerate() {
+        for item in &file.uses {
+            file.rewrite_use(item, f, &imports[f], &mut out[f]);
         }
-        out
+    }
+    out
+}
+
+impl FileAnalysis {
+    /// The edits for the usages `verdict` rewrites, in a file analysed on its own.
+    #[cfg(test)]
+    pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
+        rewrite_package(&[self], &|_, index| verdict(index))
+            .pop()
+            .unwrap_or_default()
     }
 
     fn rewrite_use(
         &self,
         item: &UseItem,
+        file: usize,
         import_at: &HashMap<usize, (usize, String)>,
         out: &mut FileRewrite,
     ) {
@@ -527,7 +678,7 @@ impl FileAnalysis {
             Ok(()) => out.owners.extend(
                 rewritten
                     .iter()
-                    .map(|(_, index, _)| (range.clone(), *index)),
+                    .map(|(_, index, _)| (range.clone(), (file, *index))),
             ),
             Err(overlap) => refuse(out, &overlap_reason(&overlap.accepted)),
         }
@@ -640,6 +791,14 @@ fn print_tree(
 struct Collector<'s> {
     source: &'s str,
     lines: LineIndex,
+    found: Found,
+    /// Whether `pub` functions may be threaded (see [`prepare`]).
+    private_api: bool,
+}
+
+/// What a [`Collector`] finds in a file.
+#[derive(Debug, Default)]
+struct Found {
     uses: Vec<UseItem>,
     macro_bodies: Vec<Range<usize>>,
     /// Where the path of each `join!` whose body the native `join!` parses starts.
@@ -650,8 +809,6 @@ struct Collector<'s> {
     /// Inner functions of earlier wraps (tier 6): name and body.
     quarantined: Vec<(String, Range<usize>)>,
     cx_calls: Vec<CxCall>,
-    /// Whether `pub` functions may be threaded (see [`analyse`]).
-    private_api: bool,
 }
 
 impl Collector<'_> {
@@ -661,10 +818,10 @@ impl Collector<'_> {
             let location = self.lines.span_location(self.source, span);
             location.byte_start..location.byte_end
         };
-        let first = self.scopes.len();
+        let first = self.found.scopes.len();
         for (scope, calls) in scan_function(function, entry, in_impl, first, &offset) {
-            self.scopes.push(scope);
-            self.cx_calls.extend(calls);
+            self.found.scopes.push(scope);
+            self.found.cx_calls.extend(calls);
         }
     }
 
@@ -736,7 +893,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 format!("{} ", self.source[vis_start..use_start].trim_end())
             }
         };
-        self.uses.push(UseItem {
+        self.found.uses.push(UseItem {
             range: start..end,
             tree_range: tree_start..tree_end,
             has_attrs: !item.attrs.is_empty(),
@@ -751,7 +908,9 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         if !is_std_expression_macro(&mac.path) {
             let span = mac.delimiter.span().join();
-            self.macro_bodies.push(self.start(span)..self.end(span));
+            self.found
+                .macro_bodies
+                .push(self.start(span)..self.end(span));
         }
         if mac.path.segments.last().is_some_and(|s| s.ident == "join")
             && native_join_accepts(mac.tokens.clone())
@@ -764,7 +923,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                     .first()
                     .map_or(0, |s| self.start(s.ident.span())),
             };
-            self.native_joins.push(start);
+            self.found.native_joins.push(start);
         }
         syn::visit::visit_macro(self, mac);
     }
@@ -779,7 +938,8 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         if super::compat::wrapped_earlier(function, self.source, signature_start) {
             let body = self.end(function.block.brace_token.span.open())
                 ..self.start(function.block.brace_token.span.close());
-            self.quarantined
+            self.found
+                .quarantined
                 .push((function.sig.ident.to_string(), body));
             return;
         }
@@ -800,7 +960,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             let problem = entry_problem(function, attr);
             entry_attr = true;
             entry |= problem.is_none();
-            self.entries.push(EntryAttr {
+            self.found.entries.push(EntryAttr {
                 path_start,
                 problem,
             });
@@ -1175,6 +1335,70 @@ mod tests {
                 !out.contains("run(cx") && !out.contains("&self, cx"),
                 "{case}: {out}"
             );
+        }
+    }
+
+    /// Rewrites a package of `files` whose API nothing outside calls, as a planner
+    /// that rewrites every usage it can would.
+    fn rewrite_package_all(files: &[&str]) -> Vec<String> {
+        let mut crates = ExternCrates::new();
+        crates.insert("tokio", "tokio");
+        let prepared = files
+            .iter()
+            .map(|source| prepare(source.to_string(), &crates, &["tokio"], true).unwrap())
+            .collect();
+        let analyses = analyse_package(prepared);
+        let refs: Vec<&FileAnalysis> = analyses.iter().collect();
+        let verdict = |f: usize, i: usize| {
+            let draft = &analyses[f].drafts[i];
+            draft.through.is_none().then_some(())?;
+            draft.shape.native().map(str::to_string)
+        };
+        rewrite_package(&refs, &verdict)
+            .iter()
+            .zip(files)
+            .map(|(rewrite, source)| rewrite.edits.apply(source))
+            .collect()
+    }
+
+    #[test]
+    fn cx_is_threaded_across_files_when_every_mention_is_a_call_with_one() {
+        let worker = "pub async fn fill() { tokio::time::sleep(D).await; }\n";
+        let out = rewrite_package_all(&[
+            "use crate::w::fill;\n#[tokio::main]\nasync fn main() { w::fill().await; fill().await; }\n",
+            worker,
+        ]);
+        assert!(
+            out[0].contains("w::fill(cx).await; fill(cx).await;"),
+            "{}",
+            out[0]
+        );
+        assert!(
+            out[1].contains("pub async fn fill(cx: &asupersync::Cx)"),
+            "{}",
+            out[1]
+        );
+        for (case, main) in [
+            (
+                "a mention that is not a call",
+                "#[tokio::main]\nasync fn main() { w::fill().await; let f = w::fill; }\n",
+            ),
+            (
+                "a call through another crate's path",
+                "#[tokio::main]\nasync fn main() { w::fill().await; other::w::fill().await; }\n",
+            ),
+            (
+                "a call from a function without a cx",
+                "#[tokio::main]\nasync fn main() { w::fill().await; }\nfn f() { w::fill(); }\n",
+            ),
+        ] {
+            let out = rewrite_package_all(&[main, worker]);
+            assert!(
+                out[1].contains("pub async fn fill() {"),
+                "{case}: {}",
+                out[1]
+            );
+            assert!(!out[0].contains("fill(cx"), "{case}: {}", out[0]);
         }
     }
 
