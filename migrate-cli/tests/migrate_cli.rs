@@ -205,12 +205,7 @@ fn migrate_native_fixture_json_uses_registry_versions() {
     let output = fixture.migrate(&["--format", "json"]);
     assert!(output.status.success(), "{}", fixture.stderr(&output));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let manifest = report["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["file"] == "Cargo.toml")
-        .unwrap();
+    let manifest = first_where(&report["files"], "file", "Cargo.toml");
     insta::assert_snapshot!(manifest["diff"].as_str().unwrap());
     insta::assert_json_snapshot!(report["summary"]);
     insta::assert_json_snapshot!(report["packages"]);
@@ -343,6 +338,16 @@ fn migrate_apply_builds_runs_and_is_idempotent() {
 /// The loop of a fixture that goes fully native: `--apply` keeps the rewrite (it
 /// builds), the result's tests pass and its binary prints `expected` on the native
 /// runtime, and a second run changes nothing.
+/// The first element of the JSON array `items` whose `key` is `value`.
+fn first_where<'v>(items: &'v Value, key: &str, value: &str) -> &'v Value {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item[key] == value)
+        .unwrap_or_else(|| panic!("no {key} = {value} in {items}"))
+}
+
 /// Runs the dry run, which must succeed, and compares its output with the snapshot
 /// named after the test.
 fn assert_dry_run_snapshot(fixture: &Fixture, test: &str) {
@@ -626,6 +631,36 @@ fn migrate_apply_backs_out_only_the_rewrite_that_breaks_the_build() {
     let output = fixture.migrate_local(&["--apply", "--allow-dirty"]);
     assert_eq!(output.status.code(), Some(1), "{}", fixture.stderr(&output));
     assert_eq!(fixture.files(), after, "a second run changes nothing");
+}
+
+/// Tier 4 matches calls by name, so a method call of another type with the same name
+/// (std's `IntoFuture::into_future` next to `Job::into_future`) gets a cx too. The
+/// compiler refutes it in main.rs; `--apply` blames the usage in job.rs whose cx chain
+/// made that edit, backs it out (and the entry point it held), keeps the rest, and the
+/// result builds and prints what Tokio's did.
+#[test]
+fn migrate_apply_backs_out_a_cx_chain_refuted_in_another_file() {
+    let fixture = Fixture::new("migrate-guess");
+    let report = fixture.json(&[]);
+    assert_eq!(report["summary"]["automatic"], 7, "the dry run guesses");
+    let report = fixture.json(&["--apply", "--allow-dirty"]);
+    let sleep = first_where(&report["sites"], "api", "tokio::time::sleep");
+    assert_eq!(sleep["file"], "src/job.rs");
+    assert_eq!(sleep["disposition"], "manual");
+    let reason = sleep["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("backed out by --apply")
+            && reason.contains("src/main.rs:16:41: error[E0061]"),
+        "{reason}"
+    );
+    assert_eq!(report["summary"]["automatic"], 5);
+    let main = fixture.read("src/main.rs");
+    assert!(main.contains("ready(42).into_future().await"), "{main}");
+    assert!(main.contains("use std::time::Duration;"), "{main}");
+    let job = fixture.read("src/job.rs");
+    assert!(job.contains("pub async fn into_future(&self) {"), "{job}");
+    let run = fixture.cargo(&["run", "--quiet"]);
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "42\n");
 }
 
 /// A member whose own rewrite builds but breaks a member that depends on it (a native
