@@ -348,6 +348,20 @@ fn first_where<'v>(items: &'v Value, key: &str, value: &str) -> &'v Value {
         .unwrap_or_else(|| panic!("no {key} = {value} in {items}"))
 }
 
+/// A test that a fixture's dry run matches its snapshot and that `--apply` builds,
+/// passes the fixture's tests, prints `expected` and is idempotent.
+macro_rules! fixture_migrates_and_runs {
+    ($(#[$doc:meta])* $test:ident, $fixture:literal, $expected:literal) => {
+        $(#[$doc])*
+        #[test]
+        fn $test() {
+            let fixture = Fixture::new($fixture);
+            assert_dry_run_snapshot(&fixture, stringify!($test));
+            assert_applies_runs_and_is_idempotent(&fixture, $expected);
+        }
+    };
+}
+
 /// Runs the dry run, which must succeed, and compares its output with the snapshot
 /// named after the test.
 fn assert_dry_run_snapshot(fixture: &Fixture, test: &str) {
@@ -377,70 +391,60 @@ fn assert_applies_runs_and_is_idempotent(fixture: &Fixture, expected: &str) {
     assert_eq!(fixture.files(), after);
 }
 
-/// Tier 4, in entry points: sleeps and yields get the entry point's `cx`.
-#[test]
-fn migrate_cx_fixture_threads_cx_into_entry_points_and_runs() {
-    let fixture = Fixture::new("migrate-cx");
-    assert_dry_run_snapshot(
-        &fixture,
-        "migrate_cx_fixture_threads_cx_into_entry_points_and_runs",
-    );
-    assert_applies_runs_and_is_idempotent(&fixture, "done\n");
+fixture_migrates_and_runs! {
+    /// Tier 4, in entry points: sleeps and yields get the entry point's `cx`.
+    migrate_cx_fixture_threads_cx_into_entry_points_and_runs,
+    "migrate-cx",
+    "done\n"
 }
 
-/// Tier 4 through other functions: a cx threaded through private async functions
-/// (one returning a value, one taking arguments) from the entry point and from a test
-/// in `mod tests` (inside `assert_eq!`); a timeout and a `tokio::fs` call get it too.
-#[test]
-fn migrate_thread_fixture_threads_cx_through_helpers_and_runs() {
-    let fixture = Fixture::new("migrate-thread");
-    assert_dry_run_snapshot(
-        &fixture,
-        "migrate_thread_fixture_threads_cx_through_helpers_and_runs",
-    );
-    assert_applies_runs_and_is_idempotent(&fixture, "succeeded after 3 attempts (true, Ok(3))\n");
+fixture_migrates_and_runs! {
+    /// Tier 4 through other functions: a cx threaded through private async functions
+    /// (one returning a value, one taking arguments) from the entry point and from a test
+    /// in `mod tests` (inside `assert_eq!`); a timeout and a `tokio::fs` call get it too.
+    migrate_thread_fixture_threads_cx_through_helpers_and_runs,
+    "migrate-thread",
+    "succeeded after 3 attempts (true, Ok(3))\n"
 }
 
-/// Tier 4 through methods and a `pub` function of a package nothing outside calls
-/// (binary only): `self.tick(..)`, `ticker.run(..)` and `Ticker::settle()` pass the cx,
-/// the methods take it after `self`; the result builds, its test passes and it prints
-/// what Tokio's did.
-#[test]
-fn migrate_methods_fixture_threads_cx_through_methods_and_runs() {
-    let fixture = Fixture::new("migrate-methods");
-    assert_dry_run_snapshot(
-        &fixture,
-        "migrate_methods_fixture_threads_cx_through_methods_and_runs",
-    );
-    assert_applies_runs_and_is_idempotent(&fixture, "ticks: 3\n");
+fixture_migrates_and_runs! {
+    /// Tier 4 through methods and a `pub` function of a package nothing outside calls
+    /// (binary only): `self.tick(..)`, `ticker.run(..)` and `Ticker::settle()` pass the cx,
+    /// the methods take it after `self`; the result builds, its test passes and it prints
+    /// what Tokio's did.
+    migrate_methods_fixture_threads_cx_through_methods_and_runs,
+    "migrate-methods",
+    "ticks: 3\n"
 }
 
-/// Tier 4 across the files of a package nothing outside calls: a `pub` function called
-/// by its module path (`worker::fill`, `crate::worker::fill`) and through an import
-/// (`settle`), and a method of another file (`store.put(..)`) get the cx; the result
-/// builds, its test passes and it prints what Tokio's did.
-#[test]
-fn migrate_modules_fixture_threads_cx_across_files_and_runs() {
-    let fixture = Fixture::new("migrate-modules");
-    assert_dry_run_snapshot(
-        &fixture,
-        "migrate_modules_fixture_threads_cx_across_files_and_runs",
-    );
-    assert_applies_runs_and_is_idempotent(&fixture, "3 entries, last Some(2)\n");
+fixture_migrates_and_runs! {
+    /// Tier 4 across the files of a package nothing outside calls: a `pub` function called
+    /// by its module path (`worker::fill`, `crate::worker::fill`) and through an import
+    /// (`settle`), and a method of another file (`store.put(..)`) get the cx; the result
+    /// builds, its test passes and it prints what Tokio's did.
+    migrate_modules_fixture_threads_cx_across_files_and_runs,
+    "migrate-modules",
+    "3 entries, last Some(2)\n"
 }
 
-/// Tier 5, spawns: `tokio::spawn` (an `async move` body, whose sleep and helper call
-/// get the task's own cx, and a plain future) and `spawn_blocking` become the native
-/// ones, their awaited handles `join(cx)` mapped back to a `Result`. The result builds,
-/// its test passes and its binary prints what Tokio's did.
-#[test]
-fn migrate_spawn_fixture_rewrites_awaited_spawns_and_runs() {
-    let fixture = Fixture::new("migrate-spawn");
-    assert_dry_run_snapshot(
-        &fixture,
-        "migrate_spawn_fixture_rewrites_awaited_spawns_and_runs",
-    );
-    assert_applies_runs_and_is_idempotent(&fixture, "total 385, doubled 42\n");
+fixture_migrates_and_runs! {
+    /// Tier 4 for Tokio's `Mutex` and `RwLock`: guard calls on fields and locals declared
+    /// with them, in functions returning `io::Result`, become `.lock(cx).await?` (and
+    /// `.read(cx)`, `.write(cx)`), those functions get the cx and the import moves to the
+    /// native types; the result builds and prints what Tokio's did.
+    migrate_locks_fixture_gives_guard_calls_the_cx_and_runs,
+    "migrate-locks",
+    "hits: 2, seen: 2, log: 1\n"
+}
+
+fixture_migrates_and_runs! {
+    /// Tier 5, spawns: `tokio::spawn` (an `async move` body, whose sleep and helper call
+    /// get the task's own cx, and a plain future) and `spawn_blocking` become the native
+    /// ones, their awaited handles `join(cx)` mapped back to a `Result`. The result builds,
+    /// its test passes and its binary prints what Tokio's did.
+    migrate_spawn_fixture_rewrites_awaited_spawns_and_runs,
+    "migrate-spawn",
+    "total 385, doubled 42\n"
 }
 
 /// Tier 6: a private function whose body uses a Tokio API this version does not

@@ -32,6 +32,10 @@
 //!   unthreaded, and the calls in it stay manual. Names are matched, not resolved (the
 //!   receiver's type is not known): when a call was of another item after all, the
 //!   build breaks there and `--apply` backs the function's rewrites out;
+//! - or it is a guard call `receiver.lock().await` (`.read()`, `.write()`: see
+//!   [`GUARD_METHODS`]) on `self.field` or a local declared with Tokio's `Mutex` or
+//!   `RwLock`, in such a function returning a `Result`: it becomes
+//!   `receiver.lock(cx).await?`, and moves with the type's import (`source` decides);
 //! - no function involved uses the name `cx` already.
 //!
 //! A threaded function gets `cx: &asupersync::Cx` as its first parameter (after `self`
@@ -109,6 +113,13 @@ pub const CX_SAME_RESULT: [&str; 17] = [
     "tokio::fs::symlink_metadata",
     "tokio::fs::canonicalize",
 ];
+
+/// The methods of Tokio's `Mutex` and `RwLock` whose native twins take `&cx` and
+/// return `Result<Guard, Cancelled>` where Tokio's return the guard.
+pub const GUARD_METHODS: [&str; 3] = ["lock", "read", "write"];
+
+/// The Tokio types whose [`GUARD_METHODS`] calls this tier rewrites.
+pub const GUARD_TYPES: [&str; 2] = ["tokio::sync::Mutex", "tokio::sync::RwLock"];
 
 /// The Tokio macros this tier rewrites in entry points.
 pub const CX_MACROS: [&str; 1] = ["tokio::select"];
@@ -326,6 +337,17 @@ pub enum CxForm {
     BranchCall { args_start: usize, has_args: bool },
     /// `callee(args).await` of a [`CX_SAME_RESULT`] function, anywhere: gets the cx.
     SameResultCall { args_start: usize, has_args: bool },
+    /// `receiver.lock().await` (or `.read()`, `.write()`), where `receiver` is `self.name`
+    /// or `name`: a [`GUARD_METHODS`] call that becomes `receiver.lock(cx).await?` once
+    /// the receiver's type is the native one. `fallible`: its function returns a
+    /// `Result` (whose error must convert from `Cancelled`, which the compiler checks).
+    GuardCall {
+        receiver: String,
+        args_start: usize,
+        /// Just after `await`: where `?` goes.
+        after_await: usize,
+        fallible: bool,
+    },
     /// `spawn(future)` or `spawn_blocking(f)` (tier 5). `edits`: everything but the
     /// path of a `spawn_blocking` (rewritten as a path), filled in by [`thread`].
     Spawn {
@@ -351,6 +373,8 @@ impl CxCall {
         match &self.form {
             CxForm::AwaitedCall { .. } | CxForm::BranchCall { .. } => CX_FUNCTIONS.contains(&api),
             CxForm::SameResultCall { .. } => CX_SAME_RESULT.contains(&api),
+            // A method of a value: no usage of its own (its type's import has it).
+            CxForm::GuardCall { .. } => false,
             CxForm::Select { .. } => CX_MACROS.contains(&api),
             CxForm::Spawn { blocking, .. } => {
                 CX_SPAWNS.contains(&api) && *blocking == api.ends_with("spawn_blocking")
@@ -389,6 +413,16 @@ impl CxCall {
             } => return vec![cx_argument(*args_start, *has_args, self.cx_arg)],
             CxForm::Select { .. } => return Vec::new(),
             CxForm::Spawn { edits, .. } => return edits.clone(),
+            CxForm::GuardCall {
+                args_start,
+                after_await,
+                ..
+            } => {
+                return vec![
+                    cx_argument(*args_start, false, self.cx_arg),
+                    Edit::new(*after_await..*after_await, "?"),
+                ]
+            }
         };
         let indent = indent_of(source, *stmt_start);
         vec![
@@ -443,7 +477,14 @@ pub fn scan_function(
     let mut out = Vec::new();
     let mut queue: Vec<(usize, usize, syn::Block)> = Vec::new();
     let unit = matches!(function.sig.output, syn::ReturnType::Default);
-    let (scope, calls, spawned) = scan_body(&function.block, first, unit, "cx", offset);
+    let fallible = match &function.sig.output {
+        syn::ReturnType::Type(_, ty) => matches!(
+            &**ty,
+            syn::Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "Result")
+        ),
+        syn::ReturnType::Default => false,
+    };
+    let (scope, calls, spawned) = scan_body(&function.block, first, unit, fallible, "cx", offset);
     let receiver = function.sig.receiver();
     out.push((
         CxScope {
@@ -477,7 +518,7 @@ pub fn scan_function(
         let (parent, start, block) = queue.remove(0);
         let index = first + out.len();
         let (scope, calls, spawned) =
-            scan_body(&block, index, block_is_unit(&block), "&cx", offset);
+            scan_body(&block, index, block_is_unit(&block), false, "&cx", offset);
         out.push((
             CxScope {
                 spawned_in: Some((parent, start)),
@@ -501,6 +542,7 @@ fn scan_body(
     block: &syn::Block,
     scope: usize,
     statements: bool,
+    fallible: bool,
     cx_arg: &'static str,
     offset: &dyn Fn(Span) -> Range<usize>,
 ) -> (CxScope, Vec<CxCall>, Vec<(usize, syn::Block)>) {
@@ -508,6 +550,7 @@ fn scan_body(
         offset,
         scope,
         statements,
+        fallible,
         cx_arg,
         calls: Vec::new(),
         local_calls: Vec::new(),
@@ -629,6 +672,8 @@ pub fn thread(
                 scopes[call.scope].spawned_in.is_none()
             }
             CxForm::AwaitedCall { .. } | CxForm::SameResultCall { .. } => true,
+            // Only where `?` can carry the cancellation out.
+            CxForm::GuardCall { fallible, .. } => *fallible,
         })
         .collect();
     let spawn_kept = |start: usize, parent: usize| {
@@ -864,6 +909,8 @@ struct Finder<'o> {
     scope: usize,
     /// Whether awaited statements are rewritten (the function returns `()`).
     statements: bool,
+    /// Whether the function returns a `Result` (a guard call can use `?`).
+    fallible: bool,
     cx_arg: &'static str,
     calls: Vec<CxCall>,
     local_calls: Vec<LocalCall>,
@@ -950,6 +997,33 @@ impl<'ast> Visit<'ast> for Finder<'_> {
             }
         }
         if let syn::Expr::MethodCall(call) = &*awaited.base {
+            let receiver = match &*call.receiver {
+                syn::Expr::Field(field) if matches!(&*field.base, syn::Expr::Path(p) if p.path.is_ident("self")) => {
+                    match &field.member {
+                        syn::Member::Named(name) => Some(name.to_string()),
+                        syn::Member::Unnamed(_) => None,
+                    }
+                }
+                syn::Expr::Path(path) if path.qself.is_none() => {
+                    path.path.get_ident().map(ToString::to_string)
+                }
+                _ => None,
+            };
+            let guard = GUARD_METHODS.iter().any(|m| call.method == m);
+            if let (true, Some(receiver), true) = (guard, receiver, call.args.is_empty()) {
+                self.calls.push(CxCall {
+                    callee_start: (self.offset)(call.method.span()).start,
+                    form: CxForm::GuardCall {
+                        receiver,
+                        args_start: (self.offset)(call.paren_token.span.open()).end,
+                        after_await: (self.offset)(awaited.await_token.span).end,
+                        fallible: self.fallible,
+                    },
+                    scope: self.scope,
+                    chain: Vec::new(),
+                    cx_arg: self.cx_arg,
+                });
+            }
             if call.turbofish.is_none() {
                 self.local_calls.push(LocalCall {
                     name: call.method.to_string(),

@@ -290,6 +290,8 @@ pub fn plan_package(
                         _ if r.kind == UseKind::Macro => 5,
                         Shape::CxCall(_) if super::cx::CX_SPAWNS.contains(&r.path.as_str()) => 5,
                         Shape::CxCall(_) => 4,
+                        // A lock type's import, which moves with its guard calls.
+                        _ if !draft.guard_edits.is_empty() => 4,
                         _ => 3,
                     }),
                     native: shape.native().map(str::to_string),

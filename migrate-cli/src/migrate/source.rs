@@ -24,7 +24,7 @@ use syn::visit::Visit;
 
 use super::cx::{
     identifier_counts, scan_function, thread, threadable, CxCall, CxForm, CxScope, FileEdit,
-    Threading, CX_FUNCTIONS, CX_MACROS, CX_SAME_RESULT, CX_SPAWNS,
+    Threading, CX_FUNCTIONS, CX_MACROS, CX_SAME_RESULT, CX_SPAWNS, GUARD_TYPES,
 };
 use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
@@ -40,6 +40,10 @@ pub struct Draft {
     pub cx_call: Option<CxCall>,
     /// The function wrapped in compat (tier 6) the usage is in, if any.
     pub wrapped_in: Option<String>,
+    /// For an import of Tokio's `Mutex` or `RwLock`: the edits of every guard call on a
+    /// receiver declared through it (`.lock()` → `.lock(cx).await?`, with their cx
+    /// chains): the import moves with them, all or none.
+    pub guard_edits: Vec<FileEdit>,
 }
 
 /// One parsed file, analysed.
@@ -146,7 +150,25 @@ pub fn prepare(
             }
         }
     }
-    found.cx_calls = matched_cx_calls(std::mem::take(&mut found.cx_calls), &resolved, &source);
+    // Receivers declared with Tokio's `Mutex`/`RwLock` (resolved through this file's
+    // imports), whose guard calls get a cx.
+    found.typed.retain(|(_, start)| {
+        resolved.iter().any(|r| {
+            r.location.byte_start == *start
+                && r.kind == UseKind::Path
+                && GUARD_TYPES.iter().any(|ty| {
+                    r.path
+                        .strip_prefix(ty)
+                        .is_some_and(|tail| tail.is_empty() || tail == "::new")
+                })
+        })
+    });
+    found.cx_calls = matched_cx_calls(
+        std::mem::take(&mut found.cx_calls),
+        &resolved,
+        &source,
+        &found.typed,
+    );
     let shapes: Vec<(Shape, Option<String>)> = resolved
         .iter()
         .map(|resolved| {
@@ -261,6 +283,8 @@ fn finish(file: Prepared, f: usize, scopes: &[CxScope], threading: &Threading) -
                 macro_bodies,
                 native_joins,
                 quarantined,
+                cx_calls: candidates,
+                typed,
                 ..
             },
         ..
@@ -340,10 +364,11 @@ fn finish(file: Prepared, f: usize, scopes: &[CxScope], threading: &Threading) -
                 through,
                 cx_call,
                 wrapped_in,
+                guard_edits: Vec::new(),
             }
         })
         .collect();
-    FileAnalysis {
+    let mut analysis = FileAnalysis {
         lines: LineIndex::new(&source),
         source,
         drafts,
@@ -353,6 +378,70 @@ fn finish(file: Prepared, f: usize, scopes: &[CxScope], threading: &Threading) -
             .iter()
             .flat_map(|w| w.edits.iter().cloned())
             .collect(),
+    };
+    attach_guard_calls(&mut analysis, f, &candidates, &cx_calls, &typed);
+    analysis
+}
+
+/// Tier 4 for Tokio's `Mutex` and `RwLock`: the import that names the type of
+/// receivers whose guard calls all got a cx (in functions returning a `Result`) moves to
+/// the native type, with those calls (`.lock(cx).await?`). If one such call did not get
+/// a cx, the import stays as it was, and so do the calls. What the tool cannot see (a
+/// guard call on a receiver it cannot type, the error type of the `?`) the compiler
+/// checks, and `--apply` backs the import out with its calls.
+fn attach_guard_calls(
+    analysis: &mut FileAnalysis,
+    f: usize,
+    candidates: &[CxCall],
+    threaded: &[&CxCall],
+    typed: &[(String, usize)],
+) {
+    let bindings = analysis.import_bindings();
+    // The import each typed receiver's type is written through.
+    let import_of = |receiver: &str| -> Option<usize> {
+        typed
+            .iter()
+            .filter(|(name, _)| name == receiver)
+            .find_map(|(_, start)| {
+                let draft = analysis
+                    .drafts
+                    .iter()
+                    .find(|d| d.resolved.location.byte_start == *start)?;
+                *bindings.get(draft.through.as_deref()?)?
+            })
+    };
+    let mut attached: HashMap<usize, Vec<FileEdit>> = HashMap::new();
+    let mut refused: Vec<usize> = Vec::new();
+    for call in candidates {
+        let CxForm::GuardCall { receiver, .. } = &call.form else {
+            continue;
+        };
+        let Some(import) = import_of(receiver) else {
+            continue;
+        };
+        match threaded
+            .iter()
+            .find(|t| t.callee_start == call.callee_start)
+        {
+            Some(with_cx) => {
+                let edits = attached.entry(import).or_default();
+                edits.extend(with_cx.edits(&analysis.source).into_iter().map(|e| (f, e)));
+                edits.extend(with_cx.chain.iter().cloned());
+            }
+            None => refused.push(import),
+        }
+    }
+    for (import, edits) in attached {
+        let draft = &mut analysis.drafts[import];
+        let native = crate::mapping::mapping()
+            .classify(&draft.resolved.path)
+            .and_then(|c| c.native);
+        if let (false, Some(native), Shape::Manual(_)) =
+            (refused.contains(&import), native, &draft.shape)
+        {
+            draft.shape = Shape::SameShape(native);
+            draft.guard_edits = edits;
+        }
     }
 }
 
@@ -367,7 +456,14 @@ fn is_inside(bodies: &[Range<usize>], at: usize) -> bool {
 /// a `select!` only when it is Tokio's and every branch calls a cx function of Tokio
 /// (so every loser is cancel-aware once native and drains at once), and a branch call
 /// only inside such a `select!`.
-fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse], source: &str) -> Vec<CxCall> {
+/// A guard call (`.lock()`, `.read()`, `.write()`) only on a receiver declared with one
+/// of Tokio's lock types (`guarded`, from [`Found::typed`]).
+fn matched_cx_calls(
+    calls: Vec<CxCall>,
+    resolved: &[ResolvedUse],
+    source: &str,
+    guarded: &[(String, usize)],
+) -> Vec<CxCall> {
     let resolves_to = |start: usize, kind: UseKind, apis: &[&str]| {
         resolved.iter().any(|r| {
             r.location.byte_start == start && r.kind == kind && apis.contains(&r.path.as_str())
@@ -400,6 +496,7 @@ fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse], source: &str) 
             CxForm::SameResultCall { .. } => {
                 resolves_to(call.callee_start, UseKind::Path, &CX_SAME_RESULT)
             }
+            CxForm::GuardCall { receiver, .. } => guarded.iter().any(|(name, _)| name == receiver),
             // `tokio::spawn` becomes `cx.spawn`, so it must be written out: an import
             // of it would have to become a method. `spawn_blocking` is a function on
             // both sides and may come through an import.
@@ -548,7 +645,16 @@ pub fn rewrite_package(files: &[&FileAnalysis], verdict: PackageVerdict<'_>) -> 
             };
             let range = draft.resolved.location.byte_start..draft.resolved.location.byte_end;
             if draft.resolved.kind == UseKind::Import {
-                imports[f].insert(range.end, (index, native));
+                // A lock type's import moves with its guard calls, or not at all.
+                match add_all(&mut out, files, &draft.guard_edits) {
+                    Ok(()) => {
+                        for (g, edit) in &draft.guard_edits {
+                            out[*g].owners.push((edit.range.clone(), (f, index)));
+                        }
+                        imports[f].insert(range.end, (index, native));
+                    }
+                    Err(accepted) => out[f].refused.push((index, overlap_reason(&accepted))),
+                }
                 continue;
             }
             // A path written through an import follows it: only the import is edited.
@@ -809,6 +915,10 @@ struct Found {
     /// Inner functions of earlier wraps (tier 6): name and body.
     quarantined: Vec<(String, Range<usize>)>,
     cx_calls: Vec<CxCall>,
+    /// Struct fields and `let` bindings whose type (or initialiser) names a `Mutex` or
+    /// `RwLock`, with where that type's path starts (kept by [`prepare`] when it is
+    /// Tokio's).
+    typed: Vec<(String, usize)>,
 }
 
 impl Collector<'_> {
@@ -871,7 +981,45 @@ impl Collector<'_> {
     }
 }
 
+/// The start of every path segment named `Mutex` or `RwLock` in `ty` (`Arc<Mutex<T>>`
+/// included).
+fn lock_type_starts(tokens: proc_macro2::TokenStream, out: &mut Vec<Span>) {
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) if ident == "Mutex" || ident == "RwLock" => {
+                out.push(ident.span());
+            }
+            proc_macro2::TokenTree::Group(group) => lock_type_starts(group.stream(), out),
+            _ => {}
+        }
+    }
+}
+
 impl<'ast> Visit<'ast> for Collector<'_> {
+    fn visit_field(&mut self, field: &'ast syn::Field) {
+        if let Some(name) = &field.ident {
+            let mut spans = Vec::new();
+            lock_type_starts(quote::ToTokens::to_token_stream(&field.ty), &mut spans);
+            for span in spans {
+                let start = self.start(span);
+                self.found.typed.push((name.to_string(), start));
+            }
+        }
+        syn::visit::visit_field(self, field);
+    }
+
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        if let (syn::Pat::Ident(binding), Some(init)) = (&local.pat, &local.init) {
+            let mut spans = Vec::new();
+            lock_type_starts(quote::ToTokens::to_token_stream(&init.expr), &mut spans);
+            for span in spans {
+                let start = self.start(span);
+                self.found.typed.push((binding.ident.to_string(), start));
+            }
+        }
+        syn::visit::visit_local(self, local);
+    }
+
     fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
         let start = match &item.vis {
             syn::Visibility::Inherited => self.start(item.use_token.span),
@@ -1400,6 +1548,25 @@ mod tests {
             );
             assert!(!out[0].contains("fill(cx"), "{case}: {}", out[0]);
         }
+    }
+
+    #[test]
+    fn a_lock_import_moves_only_with_every_guard_call_given_a_cx() {
+        let lock = "use tokio::sync::Mutex;\nstruct S { m: Mutex<u8> }\n";
+        let entry = "#[tokio::main]\nasync fn main() -> io::Result<()> { let s = S { m: Mutex::new(0) }; s.get().await?; Ok(()) }\n";
+        let getter =
+            "impl S { async fn get(&self) -> io::Result<u8> { Ok(*self.m.lock().await) } }\n";
+        let (out, _) = rewrite_all(&format!("{lock}{entry}{getter}"));
+        assert!(out.contains("use asupersync::sync::Mutex;"), "{out}");
+        assert!(out.contains("Ok(*self.m.lock(cx).await?)"), "{out}");
+        assert!(out.contains("s.get(cx).await?"), "{out}");
+        // A guard call where `?` cannot carry the cancellation (the function returns
+        // `()`) keeps the import, and every call, as they were.
+        let unit = "impl S { async fn bump(&self) { *self.m.lock().await += 1; } }\n";
+        let entry = "#[tokio::main]\nasync fn main() -> io::Result<()> { let s = S { m: Mutex::new(0) }; s.get().await?; s.bump().await; Ok(()) }\n";
+        let (out, _) = rewrite_all(&format!("{lock}{entry}{getter}{unit}"));
+        assert!(out.contains("use tokio::sync::Mutex;"), "{out}");
+        assert!(!out.contains("lock(cx)"), "{out}");
     }
 
     #[test]
