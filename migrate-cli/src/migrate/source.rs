@@ -915,9 +915,9 @@ struct Found {
     /// Inner functions of earlier wraps (tier 6): name and body.
     quarantined: Vec<(String, Range<usize>)>,
     cx_calls: Vec<CxCall>,
-    /// Struct fields and `let` bindings whose type (or initialiser) names a `Mutex` or
-    /// `RwLock`, with where that type's path starts (kept by [`prepare`] when it is
-    /// Tokio's).
+    /// Struct fields whose type names a `Mutex` or `RwLock` (`Arc<Mutex<T>>` too) and
+    /// `let` bindings initialised with one ([`lock_constructor`]), with where that type's
+    /// path starts (kept by [`prepare`] when it is Tokio's).
     typed: Vec<(String, usize)>,
 }
 
@@ -995,6 +995,25 @@ fn lock_type_starts(tokens: proc_macro2::TokenStream, out: &mut Vec<Span>) {
     }
 }
 
+/// Where the type path starts in `Mutex::new(..)` / `RwLock::new(..)`, also wrapped in
+/// one-argument constructors (`Arc::new(Mutex::new(..))`): the value is that lock.
+fn lock_constructor(expr: &syn::Expr) -> Option<Span> {
+    let syn::Expr::Call(call) = expr else {
+        return None;
+    };
+    let syn::Expr::Path(callee) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<&syn::PathSegment> = callee.path.segments.iter().collect();
+    match segments.as_slice() {
+        [.., ty, new] if new.ident == "new" && (ty.ident == "Mutex" || ty.ident == "RwLock") => {
+            Some(ty.ident.span())
+        }
+        [.., new] if new.ident == "new" && call.args.len() == 1 => lock_constructor(&call.args[0]),
+        _ => None,
+    }
+}
+
 impl<'ast> Visit<'ast> for Collector<'_> {
     fn visit_field(&mut self, field: &'ast syn::Field) {
         if let Some(name) = &field.ident {
@@ -1010,9 +1029,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
 
     fn visit_local(&mut self, local: &'ast syn::Local) {
         if let (syn::Pat::Ident(binding), Some(init)) = (&local.pat, &local.init) {
-            let mut spans = Vec::new();
-            lock_type_starts(quote::ToTokens::to_token_stream(&init.expr), &mut spans);
-            for span in spans {
+            if let Some(span) = lock_constructor(&init.expr) {
                 let start = self.start(span);
                 self.found.typed.push((binding.ident.to_string(), start));
             }
@@ -1560,6 +1577,15 @@ mod tests {
         assert!(out.contains("use asupersync::sync::Mutex;"), "{out}");
         assert!(out.contains("Ok(*self.m.lock(cx).await?)"), "{out}");
         assert!(out.contains("s.get(cx).await?"), "{out}");
+        // A local is a lock when it is built as one (`Arc::new(Mutex::new(..))`), not
+        // when its initialiser merely mentions one (`S { m: Mutex::new(0) }` is an `S`).
+        let entry = "#[tokio::main]\nasync fn main() -> io::Result<()> {\n\
+                     let a = Arc::new(Mutex::new(1)); *a.lock().await += 1;\n\
+                     let s = S { m: Mutex::new(0) }; s.read().await?; Ok(()) }\n";
+        let reader = "impl S { async fn read(&self) -> io::Result<u8> { Ok(0) } }\n";
+        let (out, _) = rewrite_all(&format!("{lock}{entry}{reader}"));
+        assert!(out.contains("*a.lock(cx).await? += 1;"), "{out}");
+        assert!(out.contains("s.read().await?;"), "{out}");
         // A guard call where `?` cannot carry the cancellation (the function returns
         // `()`) keeps the import, and every call, as they were.
         let unit = "impl S { async fn bump(&self) { *self.m.lock().await += 1; } }\n";
