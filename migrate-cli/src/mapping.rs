@@ -448,7 +448,7 @@ pub fn explain(topic: &str) -> Option<String> {
             let sometimes = crate::migrate::cx::takes_entry_cx(topic)
                 || topic == crate::migrate::source::NATIVE_SHAPED_JOIN;
             if sometimes {
-                format!("rewrites it only where it can prove the result, else leaves it to a person: {reason}")
+                format!("rewrites it only where its rules allow (and `--apply` keeps only what builds), else leaves it to a person: {reason}")
             } else if found.auto {
                 format!("leaves it to a person for now{WRAPPED}: {reason}")
             } else {
@@ -727,7 +727,7 @@ mod tests {
             "{sleep}"
         );
         assert!(
-            sleep.contains("migrate: rewrites it only where it can prove the result")
+            sleep.contains("migrate: rewrites it only where its rules allow (and `--apply` keeps only what builds)")
                 && sleep.contains("a private free `async fn`"),
             "{sleep}"
         );

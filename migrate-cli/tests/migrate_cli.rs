@@ -85,6 +85,16 @@ impl Fixture {
             .unwrap()
     }
 
+    /// Runs the fixture's own tests (`cargo test`) and asserts they pass.
+    fn assert_tests_pass(&self) {
+        let test = self.cargo(&["test", "--quiet"]);
+        assert!(
+            test.status.success(),
+            "the fixture's tests: {}",
+            String::from_utf8_lossy(&test.stderr)
+        );
+    }
+
     fn redact(&self, text: &str) -> String {
         text.replace(&self.root.display().to_string(), "[ROOT]")
             .replace(&asupersync_root().display().to_string(), "[ASUPERSYNC]")
@@ -195,12 +205,7 @@ fn migrate_native_fixture_json_uses_registry_versions() {
     let output = fixture.migrate(&["--format", "json"]);
     assert!(output.status.success(), "{}", fixture.stderr(&output));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let manifest = report["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["file"] == "Cargo.toml")
-        .unwrap();
+    let manifest = first_where(&report["files"], "file", "Cargo.toml");
     insta::assert_snapshot!(manifest["diff"].as_str().unwrap());
     insta::assert_json_snapshot!(report["summary"]);
     insta::assert_json_snapshot!(report["packages"]);
@@ -319,12 +324,7 @@ fn migrate_apply_builds_runs_and_is_idempotent() {
     insta::assert_snapshot!(fixture.redact(&fixture.read("Cargo.toml")));
 
     // The migrated package's tests run on the native runtime.
-    let test = fixture.cargo(&["test", "--quiet"]);
-    assert!(
-        test.status.success(),
-        "{}",
-        String::from_utf8_lossy(&test.stderr)
-    );
+    fixture.assert_tests_pass();
 
     // Idempotent: the second run (the tree is now dirty: --allow-dirty) changes nothing.
     let after = fixture.files();
@@ -338,6 +338,38 @@ fn migrate_apply_builds_runs_and_is_idempotent() {
 /// The loop of a fixture that goes fully native: `--apply` keeps the rewrite (it
 /// builds), the result's tests pass and its binary prints `expected` on the native
 /// runtime, and a second run changes nothing.
+/// The first element of the JSON array `items` whose `key` is `value`.
+fn first_where<'v>(items: &'v Value, key: &str, value: &str) -> &'v Value {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item[key] == value)
+        .unwrap_or_else(|| panic!("no {key} = {value} in {items}"))
+}
+
+/// A test that a fixture's dry run matches its snapshot and that `--apply` builds,
+/// passes the fixture's tests, prints `expected` and is idempotent.
+macro_rules! fixture_migrates_and_runs {
+    ($(#[$doc:meta])* $test:ident, $fixture:literal, $expected:literal) => {
+        $(#[$doc])*
+        #[test]
+        fn $test() {
+            let fixture = Fixture::new($fixture);
+            assert_dry_run_snapshot(&fixture, stringify!($test));
+            assert_applies_runs_and_is_idempotent(&fixture, $expected);
+        }
+    };
+}
+
+/// Runs the dry run, which must succeed, and compares its output with the snapshot
+/// named after the test.
+fn assert_dry_run_snapshot(fixture: &Fixture, test: &str) {
+    let dry = fixture.migrate_local(&[]);
+    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
+    insta::assert_snapshot!(test.to_string(), fixture.stdout(&dry));
+}
+
 fn assert_applies_runs_and_is_idempotent(fixture: &Fixture, expected: &str) {
     let output = fixture.migrate_local(&["--apply", "--allow-dirty"]);
     assert_eq!(output.status.code(), Some(0), "{}", fixture.stdout(&output));
@@ -359,39 +391,60 @@ fn assert_applies_runs_and_is_idempotent(fixture: &Fixture, expected: &str) {
     assert_eq!(fixture.files(), after);
 }
 
-/// Tier 4, in entry points: sleeps and yields get the entry point's `cx`.
-#[test]
-fn migrate_cx_fixture_threads_cx_into_entry_points_and_runs() {
-    let fixture = Fixture::new("migrate-cx");
-    let dry = fixture.migrate_local(&[]);
-    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
-    insta::assert_snapshot!(fixture.stdout(&dry));
-    assert_applies_runs_and_is_idempotent(&fixture, "done\n");
+fixture_migrates_and_runs! {
+    /// Tier 4, in entry points: sleeps and yields get the entry point's `cx`.
+    migrate_cx_fixture_threads_cx_into_entry_points_and_runs,
+    "migrate-cx",
+    "done\n"
 }
 
-/// Tier 4 through other functions: a cx threaded through private async functions
-/// (one returning a value, one taking arguments) from the entry point and from a test
-/// in `mod tests` (inside `assert_eq!`); a timeout and a `tokio::fs` call get it too.
-#[test]
-fn migrate_thread_fixture_threads_cx_through_helpers_and_runs() {
-    let fixture = Fixture::new("migrate-thread");
-    let dry = fixture.migrate_local(&[]);
-    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
-    insta::assert_snapshot!(fixture.stdout(&dry));
-    assert_applies_runs_and_is_idempotent(&fixture, "succeeded after 3 attempts (true, Ok(3))\n");
+fixture_migrates_and_runs! {
+    /// Tier 4 through other functions: a cx threaded through private async functions
+    /// (one returning a value, one taking arguments) from the entry point and from a test
+    /// in `mod tests` (inside `assert_eq!`); a timeout and a `tokio::fs` call get it too.
+    migrate_thread_fixture_threads_cx_through_helpers_and_runs,
+    "migrate-thread",
+    "succeeded after 3 attempts (true, Ok(3))\n"
 }
 
-/// Tier 5, spawns: `tokio::spawn` (an `async move` body, whose sleep and helper call
-/// get the task's own cx, and a plain future) and `spawn_blocking` become the native
-/// ones, their awaited handles `join(cx)` mapped back to a `Result`. The result builds,
-/// its test passes and its binary prints what Tokio's did.
-#[test]
-fn migrate_spawn_fixture_rewrites_awaited_spawns_and_runs() {
-    let fixture = Fixture::new("migrate-spawn");
-    let dry = fixture.migrate_local(&[]);
-    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
-    insta::assert_snapshot!(fixture.stdout(&dry));
-    assert_applies_runs_and_is_idempotent(&fixture, "total 385, doubled 42\n");
+fixture_migrates_and_runs! {
+    /// Tier 4 through methods and a `pub` function of a package nothing outside calls
+    /// (binary only): `self.tick(..)`, `ticker.run(..)` and `Ticker::settle()` pass the cx,
+    /// the methods take it after `self`; the result builds, its test passes and it prints
+    /// what Tokio's did.
+    migrate_methods_fixture_threads_cx_through_methods_and_runs,
+    "migrate-methods",
+    "ticks: 3\n"
+}
+
+fixture_migrates_and_runs! {
+    /// Tier 4 across the files of a package nothing outside calls: a `pub` function called
+    /// by its module path (`worker::fill`, `crate::worker::fill`) and through an import
+    /// (`settle`), and a method of another file (`store.put(..)`) get the cx; the result
+    /// builds, its test passes and it prints what Tokio's did.
+    migrate_modules_fixture_threads_cx_across_files_and_runs,
+    "migrate-modules",
+    "3 entries, last Some(2)\n"
+}
+
+fixture_migrates_and_runs! {
+    /// Tier 4 for Tokio's `Mutex` and `RwLock`: guard calls on fields and locals declared
+    /// with them, in functions returning `io::Result`, become `.lock(cx).await?` (and
+    /// `.read(cx)`, `.write(cx)`), those functions get the cx and the import moves to the
+    /// native types; the result builds and prints what Tokio's did.
+    migrate_locks_fixture_gives_guard_calls_the_cx_and_runs,
+    "migrate-locks",
+    "hits: 2, seen: 2, log: 1\n"
+}
+
+fixture_migrates_and_runs! {
+    /// Tier 5, spawns: `tokio::spawn` (an `async move` body, whose sleep and helper call
+    /// get the task's own cx, and a plain future) and `spawn_blocking` become the native
+    /// ones, their awaited handles `join(cx)` mapped back to a `Result`. The result builds,
+    /// its test passes and its binary prints what Tokio's did.
+    migrate_spawn_fixture_rewrites_awaited_spawns_and_runs,
+    "migrate-spawn",
+    "total 385, doubled 42\n"
 }
 
 /// Tier 6: a private function whose body uses a Tokio API this version does not
@@ -402,9 +455,10 @@ fn migrate_spawn_fixture_rewrites_awaited_spawns_and_runs() {
 #[test]
 fn migrate_compat_fixture_wraps_what_stays_on_tokio_and_runs() {
     let fixture = Fixture::new("migrate-compat");
-    let dry = fixture.migrate_local(&[]);
-    assert!(dry.status.success(), "{}", fixture.stderr(&dry));
-    insta::assert_snapshot!(fixture.stdout(&dry));
+    assert_dry_run_snapshot(
+        &fixture,
+        "migrate_compat_fixture_wraps_what_stays_on_tokio_and_runs",
+    );
     assert_applies_runs_and_is_idempotent(&fixture, "quarantined\n");
     let main = fixture.read("src/main.rs");
     assert!(main.contains("#[asupersync::main"), "{main}");
@@ -447,12 +501,7 @@ fn migrate_select_fixture_rewrites_select_in_entry_points_and_runs() {
     insta::assert_snapshot!(fixture.stdout(&dry));
     let output = fixture.migrate_local(&["--apply", "--allow-dirty"]);
     assert_eq!(output.status.code(), Some(0), "{}", fixture.stdout(&output));
-    let test = fixture.cargo(&["test", "--quiet"]);
-    assert!(
-        test.status.success(),
-        "{}",
-        String::from_utf8_lossy(&test.stderr)
-    );
+    fixture.assert_tests_pass();
     let build = fixture.cargo(&["build", "--quiet"]);
     assert!(
         build.status.success(),
@@ -496,8 +545,9 @@ fn migrate_apply_imports_fixture_builds_and_second_run_is_a_no_op() {
 }
 
 /// A rewrite that cannot build (asupersync's Instant has no
-/// `saturating_duration_since`): the package is restored byte for byte, lockfile
-/// included, and the compiler's first error is reported.
+/// `saturating_duration_since`): once it is backed out nothing is left to write (the
+/// entry point waits for the Instant that stays), so the package is restored byte for
+/// byte, lockfile included, and the compiler's first error is reported.
 #[test]
 fn migrate_apply_rolls_back_a_package_that_no_longer_builds() {
     let fixture = Fixture::new("migrate-rollback");
@@ -520,6 +570,101 @@ fn migrate_apply_rolls_back_a_package_that_no_longer_builds() {
         .unwrap()
         .starts_with("src/main.rs:"));
     assert_eq!(fixture.files(), before);
+}
+
+/// One of several rewrites breaks the build: `--apply` backs out only the usages whose
+/// edits the compiler's errors point into (the Instant import and the path written
+/// through it), re-plans the package without them (so the entry point stays on Tokio,
+/// which the Instant still needs) and keeps the other rewrites, in another file too.
+/// The result builds, its tests pass, and a second run writes the same files.
+#[test]
+fn migrate_apply_backs_out_only_the_rewrite_that_breaks_the_build() {
+    let fixture = Fixture::new("migrate-backout");
+    let output = fixture.migrate_local(&["--apply", "--allow-dirty", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", fixture.stderr(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["packages"][0]["outcome"], "applied");
+    let sites = report["sites"].as_array().unwrap();
+    let backed_out: Vec<(&str, u64)> = sites
+        .iter()
+        .filter(|s| {
+            s["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("backed out by --apply"))
+        })
+        .map(|s| (s["api"].as_str().unwrap(), s["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        backed_out,
+        [
+            ("tokio::time::Instant", 8),
+            ("tokio::time::Instant::now", 15)
+        ]
+    );
+    assert!(sites.iter().all(|s| s["disposition"] == "automatic"
+        || s["api"]
+            .as_str()
+            .unwrap()
+            .starts_with("tokio::time::Instant")
+        || s["api"] == "tokio::main"));
+    let reason = sites[1]["reason"].as_str().unwrap_or_default().to_string();
+    assert!(
+        sites.iter().any(|s| {
+            s["reason"].as_str().is_some_and(|r| {
+                r.contains("error[E0599]") && r.contains("saturating_duration_since")
+            })
+        }),
+        "the compiler's error is the reason: {reason}"
+    );
+    assert_eq!(report["summary"]["automatic"], 6);
+    let main = fixture.read("src/main.rs");
+    assert!(main.contains("use std::time::Duration;"), "{main}");
+    assert!(main.contains("use tokio::time::Instant;"), "{main}");
+    assert!(main.contains("#[tokio::main(flavor"), "{main}");
+    let printer = fixture.read("src/report.rs");
+    assert!(
+        printer.contains("pub fn print(took: std::time::Duration) -> std::io::Result<()>"),
+        "{printer}"
+    );
+    let manifest = fixture.read("Cargo.toml");
+    assert!(manifest.contains("tokio = "), "{manifest}");
+    fixture.assert_tests_pass();
+    let after = fixture.files();
+    // The second run plans the Instant rewrite again (a dry plan cannot know it
+    // breaks), backs it out, has nothing else to write and says so as a roll-back.
+    let output = fixture.migrate_local(&["--apply", "--allow-dirty"]);
+    assert_eq!(output.status.code(), Some(1), "{}", fixture.stderr(&output));
+    assert_eq!(fixture.files(), after, "a second run changes nothing");
+}
+
+/// Tier 4 matches calls by name, so a method call of another type with the same name
+/// (std's `IntoFuture::into_future` next to `Job::into_future`) gets a cx too. The
+/// compiler refutes it in main.rs; `--apply` blames the usage in job.rs whose cx chain
+/// made that edit, backs it out (and the entry point it held), keeps the rest, and the
+/// result builds and prints what Tokio's did.
+#[test]
+fn migrate_apply_backs_out_a_cx_chain_refuted_in_another_file() {
+    let fixture = Fixture::new("migrate-guess");
+    let report = fixture.json(&[]);
+    assert_eq!(report["summary"]["automatic"], 7, "the dry run guesses");
+    let report = fixture.json(&["--apply", "--allow-dirty"]);
+    let sleep = first_where(&report["sites"], "api", "tokio::time::sleep");
+    assert_eq!(sleep["file"], "src/job.rs");
+    assert_eq!(sleep["disposition"], "manual");
+    let reason = sleep["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("backed out by --apply")
+            && reason.contains("src/main.rs:16:41: error[E0061]"),
+        "{reason}"
+    );
+    assert_eq!(report["summary"]["automatic"], 5);
+    let main = fixture.read("src/main.rs");
+    assert!(main.contains("ready(42).into_future().await"), "{main}");
+    assert!(main.contains("use std::time::Duration;"), "{main}");
+    let job = fixture.read("src/job.rs");
+    assert!(job.contains("pub async fn into_future(&self) {"), "{job}");
+    let run = fixture.cargo(&["run", "--quiet"]);
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "42\n");
 }
 
 /// A member whose own rewrite builds but breaks a member that depends on it (a native

@@ -1,6 +1,8 @@
 //! Tier 6: what stays Tokio-bound runs in the compat quarantine.
 //!
-//! The boundary is a function: a private free `async fn` whose body uses something
+//! The boundary is a function: a free `async fn` (private, or `pub` in a package
+//! nothing outside calls; never a method: a later run recognises only a free
+//! function's wrap) whose body uses something
 //! that stays on Tokio (a holdout crate such as hyper or reqwest, or a Tokio API this
 //! version does not rewrite) keeps its body as it was, as an inner function of the same
 //! name, and its own body becomes one call of that inner function through
@@ -17,8 +19,8 @@
 //! ```
 //!
 //! The function gets a `cx` and its callers pass one exactly as in tier 4 ([`super::cx`]),
-//! so the same rules decide whether it can be changed at all (private, every mention an
-//! awaited call from a function with the cx, no other file naming it). Because the
+//! so the same rules decide whether it can be changed at all (defined once, every
+//! mention in the package an awaited call from a function with the cx). Because the
 //! inner function runs on the Tokio host, what crosses the boundary must not need
 //! Tokio afterwards, and the outer function must be able to say what it returns when the
 //! run is cancelled. So a function is wrapped only when

@@ -17,16 +17,29 @@
 //!   whose native twin returns what Tokio's did, awaited where it is called
 //!   (`f(args).await`, in any expression) in such a function: it only gets the cx;
 //! - a function has the cx if it is an entry point with no parameters and no option the
-//!   native attribute lacks, or a *threaded* function: a private free `async fn` (no
-//!   `self`, inherited visibility) of the file that needs a cx (it makes such a call or
-//!   calls another threaded function), whose name appears nowhere else in the package
-//!   and, in its own file, only as its definition and as calls `name(args).await`
-//!   directly in the bodies of functions that have the cx. Anything else that mentions
-//!   the name (a function pointer, a closure, a `spawn`, a macro, a method, another
-//!   file) keeps it unthreaded, and the calls in it stay manual;
+//!   native attribute lacks, or a *threaded* function: an `async fn` of the package,
+//!   free or in an inherent `impl` (never a trait's: the trait fixes the signature),
+//!   private unless nothing outside the package can call it (a binary-only or
+//!   unpublished package no member depends on), that needs a cx (it makes such a call
+//!   or calls another threaded function), defined once in the package, whose name
+//!   appears in the package's files (imports of the package's own items aside) only as
+//!   its definition and as awaited calls in the bodies of functions that have the cx,
+//!   each in the function's own form ([`CallForm`]): `name(args)` (or
+//!   `module::name(args)`, `crate::module::name(args)`) for a free function,
+//!   `x.name(args)` for a method, `Type::name(args)` for an associated function without
+//!   `self`. Anything else that mentions the name (a function pointer, a closure, a
+//!   `spawn`, a macro, a call in another form, a path through another crate) keeps it
+//!   unthreaded, and the calls in it stay manual. Names are matched, not resolved (the
+//!   receiver's type is not known): when a call was of another item after all, the
+//!   build breaks there and `--apply` backs the function's rewrites out;
+//! - or it is a guard call `receiver.lock().await` (`.read()`, `.write()`: see
+//!   [`GUARD_METHODS`]) on `self.field` or a local declared with Tokio's `Mutex` or
+//!   `RwLock`, in such a function returning a `Result`: it becomes
+//!   `receiver.lock(cx).await?`, and moves with the type's import (`source` decides);
 //! - no function involved uses the name `cx` already.
 //!
-//! A threaded function gets `cx: &asupersync::Cx` as its first parameter and each of its
+//! A threaded function gets `cx: &asupersync::Cx` as its first parameter (after `self`
+//! for a method, as the `cx-first` lint wants) and each of its
 //! calls passes `cx` (the caller's own `&Cx`). Entry points get the same parameter. The
 //! rewrites of one call come with every edit of the chain up to the entry points
 //! ([`CxCall::chain`]), so a call is rewritten with all of them or not at all.
@@ -60,8 +73,8 @@
 //! spawner; a native one belongs to its region, which waits for it, so a spawn whose
 //! handle is dropped, stored or passed on stays manual.
 //!
-//! Methods, trait functions, public functions and everything else that needs a Cx stay
-//! manual, with the reason.
+//! Trait functions, functions called from other files and everything else that needs a
+//! Cx stay manual, with the reason.
 
 use std::ops::Range;
 
@@ -101,6 +114,13 @@ pub const CX_SAME_RESULT: [&str; 17] = [
     "tokio::fs::canonicalize",
 ];
 
+/// The methods of Tokio's `Mutex` and `RwLock` whose native twins take `&cx` and
+/// return `Result<Guard, Cancelled>` where Tokio's return the guard.
+pub const GUARD_METHODS: [&str; 3] = ["lock", "read", "write"];
+
+/// The Tokio types whose [`GUARD_METHODS`] calls this tier rewrites.
+pub const GUARD_TYPES: [&str; 2] = ["tokio::sync::Mutex", "tokio::sync::RwLock"];
+
 /// The Tokio macros this tier rewrites in entry points.
 pub const CX_MACROS: [&str; 1] = ["tokio::select"];
 
@@ -130,8 +150,9 @@ pub struct CxCall {
     pub scope: usize,
     /// What gets the cx to it: the `cx` parameter of its function, and of every
     /// threaded function up to the entry points with the `cx` argument of each call
-    /// on the way ([`thread`] fills it in).
-    pub chain: Vec<Edit>,
+    /// on the way ([`thread`] fills it in), each edit with the index of its file in
+    /// the package (a chain crosses files).
+    pub chain: Vec<FileEdit>,
     /// How the scope passes its cx: `cx` (a `&Cx` parameter) or `&cx` (the owned `Cx`
     /// of a spawned task).
     pub cx_arg: &'static str,
@@ -157,9 +178,15 @@ pub enum Handle {
     Spawn(usize),
 }
 
+/// An edit of the file with this index among the package's files.
+pub type FileEdit = (usize, Edit);
+
 /// A function that can have the cx: an entry point, or a candidate to be threaded.
 #[derive(Debug, Clone)]
 pub struct CxScope {
+    /// The index of its file among the package's files (0 until the package-level
+    /// analysis places it).
+    pub file: usize,
     /// Empty for the body of a spawned task.
     pub name: String,
     pub entry: bool,
@@ -177,20 +204,44 @@ pub struct CxScope {
     /// why. The function is then wrapped (if it can be threaded) instead of having its
     /// calls rewritten.
     pub wrap_why: Option<String>,
-    /// Just after the function's `(`: where `cx: &asupersync::Cx` goes.
+    /// Just after the function's `(` (or after its `self` parameter): where
+    /// `cx: &asupersync::Cx` goes.
     pub param_at: usize,
     pub has_inputs: bool,
+    /// How the function is called: by name, as a method, or as `Type::name`.
+    pub call_form: CallForm,
     /// Awaited calls `name(args).await` of functions named by one identifier.
     pub local_calls: Vec<LocalCall>,
 }
 
-/// `name(args).await` in the body of a [`CxScope`].
+/// `name(args).await` in the body of a [`CxScope`] (or `x.name(args).await`, or
+/// `Type::name(args).await`).
 #[derive(Debug, Clone)]
 pub struct LocalCall {
     pub name: String,
     /// Just after the call's `(`.
     pub args_start: usize,
     pub has_args: bool,
+    pub form: CallForm,
+}
+
+/// How a function that may be threaded is called, and so which calls can be its: a
+/// free function by its name, a method (`self` first) in method-call syntax (its cx
+/// goes after `self`, and so first among the call's arguments), an associated function
+/// without `self` as `Type::name(..)` or `Self::name(..)`. A call in another form
+/// counts as a mention that is not a call, which keeps the function as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallForm {
+    Free,
+    Method,
+    Associated,
+}
+
+impl LocalCall {
+    /// Whether this call can be a call of `scope` (by name and form).
+    fn calls(&self, scope: &CxScope) -> bool {
+        self.name == scope.name && self.form == scope.call_form
+    }
 }
 
 impl CxScope {
@@ -245,6 +296,9 @@ impl CxScope {
     }
 
     fn param_edit(&self) -> Edit {
+        if self.call_form == CallForm::Method {
+            return Edit::new(self.param_at..self.param_at, ", cx: &asupersync::Cx");
+        }
         let text = if self.has_inputs {
             "cx: &asupersync::Cx, "
         } else {
@@ -283,6 +337,17 @@ pub enum CxForm {
     BranchCall { args_start: usize, has_args: bool },
     /// `callee(args).await` of a [`CX_SAME_RESULT`] function, anywhere: gets the cx.
     SameResultCall { args_start: usize, has_args: bool },
+    /// `receiver.lock().await` (or `.read()`, `.write()`), where `receiver` is `self.name`
+    /// or `name`: a [`GUARD_METHODS`] call that becomes `receiver.lock(cx).await?` once
+    /// the receiver's type is the native one. `fallible`: its function returns a
+    /// `Result` (whose error must convert from `Cancelled`, which the compiler checks).
+    GuardCall {
+        receiver: String,
+        args_start: usize,
+        /// Just after `await`: where `?` goes.
+        after_await: usize,
+        fallible: bool,
+    },
     /// `spawn(future)` or `spawn_blocking(f)` (tier 5). `edits`: everything but the
     /// path of a `spawn_blocking` (rewritten as a path), filled in by [`thread`].
     Spawn {
@@ -308,6 +373,8 @@ impl CxCall {
         match &self.form {
             CxForm::AwaitedCall { .. } | CxForm::BranchCall { .. } => CX_FUNCTIONS.contains(&api),
             CxForm::SameResultCall { .. } => CX_SAME_RESULT.contains(&api),
+            // A method of a value: no usage of its own (its type's import has it).
+            CxForm::GuardCall { .. } => false,
             CxForm::Select { .. } => CX_MACROS.contains(&api),
             CxForm::Spawn { blocking, .. } => {
                 CX_SPAWNS.contains(&api) && *blocking == api.ends_with("spawn_blocking")
@@ -346,6 +413,16 @@ impl CxCall {
             } => return vec![cx_argument(*args_start, *has_args, self.cx_arg)],
             CxForm::Select { .. } => return Vec::new(),
             CxForm::Spawn { edits, .. } => return edits.clone(),
+            CxForm::GuardCall {
+                args_start,
+                after_await,
+                ..
+            } => {
+                return vec![
+                    cx_argument(*args_start, false, self.cx_arg),
+                    Edit::new(*after_await..*after_await, "?"),
+                ]
+            }
         };
         let indent = indent_of(source, *stmt_start);
         vec![
@@ -359,18 +436,19 @@ impl CxCall {
     }
 }
 
-/// Whether `function` can be threaded a cx: a private free `async fn` (a method or a
-/// trait function is an `ImplItemFn`/`TraitItemFn`, never seen here) with no attribute
-/// that could rewrite it (an attribute macro such as `#[instrument]` may read its
+/// Whether `function` can be threaded a cx: an `async fn` (free, or an inherent method
+/// or associated function: trait items are never passed here), private unless
+/// `any_visibility` (the package's API has no users outside it), with no attribute that
+/// could rewrite it (an attribute macro such as `#[instrument]` may read its
 /// parameters) and no elided lifetime in its return type (`-> &str` borrows from the
 /// only reference parameter; with `cx: &Cx` there would be two).
-pub fn threadable(function: &syn::ItemFn) -> bool {
+pub fn threadable(function: &syn::ItemFn, any_visibility: bool) -> bool {
     const INERT: [&str; 9] = [
         "doc", "allow", "warn", "deny", "expect", "cfg", "inline", "must_use", "cold",
     ];
     let output = quote::ToTokens::to_token_stream(&function.sig.output).to_string();
     function.sig.asyncness.is_some()
-        && matches!(function.vis, syn::Visibility::Inherited)
+        && (any_visibility || matches!(function.vis, syn::Visibility::Inherited))
         && function.sig.variadic.is_none()
         && !output.contains('&')
         && !output.contains("'_")
@@ -383,11 +461,13 @@ pub fn threadable(function: &syn::ItemFn) -> bool {
 /// The scopes of one function that may have the cx (an entry point already checked
 /// to be one, or a [`threadable`] function) — the function's own, then one per
 /// `async move` block it spawns, nested ones included — with their candidate calls.
-/// `first` is the index the function's scope will have. A function that names `cx`
-/// has none and cannot be threaded.
+/// `first` is the index the function's scope will have; `in_impl`: the function is an
+/// item of an inherent `impl` (as an `ItemFn`). A function that names `cx` has none and
+/// cannot be threaded.
 pub fn scan_function(
     function: &syn::ItemFn,
     entry: bool,
+    in_impl: bool,
     first: usize,
     offset: &dyn Fn(Span) -> Range<usize>,
 ) -> Vec<(CxScope, Vec<CxCall>)> {
@@ -397,15 +477,32 @@ pub fn scan_function(
     let mut out = Vec::new();
     let mut queue: Vec<(usize, usize, syn::Block)> = Vec::new();
     let unit = matches!(function.sig.output, syn::ReturnType::Default);
-    let (scope, calls, spawned) = scan_body(&function.block, first, unit, "cx", offset);
+    let fallible = match &function.sig.output {
+        syn::ReturnType::Type(_, ty) => matches!(
+            &**ty,
+            syn::Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "Result")
+        ),
+        syn::ReturnType::Default => false,
+    };
+    let (scope, calls, spawned) = scan_body(&function.block, first, unit, fallible, "cx", offset);
+    let receiver = function.sig.receiver();
     out.push((
         CxScope {
             name: function.sig.ident.to_string(),
             entry,
-            param_at: offset(function.sig.paren_token.span.open()).end,
+            param_at: match receiver {
+                Some(receiver) => offset(syn::spanned::Spanned::span(receiver)).end,
+                None => offset(function.sig.paren_token.span.open()).end,
+            },
             has_inputs: !function.sig.inputs.is_empty(),
+            call_form: match (in_impl, receiver) {
+                (false, _) => CallForm::Free,
+                (true, Some(_)) => CallForm::Method,
+                (true, None) => CallForm::Associated,
+            },
             spawned_in: None,
-            wrap: (!entry)
+            // A later run recognises a wrap only in a free function.
+            wrap: (!entry && !in_impl)
                 .then(|| super::compat::wrap_of(function, offset))
                 .flatten(),
             ..scope
@@ -421,7 +518,7 @@ pub fn scan_function(
         let (parent, start, block) = queue.remove(0);
         let index = first + out.len();
         let (scope, calls, spawned) =
-            scan_body(&block, index, block_is_unit(&block), "&cx", offset);
+            scan_body(&block, index, block_is_unit(&block), false, "&cx", offset);
         out.push((
             CxScope {
                 spawned_in: Some((parent, start)),
@@ -445,6 +542,7 @@ fn scan_body(
     block: &syn::Block,
     scope: usize,
     statements: bool,
+    fallible: bool,
     cx_arg: &'static str,
     offset: &dyn Fn(Span) -> Range<usize>,
 ) -> (CxScope, Vec<CxCall>, Vec<(usize, syn::Block)>) {
@@ -452,6 +550,7 @@ fn scan_body(
         offset,
         scope,
         statements,
+        fallible,
         cx_arg,
         calls: Vec::new(),
         local_calls: Vec::new(),
@@ -461,6 +560,7 @@ fn scan_body(
     };
     finder.visit_block(block);
     let scope = CxScope {
+        file: 0,
         name: String::new(),
         entry: false,
         spawned_in: None,
@@ -471,6 +571,7 @@ fn scan_body(
         wrap_why: None,
         param_at: 0,
         has_inputs: false,
+        call_form: CallForm::Free,
         local_calls: finder.local_calls,
     };
     (scope, finder.calls, finder.spawned)
@@ -544,14 +645,15 @@ fn identifier_counts_of(
 /// spawns are rewritten, and keeps the calls that then have a cx, each with its
 /// [`CxCall::chain`] (and a spawn with its own edits).
 ///
-/// `occurrences(name)`: how often the identifier occurs in the file; `elsewhere(name)`:
-/// whether another file of the package mentions it.
+/// `scopes` are those of every file of the package (each knows its file, and `calls`
+/// their scope by its index here); `occurrences(name)`: how often the identifier
+/// occurs in the package's files (imports of the package's own items aside);
+/// `sources`: the text of each file.
 pub fn thread(
     scopes: &[CxScope],
     calls: Vec<CxCall>,
     occurrences: &dyn Fn(&str) -> usize,
-    elsewhere: &dyn Fn(&str) -> bool,
-    source: &str,
+    sources: &[&str],
 ) -> Threading {
     // A function wrapped in compat keeps its body as written: nothing in it gets a cx.
     let wrapping = |i: usize| scopes[i].wrap.is_some() && scopes[i].wrap_why.is_some();
@@ -570,6 +672,8 @@ pub fn thread(
                 scopes[call.scope].spawned_in.is_none()
             }
             CxForm::AwaitedCall { .. } | CxForm::SameResultCall { .. } => true,
+            // Only where `?` can carry the cancellation out.
+            CxForm::GuardCall { fallible, .. } => *fallible,
         })
         .collect();
     let spawn_kept = |start: usize, parent: usize| {
@@ -587,7 +691,7 @@ pub fn thread(
     let mut threaded: Vec<bool> = scopes
         .iter()
         .map(|scope| {
-            !scope.entry && scope.spawned_in.is_none() && !elsewhere(&scope.name) && {
+            !scope.entry && scope.spawned_in.is_none() && {
                 // One definition only (a second item of that name would share calls).
                 scopes.iter().filter(|s| s.name == scope.name).count() == 1
             }
@@ -618,7 +722,7 @@ pub fn thread(
                     scopes[g]
                         .local_calls
                         .iter()
-                        .filter(|call| call.name == name)
+                        .filter(|call| call.calls(&scopes[f]))
                         .count()
                 })
                 .sum();
@@ -628,7 +732,7 @@ pub fn thread(
                         scopes
                             .iter()
                             .enumerate()
-                            .any(|(h, s)| threaded[h] && s.name == call.name)
+                            .any(|(h, s)| threaded[h] && call.calls(s))
                     });
             // Never called (dead, or called from where it cannot be seen): the
             // function keeps its signature.
@@ -649,7 +753,7 @@ pub fn thread(
                 scopes
                     .iter()
                     .enumerate()
-                    .any(|(h, s)| threaded[h] && s.name == call.name)
+                    .any(|(h, s)| threaded[h] && call.calls(s))
             })
     };
     let spawn_edits: std::collections::HashMap<(usize, usize), Vec<Edit>> = calls
@@ -700,7 +804,7 @@ pub fn thread(
         spawn_edits: &'a std::collections::HashMap<(usize, usize), Vec<Edit>>,
     }
     impl Chains<'_> {
-        fn of(&self, f: usize, seen: &mut Vec<usize>, out: &mut Vec<Edit>) {
+        fn of(&self, f: usize, seen: &mut Vec<usize>, out: &mut Vec<FileEdit>) {
             if seen.contains(&f) {
                 return;
             }
@@ -712,12 +816,12 @@ pub fn thread(
                         .get(&(parent, start))
                         .into_iter()
                         .flatten()
-                        .cloned(),
+                        .map(|edit| (self.scopes[parent].file, edit.clone())),
                 );
                 self.of(parent, seen, out);
                 return;
             }
-            out.push(scope.param_edit());
+            out.push((scope.file, scope.param_edit()));
             if scope.entry {
                 return;
             }
@@ -725,8 +829,11 @@ pub fn thread(
                 if !self.has[g] || self.wrapping[g] {
                     continue;
                 }
-                for call in caller.local_calls.iter().filter(|c| c.name == scope.name) {
-                    out.push(cx_argument(call.args_start, call.has_args, caller.cx_arg()));
+                for call in caller.local_calls.iter().filter(|c| c.calls(scope)) {
+                    out.push((
+                        caller.file,
+                        cx_argument(call.args_start, call.has_args, caller.cx_arg()),
+                    ));
                     self.of(g, seen, out);
                 }
             }
@@ -744,9 +851,15 @@ pub fn thread(
             let scope = &scopes[f];
             let wrap = scope.wrap.as_ref()?;
             let why = scope.wrap_why.as_deref()?;
-            let mut edits = super::compat::wrap_edits(wrap, &scope.name, why, source);
+            let source = sources[scope.file];
+            let mut edits: Vec<FileEdit> =
+                super::compat::wrap_edits(wrap, &scope.name, why, source)
+                    .into_iter()
+                    .map(|edit| (scope.file, edit))
+                    .collect();
             chains.of(f, &mut Vec::new(), &mut edits);
             Some(WrappedFn {
+                file: scope.file,
                 name: scope.name.clone(),
                 body: wrap.body_open..wrap.body_close,
                 edits,
@@ -782,11 +895,13 @@ pub struct Threading {
 /// A function whose body runs in the compat quarantine.
 #[derive(Debug, Clone)]
 pub struct WrappedFn {
+    /// The index of its file.
+    pub file: usize,
     pub name: String,
     /// Inside the braces of its body.
     pub body: Range<usize>,
     /// The wrap, the `cx` parameter and the calls passing it, up to the entry points.
-    pub edits: Vec<Edit>,
+    pub edits: Vec<FileEdit>,
 }
 
 struct Finder<'o> {
@@ -794,6 +909,8 @@ struct Finder<'o> {
     scope: usize,
     /// Whether awaited statements are rewritten (the function returns `()`).
     statements: bool,
+    /// Whether the function returns a `Result` (a guard call can use `?`).
+    fallible: bool,
     cx_arg: &'static str,
     calls: Vec<CxCall>,
     local_calls: Vec<LocalCall>,
@@ -840,13 +957,80 @@ impl<'ast> Visit<'ast> for Finder<'_> {
                         cx_arg: self.cx_arg,
                     });
                 }
-                if let Some(name) = callee.path.get_ident().filter(|_| callee.qself.is_none()) {
+                let segments = &callee.path.segments;
+                let plain = segments.iter().all(|s| s.arguments.is_none())
+                    && callee.qself.is_none()
+                    && callee.path.leading_colon.is_none();
+                // `f`, `module::f`, `crate::module::f` name a free function (the one
+                // of the package, if the name is defined once: a same-named function
+                // of another crate breaks the build, and `--apply` backs it out);
+                // `Type::f` / `Self::f` an associated one.
+                let local = |segment: &syn::PathSegment| {
+                    ["super", "self", "crate"]
+                        .iter()
+                        .any(|m| segment.ident == m)
+                };
+                let lowercase = |segment: &syn::PathSegment| {
+                    segment
+                        .ident
+                        .to_string()
+                        .starts_with(|c: char| c.is_ascii_lowercase())
+                };
+                let named = match segments.len() {
+                    0 => None,
+                    1 => Some((CallForm::Free, &segments[0].ident)),
+                    2 if lowercase(&segments[0]) => Some((CallForm::Free, &segments[1].ident)),
+                    2 => Some((CallForm::Associated, &segments[1].ident)),
+                    n if local(&segments[0]) && segments.iter().take(n - 1).all(lowercase) => {
+                        Some((CallForm::Free, &segments[n - 1].ident))
+                    }
+                    _ => None,
+                };
+                if let (true, Some((form, name))) = (plain, named) {
                     self.local_calls.push(LocalCall {
                         name: name.to_string(),
                         args_start: (self.offset)(call.paren_token.span.open()).end,
                         has_args: !call.args.is_empty(),
+                        form,
                     });
                 }
+            }
+        }
+        if let syn::Expr::MethodCall(call) = &*awaited.base {
+            let receiver = match &*call.receiver {
+                syn::Expr::Field(field) if matches!(&*field.base, syn::Expr::Path(p) if p.path.is_ident("self")) => {
+                    match &field.member {
+                        syn::Member::Named(name) => Some(name.to_string()),
+                        syn::Member::Unnamed(_) => None,
+                    }
+                }
+                syn::Expr::Path(path) if path.qself.is_none() => {
+                    path.path.get_ident().map(ToString::to_string)
+                }
+                _ => None,
+            };
+            let guard = GUARD_METHODS.iter().any(|m| call.method == m);
+            if let (true, Some(receiver), true) = (guard, receiver, call.args.is_empty()) {
+                self.calls.push(CxCall {
+                    callee_start: (self.offset)(call.method.span()).start,
+                    form: CxForm::GuardCall {
+                        receiver,
+                        args_start: (self.offset)(call.paren_token.span.open()).end,
+                        after_await: (self.offset)(awaited.await_token.span).end,
+                        fallible: self.fallible,
+                    },
+                    scope: self.scope,
+                    chain: Vec::new(),
+                    cx_arg: self.cx_arg,
+                });
+            }
+            if call.turbofish.is_none() {
+                self.local_calls.push(LocalCall {
+                    name: call.method.to_string(),
+                    args_start: (self.offset)(call.paren_token.span.open()).end,
+                    has_args: !call.args.is_empty(),
+                    form: CallForm::Method,
+                });
             }
         }
         syn::visit::visit_expr_await(self, awaited);

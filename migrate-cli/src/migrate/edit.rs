@@ -71,6 +71,24 @@ impl EditSet {
         self.edits.len()
     }
 
+    /// Where `range` (bytes of the original text: an accepted edit's range, or text no
+    /// edit touches) lies in the text [`EditSet::apply`] returns.
+    pub fn shifted(&self, range: &Range<usize>) -> Range<usize> {
+        let (mut start, mut end) = (range.start, range.end);
+        for edit in &self.edits {
+            let (grow, shrink) = (edit.replacement.len(), edit.range.len());
+            if edit.range == *range {
+                end = end + grow - shrink;
+            } else if edit.range.end <= range.start {
+                start = start + grow - shrink;
+                end = end + grow - shrink;
+            } else if range.start <= edit.range.start && edit.range.end <= range.end {
+                end = end + grow - shrink;
+            }
+        }
+        start..end
+    }
+
     /// The original text with every edit applied.
     pub fn apply(&self, original: &str) -> String {
         let mut edits: Vec<&Edit> = self.edits.iter().collect();
@@ -140,6 +158,20 @@ mod tests {
         // Two insertions at one point are ambiguous.
         set.add(Edit::new(0..0, "<"), text).unwrap();
         assert!(set.add(Edit::new(0..0, ">"), text).is_err());
+    }
+
+    #[test]
+    fn ranges_shift_with_the_edits_before_them() {
+        let text = "aaa bbb ccc";
+        let mut set = EditSet::default();
+        set.add(Edit::new(0..3, "xxxxx"), text).unwrap();
+        set.add(Edit::new(4..7, "y"), text).unwrap();
+        let new = set.apply(text);
+        assert_eq!(new, "xxxxx y ccc");
+        assert_eq!(&new[set.shifted(&(0..3))], "xxxxx");
+        assert_eq!(&new[set.shifted(&(4..7))], "y");
+        assert_eq!(&new[set.shifted(&(8..11))], "ccc");
+        assert_eq!(&new[set.shifted(&(0..11))], new);
     }
 
     #[test]

@@ -10,11 +10,16 @@
 //!   [`mod@plan`] makes a rewrite only when it can show the result builds, and reports
 //!   everything else as manual or behind compat, with the mapping's note as the reason.
 //! - **Nothing that does not build is kept.** `--apply` refuses a dirty (or
-//!   unverifiable) git tree, then per package writes, runs `cargo check --all-targets`
-//!   and restores the package's files byte for byte if it no longer builds ([`apply`]).
+//!   unverifiable) git tree, then per package writes, runs `cargo check --all-targets`,
+//!   backs out the usages whose edits the compiler's errors point into and re-plans
+//!   without them, and restores the package's files byte for byte if that does not
+//!   settle it ([`apply`]). The planner may therefore be bolder than it can prove,
+//!   as long as a wrong rewrite fails to compile where it was made.
 //!
 //! Tiers done: 1 manifests, 2 entry points, 3 imports and paths, 4 Cx threading from
-//! the entry points through the private free async functions of a file into
+//! the entry points through the private async functions and inherent methods of a
+//! package, across its files (public ones too where nothing outside the package calls
+//! them), into
 //! `sleep`/`sleep_until`/`yield_now` statements ([`cx`]), and 5: `join!`, `select!` in
 //! a function that has the cx when every branch is one of those calls (so every loser
 //! is cancel-aware once native), and `spawn`/`spawn_blocking` whose handles are awaited
@@ -25,7 +30,8 @@
 //! `audit` runs the same planner ([`plan_loaded`], a dry run) for its estimate, so the
 //! audit's "migrate rewrites N usages" is the N this command reports.
 //!
-//! Exit codes: `0` done (or a dry run), `1` a package was rolled back, `2` bad input or a
+//! Exit codes: `0` done (or a dry run; usages backed out by `--apply` are reported,
+//! not failures), `1` a package was rolled back whole, `2` bad input or a
 //! refused `--apply`.
 
 pub mod apply;
@@ -81,6 +87,38 @@ pub struct Migration {
     /// For each member, the members that depend on it, directly or not: a rewrite of
     /// the member's API can break them, so they are checked with it.
     pub dependents: HashMap<String, Vec<String>>,
+    /// What planning a package again needs (`--apply` re-plans a package without the
+    /// usages it backed out).
+    workspace: Workspace,
+    roots: Vec<String>,
+    source: DependencySource,
+    /// Per selected package: the crate that holds it on Tokio from outside, if any.
+    held: HashMap<String, Option<String>>,
+    /// Per selected package: whether its API has no callers outside it
+    /// ([`plan::private_api`]).
+    private_api: HashMap<String, bool>,
+}
+
+impl Migration {
+    /// Plans package `name` again, with the usages of `backed_out` left as written.
+    pub fn replan(&self, name: &str, backed_out: &plan::BackedOut) -> anyhow::Result<PackagePlan> {
+        let package = self
+            .workspace
+            .packages
+            .iter()
+            .find(|package| package.name == name)
+            .ok_or_else(|| anyhow!("no member package named `{name}`"))?;
+        let roots: Vec<&str> = self.roots.iter().map(String::as_str).collect();
+        plan::plan_package(
+            package,
+            &self.workspace.root,
+            &roots,
+            &self.source,
+            self.held.get(name).cloned().flatten().as_deref(),
+            self.private_api.get(name).copied().unwrap_or(false),
+            backed_out,
+        )
+    }
 }
 
 /// Plans the migration of a workspace (reads only).
@@ -131,13 +169,37 @@ pub fn plan_loaded(
         .iter()
         .map(|package| external_via(&vias, &package.name, &workspace))
         .collect();
+    let dependents = member_dependents(metadata);
+    let private_api: HashMap<String, bool> = selected
+        .iter()
+        .map(|package| {
+            let publish = metadata
+                .workspace_packages()
+                .into_iter()
+                .find(|p| p.name.as_str() == package.name)
+                .and_then(|p| p.publish.as_deref());
+            let has_dependents = dependents.get(&package.name).is_some_and(|d| !d.is_empty());
+            (
+                package.name.clone(),
+                plan::private_api(package, publish, has_dependents),
+            )
+        })
+        .collect();
     let mut packages = Vec::new();
     for _ in 0..=selected.len() {
         packages = selected
             .iter()
             .zip(&held)
             .map(|(package, via)| {
-                plan::plan_package(package, &workspace.root, &roots, source, via.as_deref())
+                plan::plan_package(
+                    package,
+                    &workspace.root,
+                    &roots,
+                    source,
+                    via.as_deref(),
+                    private_api[&package.name],
+                    &plan::BackedOut::new(),
+                )
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut changed = false;
@@ -163,10 +225,21 @@ pub fn plan_loaded(
             break;
         }
     }
+    let held = selected
+        .iter()
+        .zip(held)
+        .map(|(package, via)| (package.name.clone(), via))
+        .collect();
+    let roots = roots.iter().map(|root| root.to_string()).collect();
     Ok(Migration {
-        root: workspace.root,
+        root: workspace.root.clone(),
         packages,
-        dependents: member_dependents(metadata),
+        dependents,
+        workspace,
+        roots,
+        source: source.clone(),
+        held,
+        private_api,
     })
 }
 
@@ -285,7 +358,7 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> anyhow::Result<Exit> {
             DependencySource::Path(dir)
         }
     };
-    let migration = plan(manifest.as_deref(), &args.packages, &source)?;
+    let mut migration = plan(manifest.as_deref(), &args.packages, &source)?;
     let outcomes = if args.apply {
         if !args.allow_dirty {
             if let Err(why) = apply::check_clean(&migration.root) {
@@ -293,7 +366,7 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs) -> anyhow::Result<Exit> {
                 return Ok(Exit::Usage);
             }
         }
-        Some(apply::apply(&migration)?)
+        Some(apply::apply(&mut migration)?)
     } else {
         None
     };

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::cx::takes_entry_cx;
 use super::manifest::{self, DependencySource, ManifestNeeds};
 use super::shape::Shape;
-use super::source::{analyse, FileAnalysis};
+use super::source::{analyse_package, prepare, rewrite_package, FileAnalysis};
 
 /// What happens to one usage site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -60,7 +60,18 @@ pub struct FileChange {
     pub rel_path: String,
     pub old: String,
     pub new: String,
+    /// Byte ranges of `new` and the usage each belongs to (its file, relative to the
+    /// workspace root, and its index among the file's usages): every edit made for the
+    /// usage (in this file: a usage's cx chain may edit others), and where the usage
+    /// itself now is. A compiler error on one of them is blamed on that usage
+    /// ([`super::apply`]).
+    pub owners: Vec<(std::ops::Range<usize>, (String, usize))>,
 }
+
+/// Usages that `--apply` backed out (their edits broke the build), keyed by file
+/// (relative to the workspace root) and index of the usage in the file, with the
+/// reason: they are planned as manual.
+pub type BackedOut = HashMap<(String, usize), String>;
 
 /// The plan of one package.
 #[derive(Debug, Clone)]
@@ -92,46 +103,47 @@ struct Analysed<'p> {
 /// `pulled_through` names a crate through which the package pulls Tokio other than its
 /// own `tokio` dependency (from the resolved graph): code in it may need a Tokio runtime,
 /// so it holds the package's entry points on Tokio like a usage left in the package.
+/// `private_api`: nothing outside the package calls its functions (see
+/// [`private_api`]), so its `pub` async functions may be threaded a cx.
+#[allow(clippy::too_many_arguments)]
 pub fn plan_package(
     package: &Package,
     root: &std::path::Path,
     roots: &[&str],
     source: &DependencySource,
     pulled_through: Option<&str>,
+    private_api: bool,
+    backed_out: &BackedOut,
 ) -> anyhow::Result<PackagePlan> {
     let mut notes = Vec::new();
-    let mut files = Vec::new();
-    let texts = package
-        .files
-        .iter()
-        .map(|file| std::fs::read_to_string(&file.path))
-        .collect::<std::io::Result<Vec<String>>>()?;
-    for (index, (file, text)) in package.files.iter().zip(&texts).enumerate() {
-        // Whether a file of the package other than this one mentions `name` (as a
-        // whole word; in a comment too, which only makes the answer safer).
-        let elsewhere = |name: &str| {
-            texts
-                .iter()
-                .enumerate()
-                .any(|(other, text)| other != index && mentions_word(text, name))
-        };
-        match analyse(text.clone(), &package.extern_crates, roots, &elsewhere) {
-            Ok(analysis) => {
-                let through = link_through(&analysis);
-                files.push(Analysed {
-                    rel_path: &file.rel_path,
-                    path: &file.path,
-                    target: file.target_kind,
-                    analysis,
-                    through,
-                });
+    let mut parsed = Vec::new();
+    let mut prepared = Vec::new();
+    for file in &package.files {
+        let text = std::fs::read_to_string(&file.path)?;
+        match prepare(text, &package.extern_crates, roots, private_api) {
+            Ok(file_prepared) => {
+                parsed.push(file);
+                prepared.push(file_prepared);
             }
+            // Its mentions of the package's functions are not counted, but nothing is
+            // threaded then: the package stays on Tokio (see `demoted_by`).
             Err(err) => notes.push(format!(
                 "{} does not parse ({err}): nothing in the package is rewritten that needs it off Tokio",
                 file.rel_path
             )),
         }
     }
+    let files: Vec<Analysed<'_>> = parsed
+        .into_iter()
+        .zip(analyse_package(prepared))
+        .map(|(file, analysis)| Analysed {
+            rel_path: &file.rel_path,
+            path: &file.path,
+            target: file.target_kind,
+            through: link_through(&analysis),
+            analysis,
+        })
+        .collect();
     let manifest_text = std::fs::read_to_string(&package.manifest_path)?;
     let holdout = manifest::holdout_dependency(&manifest_text);
 
@@ -139,7 +151,19 @@ pub fn plan_package(
         base_shape(&files, refused, f, index)
     };
 
+    // A usage backed out stays as written, and so does the import a path written
+    // through it follows (that import *is* its rewrite).
     let mut refused: HashMap<(usize, usize), String> = HashMap::new();
+    for (f, file) in files.iter().enumerate() {
+        for i in 0..file.analysis.drafts.len() {
+            if let Some(reason) = backed_out.get(&(file.rel_path.to_string(), i)) {
+                refused.insert((f, i), reason.clone());
+                if let Some(import) = file.through[i] {
+                    refused.insert((f, import), reason.clone());
+                }
+            }
+        }
+    }
     let mut demoted_by: Option<String>;
     loop {
         // What holds the package on Tokio, if anything.
@@ -196,18 +220,21 @@ pub fn plan_package(
                 _ => shape,
             }
         };
-        let mut new_refusals = Vec::new();
-        let mut rewrites = Vec::new();
-        for (f, file) in files.iter().enumerate() {
-            let verdict = |i: usize| -> Option<String> {
-                effective(&refused, f, i).native().map(str::to_string)
-            };
-            let rewrite = file.analysis.rewrite(&verdict);
-            for (i, reason) in &rewrite.refused {
-                new_refusals.push(((f, *i), reason.clone()));
-            }
-            rewrites.push(rewrite);
-        }
+        let verdict = |f: usize, i: usize| -> Option<String> {
+            effective(&refused, f, i).native().map(str::to_string)
+        };
+        let analyses: Vec<&FileAnalysis> = files.iter().map(|file| &file.analysis).collect();
+        let rewrites = rewrite_package(&analyses, &verdict);
+        let new_refusals: Vec<((usize, usize), String)> = rewrites
+            .iter()
+            .enumerate()
+            .flat_map(|(f, rewrite)| {
+                rewrite
+                    .refused
+                    .iter()
+                    .map(move |(i, reason)| ((f, *i), reason.clone()))
+            })
+            .collect();
         let mut refused_more = false;
         for (key, reason) in new_refusals {
             refused_more |= refused.insert(key, reason).is_none();
@@ -263,19 +290,41 @@ pub fn plan_package(
                         _ if r.kind == UseKind::Macro => 5,
                         Shape::CxCall(_) if super::cx::CX_SPAWNS.contains(&r.path.as_str()) => 5,
                         Shape::CxCall(_) => 4,
+                        // A lock type's import, which moves with its guard calls.
+                        _ if !draft.guard_edits.is_empty() => 4,
                         _ => 3,
                     }),
                     native: shape.native().map(str::to_string),
                     reason,
                 });
             }
-            let new = rewrites[f].edits.apply(&file.analysis.source);
+            let edits = &rewrites[f].edits;
+            let new = edits.apply(&file.analysis.source);
             if new != file.analysis.source {
+                let key = |(g, i): (usize, usize)| (files[g].rel_path.to_string(), i);
+                let mut owners: Vec<(std::ops::Range<usize>, (String, usize))> = rewrites[f]
+                    .owners
+                    .iter()
+                    .map(|(range, owner)| (edits.shifted(range), key(*owner)))
+                    .collect();
+                owners.extend(
+                    file.analysis
+                        .drafts
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, d)| {
+                            let at = d.resolved.location.byte_start..d.resolved.location.byte_end;
+                            (sites[sites.len() - file.analysis.drafts.len() + i].disposition
+                                == Disposition::Automatic)
+                                .then(|| (edits.shifted(&at), key((f, i))))
+                        }),
+                );
                 changes.push(FileChange {
                     path: file.path.to_path_buf(),
                     rel_path: file.rel_path.to_string(),
                     old: file.analysis.source.clone(),
                     new,
+                    owners,
                 });
             }
         }
@@ -310,6 +359,7 @@ pub fn plan_package(
                 rel_path: crate::audit::relative(root, &package.manifest_path),
                 old: manifest_text,
                 new: manifest.new_text,
+                owners: Vec::new(),
             });
         }
         return Ok(PackagePlan {
@@ -324,13 +374,16 @@ pub fn plan_package(
     }
 }
 
-/// Whether `text` contains `word` with no identifier character on either side.
-fn mentions_word(text: &str, word: &str) -> bool {
-    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
-    text.match_indices(word).any(|(at, _)| {
-        !text[..at].chars().next_back().is_some_and(is_ident)
-            && !text[at + word.len()..].chars().next().is_some_and(is_ident)
-    })
+/// Whether nothing outside the package can call its functions: it has no library
+/// target, or it is not published (`publish = false`), and no other member depends on
+/// it. A `pub` function of such a package is called only from the package, where the
+/// planner sees every call (and `--apply` backs out a guess the compiler refutes).
+pub fn private_api(package: &Package, publish: Option<&[String]>, has_dependents: bool) -> bool {
+    let has_lib = package
+        .files
+        .iter()
+        .any(|file| file.target_kind == TargetKind::Lib);
+    !has_dependents && (!has_lib || publish.is_some_and(<[String]>::is_empty))
 }
 
 /// For each path written through a name, the import draft of the same file that binds

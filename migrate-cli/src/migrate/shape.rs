@@ -133,21 +133,32 @@ pub fn shape(api: &str) -> Shape {
     if super::cx::CX_SAME_RESULT.contains(&api) {
         return Shape::Manual(format!(
             "tier 4 passes a cx only to an awaited call `f(args).await` in a function that \
-             can have one: an entry point, or a private free `async fn` of the same file \
-             called only (awaited) from such functions: {note}"
+             can have one: an entry point, or a private free `async fn` (or inherent method; \
+             `pub` too in a package nothing outside calls) of the package called only \
+             (awaited) from such functions: {note}"
         ));
     }
     if note.contains("&cx") && super::cx::CX_FUNCTIONS.contains(&api) {
         return Shape::Manual(format!(
             "tier 4 threads a cx only into a statement `call(..).await;` of a function \
              returning `()` that can have one: an entry point, or a private free `async fn` \
-             of the same file called only (awaited) from such functions: {note}"
+             (or inherent method; `pub` too in a package nothing outside calls) of the \
+             package called only (awaited) from such functions: {note}"
+        ));
+    }
+    if super::cx::GUARD_TYPES.contains(&api) {
+        return Shape::Manual(format!(
+            "tier 4 moves it (through a `use` of it by name) only with its guard calls: \
+             every `.lock().await`, `.read().await`, `.write().await` on a field or local \
+             declared with it must be in a function returning a `Result` that can have a \
+             cx, and becomes `.lock(cx).await?`: {note}"
         ));
     }
     if note.contains("&cx") {
         return Shape::Manual(format!(
             "needs `&cx` at the call site; tier 4 passes one only to sleeps, yields, \
-             timeouts, `ctrl_c` and `tokio::fs` functions so far: {note}"
+             timeouts, `ctrl_c`, `tokio::fs` functions and `Mutex`/`RwLock` guard calls so \
+             far: {note}"
         ));
     }
     if !native_exists(api) {

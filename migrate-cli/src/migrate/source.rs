@@ -23,8 +23,8 @@ use proc_macro2::Span;
 use syn::visit::Visit;
 
 use super::cx::{
-    identifier_counts, scan_function, thread, threadable, CxCall, CxForm, CxScope, Threading,
-    CX_FUNCTIONS, CX_MACROS, CX_SAME_RESULT, CX_SPAWNS,
+    identifier_counts, scan_function, thread, threadable, CxCall, CxForm, CxScope, FileEdit,
+    Threading, CX_FUNCTIONS, CX_MACROS, CX_SAME_RESULT, CX_SPAWNS, GUARD_TYPES,
 };
 use super::edit::{indent_of, Edit, EditSet};
 use super::shape::{import_shape, shape, Shape};
@@ -40,6 +40,10 @@ pub struct Draft {
     pub cx_call: Option<CxCall>,
     /// The function wrapped in compat (tier 6) the usage is in, if any.
     pub wrapped_in: Option<String>,
+    /// For an import of Tokio's `Mutex` or `RwLock`: the edits of every guard call on a
+    /// receiver declared through it (`.lock()` → `.lock(cx).await?`, with their cx
+    /// chains): the import moves with them, all or none.
+    pub guard_edits: Vec<FileEdit>,
 }
 
 /// One parsed file, analysed.
@@ -51,7 +55,7 @@ pub struct FileAnalysis {
     uses: Vec<UseItem>,
     /// The edits of the functions wrapped in compat (tier 6): made with the entry
     /// points, since a wrap is only right once they are native.
-    wrap_edits: Vec<Edit>,
+    wrap_edits: Vec<FileEdit>,
     /// The names of the functions wrapped in compat (tier 6).
     pub wrapped: Vec<String>,
 }
@@ -70,6 +74,21 @@ struct UseItem {
     grouped: bool,
 }
 
+impl UseItem {
+    /// Whether it imports the package's own items (`crate::`, `self::`, `super::`, or a
+    /// module of the crate root: anything but an extern crate or the standard library).
+    fn is_local(&self, crates: &ExternCrates) -> bool {
+        let first = match &self.tree {
+            syn::UseTree::Path(path) => path.ident.to_string(),
+            _ => return false,
+        };
+        !self.leading_colon
+            && (matches!(first.as_str(), "crate" | "self" | "super")
+                || crates.real_name(&first).is_none()
+                    && !matches!(first.as_str(), "std" | "core" | "alloc"))
+    }
+}
+
 #[derive(Debug)]
 struct UseLeaf {
     /// Byte end of the leaf's last token: the key the resolver's location shares.
@@ -86,53 +105,87 @@ struct EntryAttr {
     problem: Option<String>,
 }
 
-/// Parses and analyses one file. `roots` are the crate names whose usages count;
-/// `elsewhere(name)` says whether another file of the package mentions an identifier
-/// (a function mentioned elsewhere is not threaded a cx: see [`super::cx`]).
-pub fn analyse(
+/// One parsed file, before the package-level decisions of tier 4 ([`analyse_package`]).
+#[derive(Debug)]
+pub struct Prepared {
+    source: String,
+    resolved: Vec<ResolvedUse>,
+    shapes: Vec<(Shape, Option<String>)>,
+    /// What the [`Collector`] found (its cx calls matched to what they call).
+    found: Found,
+    /// How often each identifier occurs, imports of the package's own items aside
+    /// (`use crate::store::fetch;` neither calls `fetch` nor stops it taking a cx).
+    counts: HashMap<String, usize>,
+}
+
+/// Parses one file and finds what the package-level analysis needs. `roots` are the
+/// crate names whose usages count; `private_api`: nothing outside the package can call
+/// its functions, so a `pub` one may be threaded too.
+pub fn prepare(
     source: String,
     crates: &ExternCrates,
     roots: &[&str],
-    elsewhere: &dyn Fn(&str) -> bool,
-) -> Result<FileAnalysis, syn::Error> {
+    private_api: bool,
+) -> Result<Prepared, syn::Error> {
     let file = syn::parse_file(&source)?;
     let resolved = collect_uses(&source, &file, crates, roots);
     let mut collector = Collector {
         source: &source,
         lines: LineIndex::new(&source),
-        uses: Vec::new(),
-        macro_bodies: Vec::new(),
-        native_joins: Vec::new(),
-        entries: Vec::new(),
-        scopes: Vec::new(),
-        quarantined: Vec::new(),
-        cx_calls: Vec::new(),
+        found: Found::default(),
+        private_api,
     };
     collector.visit_file(&file);
-    let Collector {
-        uses,
-        macro_bodies,
-        native_joins,
-        entries,
-        scopes,
-        cx_calls,
-        quarantined,
-        ..
-    } = collector;
-    let leaf_at: HashMap<usize, ()> = uses
+    let mut found = collector.found;
+    let leaf_at: HashMap<usize, ()> = found
+        .uses
         .iter()
         .flat_map(|item| item.leaves.iter().map(|leaf| (leaf.end, ())))
         .collect();
-    let counts = identifier_counts(&source);
-    let cx_calls = matched_cx_calls(cx_calls, &resolved, &source);
+    let mut counts = identifier_counts(&source);
+    for item in found.uses.iter().filter(|item| item.is_local(crates)) {
+        for (name, n) in identifier_counts(&source[item.range.clone()]) {
+            if let Some(count) = counts.get_mut(&name) {
+                *count = count.saturating_sub(n);
+            }
+        }
+    }
+    // Receivers declared with Tokio's `Mutex`/`RwLock` (resolved through this file's
+    // imports), whose guard calls get a cx.
+    found.typed.retain(|(_, start)| {
+        resolved.iter().any(|r| {
+            r.location.byte_start == *start
+                && r.kind == UseKind::Path
+                && GUARD_TYPES.iter().any(|ty| {
+                    r.path
+                        .strip_prefix(ty)
+                        .is_some_and(|tail| tail.is_empty() || tail == "::new")
+                })
+        })
+    });
+    found.cx_calls = matched_cx_calls(
+        std::mem::take(&mut found.cx_calls),
+        &resolved,
+        &source,
+        &found.typed,
+    );
     let shapes: Vec<(Shape, Option<String>)> = resolved
         .iter()
-        .map(|resolved| draft_shape(&source, resolved, crates, &leaf_at, &macro_bodies, &entries))
+        .map(|resolved| {
+            draft_shape(
+                &source,
+                resolved,
+                crates,
+                &leaf_at,
+                &found.macro_bodies,
+                &found.entries,
+            )
+        })
         .collect();
     // Tier 6: a function whose body uses something that stays on Tokio (not a call
     // tier 4 or 5 rewrites) is wrapped in compat, if it can be.
-    let mut scopes = scopes;
-    for scope in scopes.iter_mut() {
+    let cx_calls = &found.cx_calls;
+    for scope in found.scopes.iter_mut() {
         let Some(wrap) = &scope.wrap else { continue };
         let body = wrap.body_open..wrap.body_close;
         scope.wrap_why = resolved.iter().zip(&shapes).find_map(|(r, (shape, _))| {
@@ -148,16 +201,101 @@ pub fn analyse(
                 })
         });
     }
-    let Threading {
-        calls: cx_calls,
-        wrapped,
-    } = thread(
+    Ok(Prepared {
+        source,
+        resolved,
+        shapes,
+        found,
+        counts,
+    })
+}
+
+/// Analyses the files of one package together: tier 4 threads a cx across them (a
+/// function of one file called from another gets it when every call, in every file, is
+/// in a function that has one).
+pub fn analyse_package(files: Vec<Prepared>) -> Vec<FileAnalysis> {
+    let mut scopes: Vec<CxScope> = Vec::new();
+    let mut calls: Vec<CxCall> = Vec::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for (f, file) in files.iter().enumerate() {
+        let base = scopes.len();
+        scopes.extend(file.found.scopes.iter().cloned().map(|mut scope| {
+            scope.file = f;
+            scope.spawned_in = scope
+                .spawned_in
+                .map(|(parent, start)| (parent + base, start));
+            scope
+        }));
+        calls.extend(file.found.cx_calls.iter().cloned().map(|mut call| {
+            call.scope += base;
+            call
+        }));
+        for (name, n) in &file.counts {
+            *counts.entry(name.clone()).or_default() += n;
+        }
+    }
+    let sources: Vec<&str> = files.iter().map(|file| file.source.as_str()).collect();
+    let threading = thread(
         &scopes,
-        cx_calls,
+        calls,
         &|name| counts.get(name).copied().unwrap_or(0),
-        elsewhere,
-        &source,
+        &sources,
     );
+    files
+        .into_iter()
+        .enumerate()
+        .map(|(f, file)| finish(file, f, &scopes, &threading))
+        .collect()
+}
+
+/// Analyses one file as a package of its own, where `elsewhere(name)` says whether
+/// some other file mentions an identifier (which keeps a function of that name as it
+/// was: its calls there are not seen).
+#[cfg(test)]
+pub fn analyse(
+    source: String,
+    crates: &ExternCrates,
+    roots: &[&str],
+    elsewhere: &dyn Fn(&str) -> bool,
+    private_api: bool,
+) -> Result<FileAnalysis, syn::Error> {
+    let file = prepare(source, crates, roots, private_api)?;
+    let sources = [file.source.as_str()];
+    let threading = thread(
+        &file.found.scopes,
+        file.found.cx_calls.clone(),
+        &|name| file.counts.get(name).copied().unwrap_or(0) + usize::from(elsewhere(name)),
+        &sources,
+    );
+    let scopes = file.found.scopes.clone();
+    Ok(finish(file, 0, &scopes, &threading))
+}
+
+/// The analysis of file `f` once the package's threading is decided.
+fn finish(file: Prepared, f: usize, scopes: &[CxScope], threading: &Threading) -> FileAnalysis {
+    let Prepared {
+        source,
+        resolved,
+        shapes,
+        found:
+            Found {
+                uses,
+                macro_bodies,
+                native_joins,
+                quarantined,
+                cx_calls: candidates,
+                typed,
+                ..
+            },
+        ..
+    } = file;
+    let cx_calls: Vec<&CxCall> = threading
+        .calls
+        .iter()
+        .filter(|call| scopes[call.scope].file == f)
+        .collect();
+    let wrapped: Vec<&super::cx::WrappedFn> =
+        threading.wrapped.iter().filter(|w| w.file == f).collect();
     let drafts = resolved
         .into_iter()
         .zip(shapes)
@@ -174,7 +312,7 @@ pub fn analyse(
                         && resolved.kind == kind
                         && call.rewrites(&resolved.path)
                 })
-                .cloned();
+                .map(|call| (*call).clone());
             // `join!` needs no cx: the native macro takes the same comma-separated
             // futures and yields the same tuple, so it is a path change (tier 5)
             // wherever the native macro parses its body.
@@ -226,17 +364,85 @@ pub fn analyse(
                 through,
                 cx_call,
                 wrapped_in,
+                guard_edits: Vec::new(),
             }
         })
         .collect();
-    Ok(FileAnalysis {
+    let mut analysis = FileAnalysis {
         lines: LineIndex::new(&source),
         source,
         drafts,
         uses,
         wrapped: wrapped.iter().map(|w| w.name.clone()).collect(),
-        wrap_edits: wrapped.into_iter().flat_map(|w| w.edits).collect(),
-    })
+        wrap_edits: wrapped
+            .iter()
+            .flat_map(|w| w.edits.iter().cloned())
+            .collect(),
+    };
+    attach_guard_calls(&mut analysis, f, &candidates, &cx_calls, &typed);
+    analysis
+}
+
+/// Tier 4 for Tokio's `Mutex` and `RwLock`: the import that names the type of
+/// receivers whose guard calls all got a cx (in functions returning a `Result`) moves to
+/// the native type, with those calls (`.lock(cx).await?`). If one such call did not get
+/// a cx, the import stays as it was, and so do the calls. What the tool cannot see (a
+/// guard call on a receiver it cannot type, the error type of the `?`) the compiler
+/// checks, and `--apply` backs the import out with its calls.
+fn attach_guard_calls(
+    analysis: &mut FileAnalysis,
+    f: usize,
+    candidates: &[CxCall],
+    threaded: &[&CxCall],
+    typed: &[(String, usize)],
+) {
+    let bindings = analysis.import_bindings();
+    // The import each typed receiver's type is written through.
+    let import_of = |receiver: &str| -> Option<usize> {
+        typed
+            .iter()
+            .filter(|(name, _)| name == receiver)
+            .find_map(|(_, start)| {
+                let draft = analysis
+                    .drafts
+                    .iter()
+                    .find(|d| d.resolved.location.byte_start == *start)?;
+                *bindings.get(draft.through.as_deref()?)?
+            })
+    };
+    let mut attached: HashMap<usize, Vec<FileEdit>> = HashMap::new();
+    let mut refused: Vec<usize> = Vec::new();
+    for call in candidates {
+        let CxForm::GuardCall { receiver, .. } = &call.form else {
+            continue;
+        };
+        let Some(import) = import_of(receiver) else {
+            continue;
+        };
+        match threaded
+            .iter()
+            .find(|t| t.callee_start == call.callee_start)
+        {
+            Some(with_cx) => {
+                let edits = attached.entry(import).or_default();
+                edits.extend(with_cx.edits(&analysis.source).into_iter().map(|e| (f, e)));
+                edits.extend(with_cx.chain.iter().cloned());
+            }
+            None => refused.push(import),
+        }
+    }
+    for (import, edits) in attached {
+        let draft = &mut analysis.drafts[import];
+        let native = crate::mapping::mapping()
+            .classify(&draft.resolved.path)
+            .and_then(|c| c.native);
+        if let (false, Some(native), Shape::Manual(_)) =
+            (refused.contains(&import), native, &draft.shape)
+        {
+            draft.shape = Shape::SameShape(native);
+            draft.guard_edits = edits;
+        }
+    }
 }
 
 /// The macro whose native twin takes the same body and needs no cx.
@@ -250,7 +456,14 @@ fn is_inside(bodies: &[Range<usize>], at: usize) -> bool {
 /// a `select!` only when it is Tokio's and every branch calls a cx function of Tokio
 /// (so every loser is cancel-aware once native and drains at once), and a branch call
 /// only inside such a `select!`.
-fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse], source: &str) -> Vec<CxCall> {
+/// A guard call (`.lock()`, `.read()`, `.write()`) only on a receiver declared with one
+/// of Tokio's lock types (`guarded`, from [`Found::typed`]).
+fn matched_cx_calls(
+    calls: Vec<CxCall>,
+    resolved: &[ResolvedUse],
+    source: &str,
+    guarded: &[(String, usize)],
+) -> Vec<CxCall> {
     let resolves_to = |start: usize, kind: UseKind, apis: &[&str]| {
         resolved.iter().any(|r| {
             r.location.byte_start == start && r.kind == kind && apis.contains(&r.path.as_str())
@@ -283,6 +496,7 @@ fn matched_cx_calls(calls: Vec<CxCall>, resolved: &[ResolvedUse], source: &str) 
             CxForm::SameResultCall { .. } => {
                 resolves_to(call.callee_start, UseKind::Path, &CX_SAME_RESULT)
             }
+            CxForm::GuardCall { receiver, .. } => guarded.iter().any(|(name, _)| name == receiver),
             // `tokio::spawn` becomes `cx.spawn`, so it must be written out: an import
             // of it would have to become a method. `spawn_blocking` is a function on
             // both sides and may come through an import.
@@ -385,68 +599,132 @@ pub struct FileRewrite {
     pub edits: EditSet,
     /// Indexes into `drafts` of usages not rewritten after all, with why.
     pub refused: Vec<(usize, String)>,
+    /// Which usage each accepted edit of this file belongs to (by the edit's range in
+    /// the original text; the usage by its file and index there): an edit several
+    /// usages need (a cx signature shared by the calls of a function) is listed once
+    /// per usage. `--apply` backs out the usages whose edits a compiler error touches.
+    pub owners: Vec<(Range<usize>, (usize, usize))>,
 }
 
-impl FileAnalysis {
-    /// The edits for the usages `verdict` rewrites.
-    pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
-        let mut out = FileRewrite::default();
-        let mut import_at: HashMap<usize, (usize, String)> = HashMap::new();
-        for (index, draft) in self.drafts.iter().enumerate() {
-            let Some(native) = verdict(index) else {
+/// A per-usage verdict across a package: for usage `index` of file `file`, rewrite to
+/// this path, or stay.
+pub type PackageVerdict<'a> = &'a dyn Fn(usize, usize) -> Option<String>;
+
+/// Adds `edits` (each to its file's set) all or none: `Err` holds the accepted edit one
+/// of them overlaps.
+fn add_all(
+    out: &mut [FileRewrite],
+    files: &[&FileAnalysis],
+    edits: &[FileEdit],
+) -> Result<(), Edit> {
+    let mut trial: HashMap<usize, EditSet> = HashMap::new();
+    for (file, edit) in edits {
+        let set = trial
+            .entry(*file)
+            .or_insert_with(|| out[*file].edits.clone());
+        set.add(edit.clone(), &files[*file].source)
+            .map_err(|overlap| overlap.accepted)?;
+    }
+    for (file, set) in trial {
+        out[file].edits = set;
+    }
+    Ok(())
+}
+
+/// The edits of every file of a package for the usages `verdict` rewrites. A usage's
+/// edits may lie in other files (the cx chain of a function called from another
+/// file): they are made all or none, and each is listed as owned by the usage in the
+/// file it edits.
+pub fn rewrite_package(files: &[&FileAnalysis], verdict: PackageVerdict<'_>) -> Vec<FileRewrite> {
+    let mut out: Vec<FileRewrite> = files.iter().map(|_| FileRewrite::default()).collect();
+    let mut imports: Vec<HashMap<usize, (usize, String)>> = vec![HashMap::new(); files.len()];
+    for (f, file) in files.iter().enumerate() {
+        for (index, draft) in file.drafts.iter().enumerate() {
+            let Some(native) = verdict(f, index) else {
                 continue;
             };
             let range = draft.resolved.location.byte_start..draft.resolved.location.byte_end;
             if draft.resolved.kind == UseKind::Import {
-                import_at.insert(range.end, (index, native));
+                // A lock type's import moves with its guard calls, or not at all.
+                match add_all(&mut out, files, &draft.guard_edits) {
+                    Ok(()) => {
+                        for (g, edit) in &draft.guard_edits {
+                            out[*g].owners.push((edit.range.clone(), (f, index)));
+                        }
+                        imports[f].insert(range.end, (index, native));
+                    }
+                    Err(accepted) => out[f].refused.push((index, overlap_reason(&accepted))),
+                }
                 continue;
             }
             // A path written through an import follows it: only the import is edited.
-            let mut edits = Vec::new();
+            let mut edits: Vec<FileEdit> = Vec::new();
             if draft.through.is_none() && !draft.cx_call.as_ref().is_some_and(CxCall::replaces_path)
             {
-                edits.push(Edit::new(range, native));
+                edits.push((f, Edit::new(range, native)));
             }
             if let Some(call) = &draft.cx_call {
                 // The chain is shared by every call of a function: `EditSet` keeps
                 // one of each.
-                edits.extend(call.edits(&self.source));
+                edits.extend(call.edits(&file.source).into_iter().map(|edit| (f, edit)));
                 edits.extend(call.chain.iter().cloned());
             }
-            // All of a usage's edits or none of them.
-            let mut trial = out.edits.clone();
-            let result = edits
-                .into_iter()
-                .try_for_each(|edit| trial.add(edit, &self.source).map_err(|o| o.accepted));
-            match result {
-                Ok(()) => out.edits = trial,
-                Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
+            match add_all(&mut out, files, &edits) {
+                Ok(()) => {
+                    for (g, edit) in edits {
+                        out[g].owners.push((edit.range, (f, index)));
+                    }
+                }
+                Err(accepted) => out[f].refused.push((index, overlap_reason(&accepted))),
             }
         }
-        let entry = self.drafts.iter().enumerate().find(|(index, draft)| {
-            matches!(draft.shape, Shape::EntryPoint(_)) && verdict(*index).is_some()
-        });
-        if let (Some((index, _)), false) = (entry, self.wrap_edits.is_empty()) {
-            let mut trial = out.edits.clone();
-            let result = self.wrap_edits.iter().try_for_each(|edit| {
-                trial
-                    .add(edit.clone(), &self.source)
-                    .map_err(|o| o.accepted)
-            });
-            match result {
-                Ok(()) => out.edits = trial,
-                Err(accepted) => out.refused.push((index, overlap_reason(&accepted))),
+    }
+    // The wraps of tier 6 are made with the entry points (their chains reach them).
+    let entry = files.iter().enumerate().find_map(|(f, file)| {
+        file.drafts
+            .iter()
+            .enumerate()
+            .find(|(index, draft)| {
+                matches!(draft.shape, Shape::EntryPoint(_)) && verdict(f, *index).is_some()
+            })
+            .map(|(index, _)| (f, index))
+    });
+    if let Some((f, index)) = entry {
+        for file in files {
+            if file.wrap_edits.is_empty() {
+                continue;
+            }
+            match add_all(&mut out, files, &file.wrap_edits) {
+                Ok(()) => {
+                    for (g, edit) in &file.wrap_edits {
+                        out[*g].owners.push((edit.range.clone(), (f, index)));
+                    }
+                }
+                Err(accepted) => out[f].refused.push((index, overlap_reason(&accepted))),
             }
         }
-        for item in &self.uses {
-            self.rewrite_use(item, &import_at, &mut out);
+    }
+    for (f, file) in files.iter().enumerate() {
+        for item in &file.uses {
+            file.rewrite_use(item, f, &imports[f], &mut out[f]);
         }
-        out
+    }
+    out
+}
+
+impl FileAnalysis {
+    /// The edits for the usages `verdict` rewrites, in a file analysed on its own.
+    #[cfg(test)]
+    pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
+        rewrite_package(&[self], &|_, index| verdict(index))
+            .pop()
+            .unwrap_or_default()
     }
 
     fn rewrite_use(
         &self,
         item: &UseItem,
+        file: usize,
         import_at: &HashMap<usize, (usize, String)>,
         out: &mut FileRewrite,
     ) {
@@ -501,8 +779,14 @@ impl FileAnalysis {
                 Edit::new(item.range.clone(), statements.join(&format!("\n{indent}")))
             }
         };
-        if let Err(overlap) = out.edits.add(edit, &self.source) {
-            refuse(out, &overlap_reason(&overlap.accepted));
+        let range = edit.range.clone();
+        match out.edits.add(edit, &self.source) {
+            Ok(()) => out.owners.extend(
+                rewritten
+                    .iter()
+                    .map(|(_, index, _)| (range.clone(), (file, *index))),
+            ),
+            Err(overlap) => refuse(out, &overlap_reason(&overlap.accepted)),
         }
     }
 
@@ -613,6 +897,14 @@ fn print_tree(
 struct Collector<'s> {
     source: &'s str,
     lines: LineIndex,
+    found: Found,
+    /// Whether `pub` functions may be threaded (see [`prepare`]).
+    private_api: bool,
+}
+
+/// What a [`Collector`] finds in a file.
+#[derive(Debug, Default)]
+struct Found {
     uses: Vec<UseItem>,
     macro_bodies: Vec<Range<usize>>,
     /// Where the path of each `join!` whose body the native `join!` parses starts.
@@ -623,9 +915,26 @@ struct Collector<'s> {
     /// Inner functions of earlier wraps (tier 6): name and body.
     quarantined: Vec<(String, Range<usize>)>,
     cx_calls: Vec<CxCall>,
+    /// Struct fields whose type names a `Mutex` or `RwLock` (`Arc<Mutex<T>>` too) and
+    /// `let` bindings initialised with one ([`lock_constructor`]), with where that type's
+    /// path starts (kept by [`prepare`] when it is Tokio's).
+    typed: Vec<(String, usize)>,
 }
 
 impl Collector<'_> {
+    /// Adds the scopes and candidate calls of a function that may have the cx.
+    fn scan(&mut self, function: &syn::ItemFn, entry: bool, in_impl: bool) {
+        let offset = |span: Span| {
+            let location = self.lines.span_location(self.source, span);
+            location.byte_start..location.byte_end
+        };
+        let first = self.found.scopes.len();
+        for (scope, calls) in scan_function(function, entry, in_impl, first, &offset) {
+            self.found.scopes.push(scope);
+            self.found.cx_calls.extend(calls);
+        }
+    }
+
     fn start(&self, span: Span) -> usize {
         self.lines.span_location(self.source, span).byte_start
     }
@@ -672,7 +981,62 @@ impl Collector<'_> {
     }
 }
 
+/// The start of every path segment named `Mutex` or `RwLock` in `ty` (`Arc<Mutex<T>>`
+/// included).
+fn lock_type_starts(tokens: proc_macro2::TokenStream, out: &mut Vec<Span>) {
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) if ident == "Mutex" || ident == "RwLock" => {
+                out.push(ident.span());
+            }
+            proc_macro2::TokenTree::Group(group) => lock_type_starts(group.stream(), out),
+            _ => {}
+        }
+    }
+}
+
+/// Where the type path starts in `Mutex::new(..)` / `RwLock::new(..)`, also wrapped in
+/// one-argument constructors (`Arc::new(Mutex::new(..))`): the value is that lock.
+fn lock_constructor(expr: &syn::Expr) -> Option<Span> {
+    let syn::Expr::Call(call) = expr else {
+        return None;
+    };
+    let syn::Expr::Path(callee) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<&syn::PathSegment> = callee.path.segments.iter().collect();
+    match segments.as_slice() {
+        [.., ty, new] if new.ident == "new" && (ty.ident == "Mutex" || ty.ident == "RwLock") => {
+            Some(ty.ident.span())
+        }
+        [.., new] if new.ident == "new" && call.args.len() == 1 => lock_constructor(&call.args[0]),
+        _ => None,
+    }
+}
+
 impl<'ast> Visit<'ast> for Collector<'_> {
+    fn visit_field(&mut self, field: &'ast syn::Field) {
+        if let Some(name) = &field.ident {
+            let mut spans = Vec::new();
+            lock_type_starts(quote::ToTokens::to_token_stream(&field.ty), &mut spans);
+            for span in spans {
+                let start = self.start(span);
+                self.found.typed.push((name.to_string(), start));
+            }
+        }
+        syn::visit::visit_field(self, field);
+    }
+
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        if let (syn::Pat::Ident(binding), Some(init)) = (&local.pat, &local.init) {
+            if let Some(span) = lock_constructor(&init.expr) {
+                let start = self.start(span);
+                self.found.typed.push((binding.ident.to_string(), start));
+            }
+        }
+        syn::visit::visit_local(self, local);
+    }
+
     fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
         let start = match &item.vis {
             syn::Visibility::Inherited => self.start(item.use_token.span),
@@ -694,7 +1058,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 format!("{} ", self.source[vis_start..use_start].trim_end())
             }
         };
-        self.uses.push(UseItem {
+        self.found.uses.push(UseItem {
             range: start..end,
             tree_range: tree_start..tree_end,
             has_attrs: !item.attrs.is_empty(),
@@ -709,7 +1073,9 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         if !is_std_expression_macro(&mac.path) {
             let span = mac.delimiter.span().join();
-            self.macro_bodies.push(self.start(span)..self.end(span));
+            self.found
+                .macro_bodies
+                .push(self.start(span)..self.end(span));
         }
         if mac.path.segments.last().is_some_and(|s| s.ident == "join")
             && native_join_accepts(mac.tokens.clone())
@@ -722,7 +1088,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                     .first()
                     .map_or(0, |s| self.start(s.ident.span())),
             };
-            self.native_joins.push(start);
+            self.found.native_joins.push(start);
         }
         syn::visit::visit_macro(self, mac);
     }
@@ -737,7 +1103,8 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         if super::compat::wrapped_earlier(function, self.source, signature_start) {
             let body = self.end(function.block.brace_token.span.open())
                 ..self.start(function.block.brace_token.span.close());
-            self.quarantined
+            self.found
+                .quarantined
                 .push((function.sig.ident.to_string(), body));
             return;
         }
@@ -758,22 +1125,37 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             let problem = entry_problem(function, attr);
             entry_attr = true;
             entry |= problem.is_none();
-            self.entries.push(EntryAttr {
+            self.found.entries.push(EntryAttr {
                 path_start,
                 problem,
             });
         }
-        if entry || !entry_attr && threadable(function) {
-            let offset = |span: Span| {
-                let location = self.lines.span_location(self.source, span);
-                location.byte_start..location.byte_end
-            };
-            for (scope, calls) in scan_function(function, entry, self.scopes.len(), &offset) {
-                self.scopes.push(scope);
-                self.cx_calls.extend(calls);
-            }
+        if entry || !entry_attr && threadable(function, self.private_api) {
+            self.scan(function, entry, false);
         }
         syn::visit::visit_item_fn(self, function);
+    }
+
+    // The functions of an inherent `impl` can be threaded like free ones; those of a
+    // trait impl cannot (the trait fixes their signatures).
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        if item.trait_.is_none() {
+            for impl_item in &item.items {
+                let syn::ImplItem::Fn(method) = impl_item else {
+                    continue;
+                };
+                let function = syn::ItemFn {
+                    attrs: method.attrs.clone(),
+                    vis: method.vis.clone(),
+                    sig: method.sig.clone(),
+                    block: Box::new(method.block.clone()),
+                };
+                if method.defaultness.is_none() && threadable(&function, self.private_api) {
+                    self.scan(&function, false, true);
+                }
+            }
+        }
+        syn::visit::visit_item_impl(self, item);
     }
 }
 
@@ -871,9 +1253,21 @@ mod tests {
 
     /// Rewrites `source` with every usage whose own shape is a rewrite (no package rule).
     fn rewrite_all(source: &str) -> (String, Vec<String>) {
+        rewrite_all_with(source, false)
+    }
+
+    /// As [`rewrite_all`], for a package whose API nothing outside calls or not.
+    fn rewrite_all_with(source: &str, private_api: bool) -> (String, Vec<String>) {
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
-        let analysis = analyse(source.to_string(), &crates, &["tokio"], &|_| false).unwrap();
+        let analysis = analyse(
+            source.to_string(),
+            &crates,
+            &["tokio"],
+            &|_| false,
+            private_api,
+        )
+        .unwrap();
         let verdict = |i: usize| {
             let draft = &analysis.drafts[i];
             if draft.through.is_some() {
@@ -949,7 +1343,7 @@ mod tests {
         );
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
-        let analysis = analyse(source.to_string(), &crates, &["tokio"], &|_| false).unwrap();
+        let analysis = analyse(source.to_string(), &crates, &["tokio"], &|_| false, false).unwrap();
         let reasons: Vec<String> = analysis
             .drafts
             .iter()
@@ -1063,8 +1457,156 @@ mod tests {
         let mut crates = ExternCrates::new();
         crates.insert("tokio", "tokio");
         let source = format!("{entry}{helper}");
-        let analysis = analyse(source, &crates, &["tokio"], &|name| name == "twice").unwrap();
+        let analysis =
+            analyse(source, &crates, &["tokio"], &|name| name == "twice", false).unwrap();
         assert!(analysis.drafts.iter().all(|d| d.cx_call.is_none()));
+    }
+
+    #[test]
+    fn cx_is_threaded_through_inherent_methods_called_in_their_own_form() {
+        let entry =
+            "#[tokio::main]\nasync fn main() { let w = W; w.run().await; W::idle().await; }\n";
+        let body = "async fn run(&self) { tokio::time::sleep(D).await; }\n\
+                    async fn idle() { tokio::task::yield_now().await; }";
+        let (out, _) = rewrite_all(&format!("{entry}impl W {{\n{body}\n}}\n"));
+        assert!(
+            out.contains("async fn run(&self, cx: &asupersync::Cx)"),
+            "{out}"
+        );
+        assert!(out.contains("w.run(cx).await"), "{out}");
+        assert!(out.contains("async fn idle(cx: &asupersync::Cx)"), "{out}");
+        assert!(out.contains("W::idle(cx).await"), "{out}");
+        for (case, source) in [
+            (
+                "a trait impl (the trait fixes the signature)",
+                format!("{entry}impl T for W {{\n{body}\n}}\n"),
+            ),
+            (
+                "a method called as a path (`W::run(&w)`)",
+                "#[tokio::main]\nasync fn main() { W::run(&W).await; }\n\
+                 impl W { async fn run(&self) { tokio::time::sleep(D).await; } }\n"
+                    .to_string(),
+            ),
+            (
+                "a free function called as a method",
+                "#[tokio::main]\nasync fn main() { W.run().await; }\n\
+                 async fn run() { tokio::time::sleep(D).await; }\n"
+                    .to_string(),
+            ),
+        ] {
+            let (out, _) = rewrite_all(&source);
+            assert!(out.contains("tokio::time::sleep(D)"), "{case}: {out}");
+            assert!(
+                !out.contains("run(cx") && !out.contains("&self, cx"),
+                "{case}: {out}"
+            );
+        }
+    }
+
+    /// Rewrites a package of `files` whose API nothing outside calls, as a planner
+    /// that rewrites every usage it can would.
+    fn rewrite_package_all(files: &[&str]) -> Vec<String> {
+        let mut crates = ExternCrates::new();
+        crates.insert("tokio", "tokio");
+        let prepared = files
+            .iter()
+            .map(|source| prepare(source.to_string(), &crates, &["tokio"], true).unwrap())
+            .collect();
+        let analyses = analyse_package(prepared);
+        let refs: Vec<&FileAnalysis> = analyses.iter().collect();
+        let verdict = |f: usize, i: usize| {
+            let draft = &analyses[f].drafts[i];
+            draft.through.is_none().then_some(())?;
+            draft.shape.native().map(str::to_string)
+        };
+        rewrite_package(&refs, &verdict)
+            .iter()
+            .zip(files)
+            .map(|(rewrite, source)| rewrite.edits.apply(source))
+            .collect()
+    }
+
+    #[test]
+    fn cx_is_threaded_across_files_when_every_mention_is_a_call_with_one() {
+        let worker = "pub async fn fill() { tokio::time::sleep(D).await; }\n";
+        let out = rewrite_package_all(&[
+            "use crate::w::fill;\n#[tokio::main]\nasync fn main() { w::fill().await; fill().await; }\n",
+            worker,
+        ]);
+        assert!(
+            out[0].contains("w::fill(cx).await; fill(cx).await;"),
+            "{}",
+            out[0]
+        );
+        assert!(
+            out[1].contains("pub async fn fill(cx: &asupersync::Cx)"),
+            "{}",
+            out[1]
+        );
+        for (case, main) in [
+            (
+                "a mention that is not a call",
+                "#[tokio::main]\nasync fn main() { w::fill().await; let f = w::fill; }\n",
+            ),
+            (
+                "a call through another crate's path",
+                "#[tokio::main]\nasync fn main() { w::fill().await; other::w::fill().await; }\n",
+            ),
+            (
+                "a call from a function without a cx",
+                "#[tokio::main]\nasync fn main() { w::fill().await; }\nfn f() { w::fill(); }\n",
+            ),
+        ] {
+            let out = rewrite_package_all(&[main, worker]);
+            assert!(
+                out[1].contains("pub async fn fill() {"),
+                "{case}: {}",
+                out[1]
+            );
+            assert!(!out[0].contains("fill(cx"), "{case}: {}", out[0]);
+        }
+    }
+
+    #[test]
+    fn a_lock_import_moves_only_with_every_guard_call_given_a_cx() {
+        let lock = "use tokio::sync::Mutex;\nstruct S { m: Mutex<u8> }\n";
+        let entry = "#[tokio::main]\nasync fn main() -> io::Result<()> { let s = S { m: Mutex::new(0) }; s.get().await?; Ok(()) }\n";
+        let getter =
+            "impl S { async fn get(&self) -> io::Result<u8> { Ok(*self.m.lock().await) } }\n";
+        let (out, _) = rewrite_all(&format!("{lock}{entry}{getter}"));
+        assert!(out.contains("use asupersync::sync::Mutex;"), "{out}");
+        assert!(out.contains("Ok(*self.m.lock(cx).await?)"), "{out}");
+        assert!(out.contains("s.get(cx).await?"), "{out}");
+        // A local is a lock when it is built as one (`Arc::new(Mutex::new(..))`), not
+        // when its initialiser merely mentions one (`S { m: Mutex::new(0) }` is an `S`).
+        let entry = "#[tokio::main]\nasync fn main() -> io::Result<()> {\n\
+                     let a = Arc::new(Mutex::new(1)); *a.lock().await += 1;\n\
+                     let s = S { m: Mutex::new(0) }; s.read().await?; Ok(()) }\n";
+        let reader = "impl S { async fn read(&self) -> io::Result<u8> { Ok(0) } }\n";
+        let (out, _) = rewrite_all(&format!("{lock}{entry}{reader}"));
+        assert!(out.contains("*a.lock(cx).await? += 1;"), "{out}");
+        assert!(out.contains("s.read().await?;"), "{out}");
+        // A guard call where `?` cannot carry the cancellation (the function returns
+        // `()`) keeps the import, and every call, as they were.
+        let unit = "impl S { async fn bump(&self) { *self.m.lock().await += 1; } }\n";
+        let entry = "#[tokio::main]\nasync fn main() -> io::Result<()> { let s = S { m: Mutex::new(0) }; s.get().await?; s.bump().await; Ok(()) }\n";
+        let (out, _) = rewrite_all(&format!("{lock}{entry}{getter}{unit}"));
+        assert!(out.contains("use tokio::sync::Mutex;"), "{out}");
+        assert!(!out.contains("lock(cx)"), "{out}");
+    }
+
+    #[test]
+    fn a_pub_fn_is_threaded_only_when_nothing_outside_the_package_calls_it() {
+        let source = "#[tokio::main]\nasync fn main() { pause().await; }\n\
+                      pub async fn pause() { tokio::time::sleep(D).await; }\n";
+        let (out, _) = rewrite_all_with(source, false);
+        assert!(out.contains("pub async fn pause() {"), "{out}");
+        let (out, _) = rewrite_all_with(source, true);
+        assert!(
+            out.contains("pub async fn pause(cx: &asupersync::Cx)"),
+            "{out}"
+        );
+        assert!(out.contains("pause(cx).await"), "{out}");
     }
 
     #[test]
