@@ -23,6 +23,20 @@ pub(crate) fn is_entered() -> bool {
     CURRENT.try_with(|c| c.borrow().is_some()).unwrap_or(false)
 }
 
+/// Whether this thread is running `rt` (its worker, or its `block_on` thread). The
+/// thread then holds a reference to `rt` until it leaves, so `rt` outlives any call
+/// made from here.
+#[inline]
+pub(crate) fn is_running(rt: *const RuntimeShared) -> bool {
+    CURRENT
+        .try_with(|c| {
+            c.borrow()
+                .as_ref()
+                .is_some_and(|current| std::ptr::eq(Arc::as_ptr(current), rt))
+        })
+        .unwrap_or(false)
+}
+
 /// Marks this thread as running `rt` until the guard drops.
 pub(crate) fn enter(rt: &Arc<RuntimeShared>) -> EnterGuard {
     let previous = CURRENT.with(|c| c.borrow_mut().replace(rt.clone()));
