@@ -144,12 +144,8 @@ impl<T> Inner<T> {
     fn wake_rx(&self) {
         // SAFETY: our `COMPLETE` read-modify-write saw `RX_TASK_SET`, so the waker was
         // written before it, and the receiver, which sees `COMPLETE` from then on,
-        // never writes the cell again (module docs). Only shared access happens here.
-        self.rx_waker.with(|cell| {
-            if let Some(waker) = unsafe { &*cell } {
-                waker.wake_by_ref();
-            }
-        });
+        // never writes the cell again (module docs).
+        unsafe { read_waker(&self.rx_waker, |w| w.map(Waker::wake_by_ref)) };
     }
 
     /// The receiver takes the value (`Some(Some(v))`), learns there is none
@@ -161,12 +157,9 @@ impl<T> Inner<T> {
         }
         if state & RX_TASK_SET != 0 {
             // SAFETY: the receiver only reads its own registered waker; the sender
-            // may read it concurrently (shared) but never writes it.
-            let same = self.rx_waker.with(|cell| {
-                unsafe { &*cell }
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(waker))
-            });
+            // may read it concurrently but never writes it.
+            let same =
+                unsafe { read_waker(&self.rx_waker, |w| w.is_some_and(|w| w.will_wake(waker))) };
             if same {
                 return None;
             }
@@ -208,11 +201,7 @@ impl<T> Inner<T> {
         let state = self.state.fetch_or(CLOSED, Ordering::AcqRel);
         if state & TX_TASK_SET != 0 && state & (CLOSED | COMPLETE) == 0 {
             // SAFETY: as `wake_rx`, with `TX_TASK_SET` and `CLOSED` for the sender.
-            self.tx_waker.with(|cell| {
-                if let Some(waker) = unsafe { &*cell } {
-                    waker.wake_by_ref();
-                }
-            });
+            unsafe { read_waker(&self.tx_waker, |w| w.map(Waker::wake_by_ref)) };
         }
     }
 
@@ -228,11 +217,8 @@ impl<T> Inner<T> {
         }
         if state & TX_TASK_SET != 0 {
             // SAFETY: as in `poll_recv`, for the sender's own waker.
-            let same = self.tx_waker.with(|cell| {
-                unsafe { &*cell }
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(waker))
-            });
+            let same =
+                unsafe { read_waker(&self.tx_waker, |w| w.is_some_and(|w| w.will_wake(waker))) };
             if same {
                 return false;
             }
@@ -248,6 +234,22 @@ impl<T> Inner<T> {
         let state = self.state.fetch_or(TX_TASK_SET, Ordering::AcqRel);
         state & CLOSED != 0
     }
+}
+
+/// Shared access to a waker cell.
+///
+/// # Safety
+///
+/// Nobody may write the cell while `f` runs (the state word's protocol decides).
+unsafe fn read_waker<R>(
+    cell: &UnsafeCell<Option<Waker>>,
+    f: impl FnOnce(Option<&Waker>) -> R,
+) -> R {
+    cell.with(|ptr| {
+        // SAFETY: the caller's contract: the cell is not written meanwhile, so a
+        // shared reference to it is sound for the call.
+        f(unsafe { &*ptr }.as_ref())
+    })
 }
 
 /// A channel for exactly one value.
