@@ -30,9 +30,13 @@ pub(crate) fn is_entered() -> bool {
 pub(crate) fn is_running(rt: *const RuntimeShared) -> bool {
     CURRENT
         .try_with(|c| {
-            c.borrow()
-                .as_ref()
-                .is_some_and(|current| std::ptr::eq(Arc::as_ptr(current), rt))
+            // `try_borrow`: a wake may come from a drop inside `EnterGuard::drop`'s
+            // assignment; "not known to be running" is then the safe answer.
+            c.try_borrow().is_ok_and(|current| {
+                current
+                    .as_ref()
+                    .is_some_and(|current| std::ptr::eq(Arc::as_ptr(current), rt))
+            })
         })
         .unwrap_or(false)
 }
@@ -51,5 +55,27 @@ impl Drop for EnterGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
         let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::RuntimeBuilder;
+
+    /// `is_running` names exactly the runtime this thread entered (the wake path
+    /// relies on it to skip keeping that runtime alive), and nothing once it left.
+    #[test]
+    fn is_running_names_only_the_entered_runtime() {
+        let a = RuntimeBuilder::current_thread().build().unwrap();
+        let b = RuntimeBuilder::current_thread().build().unwrap();
+        let (a_ptr, b_ptr) = (Arc::as_ptr(&a.shared), Arc::as_ptr(&b.shared));
+        assert!(!is_running(a_ptr));
+        {
+            let _guard = enter(&a.shared);
+            assert!(is_running(a_ptr));
+            assert!(!is_running(b_ptr));
+        }
+        assert!(!is_running(a_ptr));
     }
 }
