@@ -324,6 +324,57 @@ fn oneshot_delivers_and_detects_closure_both_ways() {
     });
 }
 
+/// The lock-free oneshot under real races: many request/reply pairs where the two
+/// ends run as separate tasks (on different workers on the multi-thread flavor), and
+/// the replier sends, drops its sender, or waits for the requester to give up. Every
+/// value sent to a live receiver arrives exactly once, every drop is seen as
+/// `Closed`, and every refused send hands its value back.
+#[test]
+fn oneshot_pairs_racing_across_tasks_deliver_every_value_once() {
+    on_each_flavor(|cx| async move {
+        const PAIRS: u32 = 300;
+        let mut handles = Vec::new();
+        for i in 0..PAIRS {
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            let (mut back_tx, back_rx) = oneshot::channel::<u32>();
+            let replier = cx.spawn(move |cx| async move {
+                match i % 3 {
+                    0 => tx.send(i).map(|()| 1).unwrap_or(0),
+                    1 => {
+                        drop(tx);
+                        0
+                    }
+                    _ => {
+                        // Hangs up, waits until the requester drops its end of the
+                        // back channel, then sends on it in vain.
+                        drop(tx);
+                        back_tx.closed(&cx).await.unwrap();
+                        assert_eq!(back_tx.send(i), Err(i));
+                        0
+                    }
+                }
+            });
+            let requester = cx.spawn(move |cx| async move {
+                let got = rx.recv(&cx).await;
+                drop(back_rx);
+                got
+            });
+            handles.push((i, replier, requester));
+        }
+        for (i, replier, requester) in handles {
+            let sent = replier.join(&cx).await.unwrap();
+            match requester.join(&cx).await.unwrap() {
+                Ok(v) => {
+                    assert_eq!(v, i);
+                    assert_eq!(sent, 1, "a value arrived that was not sent");
+                }
+                Err(oneshot::RecvError::Closed) => assert_eq!(sent, 0, "pair {i} lost its value"),
+                Err(e) => panic!("pair {i}: {e}"),
+            }
+        }
+    });
+}
+
 #[test]
 fn oneshot_cancelled_recv_keeps_the_value() {
     on_one_thread_and_lab(|cx| async move {

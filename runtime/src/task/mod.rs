@@ -117,13 +117,16 @@ where
 /// stores no schedule state in the task.
 fn schedule(runnable: Runnable, info: async_task::ScheduleInfo) {
     let rt: *const RuntimeShared = Arc::as_ptr(runnable.metadata().rt());
-    // The scheduler may drop the runnable (a runtime shutting down); this waker keeps
-    // the allocation, and through the core's region the runtime, alive until the call
-    // returns. (async-task takes the same count itself for a schedule function with
-    // captured state.)
-    let _alive = runnable.waker();
-    // SAFETY: `rt` points into the `Arc<RuntimeShared>` held by the core's region,
-    // which `_alive` keeps alive for the whole call.
+    // The scheduler may drop the runnable (a runtime shutting down), and with it the
+    // last reference to the runtime: a waker keeps the allocation, and through the
+    // core's region the runtime, alive until the call returns. (async-task takes the
+    // same count itself for a schedule function with captured state.) A thread that
+    // runs this runtime holds a reference of its own already, so the common wake, from
+    // a task of the same runtime, skips the two reference-count updates.
+    let _alive = (!crate::runtime::context::is_running(rt)).then(|| runnable.waker());
+    // SAFETY: `rt` points into the `Arc<RuntimeShared>` held by the core's region; it
+    // stays alive for the whole call through `_alive`, or through the reference the
+    // current thread holds while it runs this runtime (`context::is_running`).
     unsafe { &*rt }.schedule(runnable, info.woken_while_running);
 }
 

@@ -148,7 +148,7 @@ impl Worker {
                 .set(self.queued_while_parking.get() + 1);
             return;
         }
-        self.shared.notify_parked();
+        self.shared.notify_parked_from_awake_worker();
     }
 
     fn next_task(&self, tick: u32) -> Option<Runnable> {
@@ -199,14 +199,14 @@ impl Worker {
         if self.searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
             // The last searcher found work: someone else takes over the search, for
             // the rest of the work and whatever this task spawns.
-            self.shared.notify_parked();
+            self.shared.notify_parked_from_awake_worker();
         }
         self.poll(task);
         let mut lifo_turns = 0;
         while let Some(next) = self.queue.take_lifo() {
             if lifo_turns == MAX_LIFO_TURNS {
                 self.queue.push_back(next);
-                self.shared.notify_parked();
+                self.shared.notify_parked_from_awake_worker();
                 break;
             }
             lifo_turns += 1;
@@ -253,7 +253,7 @@ impl Worker {
         self.rt.timers.fire_expired(self.rt.clock.now());
         self.parking.set(false);
         if self.queued_while_parking.get() > 1 && !self.searching.get() {
-            self.shared.notify_parked();
+            self.shared.notify_parked_from_awake_worker();
         }
     }
 
