@@ -845,6 +845,12 @@ const WELL_KNOWN_CRATES: &[&str] = &[
     "futures",
 ];
 
+/// The primitive types' names.
+pub const PRIMITIVE_TYPES: [&str; 17] = [
+    "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
+    "i128", "isize", "f32", "f64",
+];
+
 /// Names every Rust program sees without an import: a glob never supplies them.
 fn is_prelude_name(name: &str) -> bool {
     const PRELUDE: &[&str] = &[
@@ -892,23 +898,6 @@ fn is_prelude_name(name: &str) -> bool {
         "drop",
         "Debug",
         "Hash",
-        "bool",
-        "char",
-        "str",
-        "u8",
-        "u16",
-        "u32",
-        "u64",
-        "u128",
-        "usize",
-        "i8",
-        "i16",
-        "i32",
-        "i64",
-        "i128",
-        "isize",
-        "f32",
-        "f64",
         "Self",
         "self",
         "println",
@@ -960,7 +949,7 @@ fn is_prelude_name(name: &str) -> bool {
         "non_exhaustive",
         "repr",
     ];
-    PRELUDE.contains(&name)
+    PRELUDE.contains(&name) || PRIMITIVE_TYPES.contains(&name)
 }
 
 /// Records the names an item declares in a scope.

@@ -42,6 +42,8 @@
 
 use std::ops::Range;
 
+use asupersync_lints::resolve::PRIMITIVE_TYPES;
+
 use super::edit::{indent_of, Edit};
 
 /// The note's reason starts with this; a function right below such a note was wrapped
@@ -219,23 +221,8 @@ fn io_result_of_std(ty: &syn::Type) -> bool {
 
 /// A type made only of std types (see the module docs).
 fn std_type(ty: &syn::Type) -> bool {
-    const STD: [&str; 28] = [
-        "u8",
-        "u16",
-        "u32",
-        "u64",
-        "u128",
-        "usize",
-        "i8",
-        "i16",
-        "i32",
-        "i64",
-        "i128",
-        "isize",
-        "f32",
-        "f64",
-        "bool",
-        "char",
+    /// std types a wrapped signature may use, besides the primitives.
+    const STD: [&str; 12] = [
         "String",
         "Vec",
         "Option",
@@ -254,7 +241,8 @@ fn std_type(ty: &syn::Type) -> bool {
         syn::Type::Array(array) => std_type(&array.elem),
         syn::Type::Paren(inner) => std_type(&inner.elem),
         syn::Type::Path(path) if path.qself.is_none() => path.path.segments.iter().all(|s| {
-            STD.contains(&s.ident.to_string().as_str())
+            let name = s.ident.to_string();
+            (STD.contains(&name.as_str()) || PRIMITIVE_TYPES.contains(&name.as_str()))
                 && match &s.arguments {
                     syn::PathArguments::None => true,
                     syn::PathArguments::AngleBracketed(args) => args
