@@ -299,6 +299,7 @@ mod tests {
 
 #[cfg(all(test, loom))]
 mod loom_tests {
+    use super::loom_model_driver::ModelDriver;
     use super::*;
     use loom::sync::Arc;
 
@@ -330,33 +331,6 @@ mod loom_tests {
                 parker.park(None);
             }
         });
-    }
-
-    /// A driver modelled with a loom condvar: like an eventfd, a wake-up that lands
-    /// before the park is kept and makes the park return at once.
-    #[derive(Default)]
-    struct ModelDriver {
-        woken: Mutex<bool>,
-        condvar: Condvar,
-    }
-
-    impl Driver for ModelDriver {
-        fn park(&self, timeout: Option<Duration>) {
-            let mut woken = self.woken.lock().unwrap();
-            if timeout.is_none() {
-                while !*woken {
-                    woken = self.condvar.wait(woken).unwrap();
-                }
-            }
-            *woken = false;
-        }
-
-        fn dispatch(&self) {}
-
-        fn wake(&self) {
-            *self.woken.lock().unwrap() = true;
-            self.condvar.notify_one();
-        }
     }
 
     /// An unpark racing with a park in the driver always reaches it: either it leaves
@@ -391,5 +365,38 @@ mod loom_tests {
                 parker.park(None);
             }
         });
+    }
+}
+
+/// The reactor as loom sees it, for the models here and in the schedulers.
+#[cfg(all(test, loom))]
+pub(crate) mod loom_model_driver {
+    use super::*;
+
+    /// A driver modelled with a loom condvar: like an eventfd, a wake-up that lands
+    /// before the park is kept and makes the park return at once.
+    #[derive(Default)]
+    pub(crate) struct ModelDriver {
+        woken: Mutex<bool>,
+        condvar: Condvar,
+    }
+
+    impl Driver for ModelDriver {
+        fn park(&self, timeout: Option<Duration>) {
+            let mut woken = self.woken.lock().unwrap();
+            if timeout.is_none() {
+                while !*woken {
+                    woken = self.condvar.wait(woken).unwrap();
+                }
+            }
+            *woken = false;
+        }
+
+        fn dispatch(&self) {}
+
+        fn wake(&self) {
+            *self.woken.lock().unwrap() = true;
+            self.condvar.notify_one();
+        }
     }
 }

@@ -4,10 +4,11 @@
 //! the runtime thread itself (the common case: one task wakes another) goes to a
 //! *local* queue that only that thread touches, with no lock and no unpark; a task
 //! woken from another thread goes to the *injected* queue behind a mutex and unparks
-//! the runtime thread if it sleeps. The runtime thread serves the local queue and
-//! looks at the injected one when the local one is empty and every
-//! [`FAIRNESS_INTERVAL`] tasks regardless, so neither starves; an atomic flag lets it
-//! skip the mutex while nothing was injected.
+//! the runtime thread if it sleeps (the handshake, and its loom models, are in
+//! [`RemoteQueue`]). The runtime thread serves the local queue and looks at the
+//! injected one when the local one is empty and every [`FAIRNESS_INTERVAL`] tasks
+//! regardless, so neither starves; an atomic flag lets it skip the mutex while
+//! nothing was injected.
 //!
 //! That thread also drives the IO reactor: when it has nothing to run it parks in
 //! `epoll_wait` until the next timer deadline (see [`crate::reactor`]), and while it
@@ -18,16 +19,15 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::pin;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::lanes::{Lanes, FAIRNESS_INTERVAL};
+use super::remote_queue::RemoteQueue;
 use super::RootWake;
 use crate::reactor::IoDriver;
 use crate::runtime::park::{Driver, Parker};
 use crate::runtime::shared::RuntimeShared;
-use crate::task::core::lock;
 use crate::task::Runnable;
 
 /// Tasks run per turn before the root future and the timers get a look.
@@ -38,15 +38,9 @@ const BATCH: usize = 128;
 const EVENT_INTERVAL: usize = 61;
 
 pub(crate) struct CurrentThread {
-    /// Tasks scheduled from other threads, or while no `block_on` runs.
-    injected: Mutex<Lanes>,
-    /// Whether `injected` may hold a task (written under its lock): the runtime thread
-    /// reads it to skip the lock while nothing was injected.
-    has_injected: AtomicBool,
-    parker: Arc<Parker>,
-    /// Set while the thread is (about to be) parked; a remote schedule only pays for
-    /// an unpark when it is.
-    parked: AtomicBool,
+    /// Tasks scheduled from other threads, or while no `block_on` runs, and the
+    /// parker that wakes the runtime thread for them.
+    injected: RemoteQueue<Lanes>,
 }
 
 /// The runtime thread's own state, on `block_on`'s stack.
@@ -74,11 +68,9 @@ impl Drop for ResetLocal {
 impl CurrentThread {
     /// A scheduler whose thread parks in `io`'s reactor.
     pub(crate) fn new(io: Arc<IoDriver>) -> CurrentThread {
+        let parker = Arc::new(Parker::new(Some(io as Arc<dyn Driver>)));
         CurrentThread {
-            injected: Mutex::new(Lanes::default()),
-            has_injected: AtomicBool::new(false),
-            parker: Arc::new(Parker::new(Some(io as Arc<dyn Driver>))),
-            parked: AtomicBool::new(false),
+            injected: RemoteQueue::new(parker),
         }
     }
 
@@ -86,14 +78,7 @@ impl CurrentThread {
         let Err(runnable) = self.schedule_local(runnable) else {
             return;
         };
-        {
-            let mut injected = lock(&self.injected);
-            injected.push(runnable);
-            self.has_injected.store(true, Ordering::SeqCst);
-        }
-        if self.parked.load(Ordering::SeqCst) {
-            self.parker.unpark();
-        }
+        self.injected.push(runnable);
     }
 
     /// Queues `runnable` locally if this thread is running this scheduler's
@@ -115,11 +100,11 @@ impl CurrentThread {
     }
 
     pub(crate) fn unpark(&self) {
-        self.parker.unpark();
+        self.injected.parker().unpark();
     }
 
     pub(crate) fn parker(&self) -> Arc<Parker> {
-        self.parker.clone()
+        self.injected.parker().clone()
     }
 
     pub(crate) fn block_on<F: Future>(
@@ -142,11 +127,7 @@ impl CurrentThread {
         // woken late must not be lost with the stack frame.
         let left = local.lanes.borrow_mut().clear();
         if !left.is_empty() {
-            let mut injected = lock(&self.injected);
-            for runnable in left {
-                injected.push(runnable);
-            }
-            self.has_injected.store(true, Ordering::SeqCst);
+            self.injected.push_all(left);
         }
         output
     }
@@ -195,52 +176,28 @@ impl CurrentThread {
         let tick = local.tick.get().wrapping_add(1);
         local.tick.set(tick);
         if tick % FAIRNESS_INTERVAL == 0 {
-            if let Some(runnable) = self.pop_injected() {
+            if let Some(runnable) = self.injected.pop() {
                 return Some(runnable);
             }
         }
         let next = local.lanes.borrow_mut().pop();
-        next.or_else(|| self.pop_injected())
-    }
-
-    fn pop_injected(&self) -> Option<Runnable> {
-        if !self.has_injected.load(Ordering::Acquire) {
-            return None;
-        }
-        let mut injected = lock(&self.injected);
-        let next = injected.pop();
-        if injected.is_empty() {
-            self.has_injected.store(false, Ordering::SeqCst);
-        }
-        next
+        next.or_else(|| self.injected.pop())
     }
 
     fn park(&self, rt: &RuntimeShared, root: &RootWake, local: &Local) {
-        self.parked.store(true, Ordering::SeqCst);
-        // Under the lock, after announcing the park: a remote schedule either is seen
-        // here or sees `parked` and unparks (see `schedule`).
-        let idle = lock(&self.injected).is_empty() && local.lanes.borrow().is_empty();
-        if idle && !root.is_woken() {
-            let timeout = rt
-                .timers
-                .next_deadline()
-                .map(|deadline| deadline.duration_since(rt.clock.now()));
+        self.injected.park_if_idle(
+            || !local.lanes.borrow().is_empty() || root.is_woken(),
             // A due timer still gets a non-blocking look at IO.
-            self.parker.park_driving(timeout);
-        }
-        self.parked.store(false, Ordering::SeqCst);
+            || {
+                rt.timers
+                    .next_deadline()
+                    .map(|deadline| deadline.duration_since(rt.clock.now()))
+            },
+        );
         rt.timers.fire_expired(rt.clock.now());
     }
 
     pub(crate) fn clear(&self) {
-        // Dropped outside the lock: dropping a task drops its future, which may wake
-        // (and so schedule) others; keep draining until nothing comes back.
-        loop {
-            let dropped = lock(&self.injected).clear();
-            if dropped.is_empty() {
-                break;
-            }
-            drop(dropped);
-        }
+        self.injected.clear();
     }
 }

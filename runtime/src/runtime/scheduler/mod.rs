@@ -10,6 +10,7 @@ pub(crate) mod coop;
 pub(crate) mod current_thread;
 mod lanes;
 pub(crate) mod multi_thread;
+mod remote_queue;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
