@@ -12,7 +12,7 @@ use asupersync::sync::{
 use asupersync::task::yield_now;
 use asupersync::time::sleep;
 use asupersync::{CancelReason, Cancelled, Cx};
-use common::{counter, on_each_flavor, on_one_thread_and_lab, Log, MS};
+use common::{counter, on_each_flavor, on_each_flavor_and_lab, on_one_thread_and_lab, Log, MS};
 
 async fn settle(cx: &Cx) {
     // Yield, then sleep a moment and yield again: enough for tasks on other workers
@@ -457,8 +457,11 @@ fn once_cell_initialiser_dropped_mid_way_leaves_the_cell_empty_and_unlocked() {
 
 #[test]
 fn mapped_guards_narrow_and_still_unlock() {
-    use asupersync::sync::{MappedMutexGuard, MutexGuard, OwnedMutexGuard, RwLockWriteGuard};
-    on_each_flavor(|cx| async move {
+    use asupersync::sync::{
+        MappedMutexGuard, MutexGuard, OwnedMutexGuard, OwnedRwLockWriteGuard, RwLockWriteGuard,
+    };
+    // Under the lab the guards also carry a holder record that the mapped guard releases.
+    on_each_flavor_and_lab(|cx| async move {
         let mutex = Mutex::new((1, String::from("a")));
         {
             let mut name: MappedMutexGuard<'_, String> =
@@ -482,6 +485,17 @@ fn mapped_guards_narrow_and_still_unlock() {
         assert!(lock.try_read().is_err());
         drop(second);
         assert_eq!(*lock.try_read().unwrap(), [0, 7]);
+
+        let shared = Arc::new(RwLock::new([0u8; 2]));
+        let mut third =
+            OwnedRwLockWriteGuard::map(shared.clone().write_owned(&cx).await.unwrap(), |v| {
+                &mut v[0]
+            });
+        *third = 3;
+        assert!(shared.try_read().is_err());
+        drop(third);
+        assert_eq!(*shared.try_read().unwrap(), [3, 0]);
+        assert_eq!(Arc::strong_count(&shared), 1, "no Arc count leaked by map");
     });
 }
 

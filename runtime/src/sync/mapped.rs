@@ -5,7 +5,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
@@ -135,14 +134,7 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         f: impl FnOnce(&mut T) -> &mut U,
     ) -> OwnedMappedMutexGuard<T, U> {
         let value: *mut U = f(&mut this);
-        let (mutex, held) = (this.mutex().clone(), this.held());
-        // The permit moves to the mapped guard; this guard's only other resource is
-        // its `Arc`, cloned above, so forgetting it leaks one count: drop that count
-        // by hand instead.
-        let this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used again and its destructor does not run, so the
-        // `Arc` it holds is dropped exactly once, here.
-        unsafe { drop(std::ptr::read(this.mutex())) };
+        let (mutex, held) = this.into_parts();
         OwnedMappedMutexGuard {
             release: OwnedRelease::Mutex(mutex),
             held,
@@ -158,11 +150,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         f: impl FnOnce(&mut T) -> &mut U,
     ) -> OwnedRwLockMappedWriteGuard<T, U> {
         let value: *mut U = f(&mut this);
-        let (lock, held) = (this.lock().clone(), this.held());
-        let this = ManuallyDrop::new(this);
-        // SAFETY: as in `OwnedMutexGuard::map`: the forgotten guard's `Arc` is
-        // dropped exactly once, here.
-        unsafe { drop(std::ptr::read(this.lock())) };
+        let (lock, held) = this.into_parts();
         OwnedMappedMutexGuard {
             release: OwnedRelease::RwLock(lock),
             held,

@@ -191,8 +191,13 @@ impl<T: ?Sized> Mutex<T> {
 }
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
-    pub(super) fn held(&self) -> Held {
-        self.held
+    /// Takes the guard apart without unlocking: the permit, the holder record and the
+    /// `Arc` move to the caller (a mapped guard), which releases them.
+    pub(super) fn into_parts(self) -> (Arc<Mutex<T>>, Held) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used again and its destructor does not run, so the
+        // `Arc` is moved out exactly once.
+        (unsafe { std::ptr::read(&this.mutex) }, this.held)
     }
 }
 

@@ -203,12 +203,13 @@ impl<T: ?Sized> RwLock<T> {
 }
 
 impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
-    pub(super) fn lock(&self) -> &Arc<RwLock<T>> {
-        &self.lock
-    }
-
-    pub(super) fn held(&self) -> Held {
-        self.held
+    /// Takes the guard apart without unlocking: the permits, the holder record and the
+    /// `Arc` move to the caller (a mapped guard), which releases them.
+    pub(super) fn into_parts(self) -> (Arc<RwLock<T>>, Held) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used again and its destructor does not run, so the
+        // `Arc` is moved out exactly once.
+        (unsafe { std::ptr::read(&this.lock) }, this.held)
     }
 }
 
