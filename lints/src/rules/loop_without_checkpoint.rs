@@ -91,8 +91,12 @@ struct LoopCheck<'c, 'a> {
 }
 
 impl LoopCheck<'_, '_> {
+    fn context_names(&self) -> Vec<String> {
+        self.cx_names.iter().flatten().cloned().collect()
+    }
+
     fn visible_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.cx_names.iter().flatten().cloned().collect();
+        let mut names = self.context_names();
         names.push("checkpoint".to_string());
         names
     }
@@ -161,10 +165,7 @@ impl LoopCheck<'_, '_> {
         call.method == "run"
             && call.args.len() == 2
             && matches!(call.args[1], syn::Expr::Async(_))
-            && expr_mentions(
-                &call.args[0],
-                &self.cx_names.iter().flatten().cloned().collect::<Vec<_>>(),
-            )
+            && expr_mentions(&call.args[0], &self.context_names())
     }
 
     fn signature_cx_names(&self, sig: &syn::Signature) -> Vec<String> {
