@@ -359,22 +359,25 @@ async fn native_mutex_deadlock(cx: Cx) {
     .unwrap();
 }
 
+/// Native locks declare who waits for whom: under both strategies the deadlock is found
+/// and replayed, and the report prints the cycle between `tasks`, naming each lock of
+/// `kind` by where it was created.
+fn assert_cycle_through<F, Fut>(program: F, kind: &str, tasks: [&str; 2])
+where
+    F: Fn(Cx) -> Fut + Copy,
+    Fut: Future<Output = ()>,
+{
+    for strategy in [Strategy::Random, Strategy::pct(3)] {
+        let text = find_and_replay(strategy, "wait-for cycle", program).to_string();
+        let named = format!("waits for the {kind} created at runtime/tests/lab_bugs.rs:");
+        assert!(text.contains(&named), "{text}");
+        assert!(tasks.iter().all(|t| text.contains(t)), "{text}");
+    }
+}
+
 #[test]
 fn a_deadlock_between_two_native_mutexes_is_found_and_replayed() {
-    for strategy in [Strategy::Random, Strategy::pct(3)] {
-        // Native mutexes declare who waits for whom: the report prints the cycle, naming
-        // each mutex by where it was created.
-        let failure = find_and_replay(strategy, "wait-for cycle", native_mutex_deadlock);
-        let text = failure.to_string();
-        assert!(
-            text.contains("waits for the mutex created at runtime/tests/lab_bugs.rs:"),
-            "{text}"
-        );
-        assert!(
-            text.contains("a-then-b") && text.contains("b-then-a"),
-            "{text}"
-        );
-    }
+    assert_cycle_through(native_mutex_deadlock, "mutex", ["a-then-b", "b-then-a"]);
 }
 
 // ------------------------------------------------ a deadlock through reader-writer locks
@@ -405,16 +408,5 @@ async fn rwlock_upgrade_deadlock(cx: Cx) {
 
 #[test]
 fn a_deadlock_between_two_rwlocks_prints_the_cycle_through_the_readers() {
-    for strategy in [Strategy::Random, Strategy::pct(3)] {
-        let failure = find_and_replay(strategy, "wait-for cycle", rwlock_upgrade_deadlock);
-        let text = failure.to_string();
-        assert!(
-            text.contains("waits for the rwlock created at runtime/tests/lab_bugs.rs:"),
-            "{text}"
-        );
-        assert!(
-            text.contains("reads-a") && text.contains("reads-b") && text.contains("(held by"),
-            "{text}"
-        );
-    }
+    assert_cycle_through(rwlock_upgrade_deadlock, "rwlock", ["reads-a", "reads-b"]);
 }
