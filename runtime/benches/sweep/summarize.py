@@ -6,7 +6,7 @@ callgrind counts (callgrind.sh):
 Ratios are Tokio's time over ours (above 1: we are faster); each cell is the median over
 the runs, then the range. Instruction counts are per workload run: the total minus a run
 that only builds the runtimes, divided by the runs (warm-up plus rounds)."""
-import json, glob, re, sys, subprocess, statistics, collections, os
+import json, glob, re, sys, subprocess, statistics, os
 
 runs_dir, cg_dir = sys.argv[1], sys.argv[2]
 FLAVORS = [("2 workers", lambda f: re.fullmatch(r"r\d+\.json", os.path.basename(f))),
