@@ -15,6 +15,9 @@
 //! - [`io`] adapts IO both ways between Tokio's traits and the runtime-neutral
 //!   `futures-io` ones (which native IO implements), [`channel`] bridges Tokio mpsc to
 //!   native streams and sinks, and [`hyper_rt`] drives hyper from native code.
+//! - [`tokio`] is the quarantine's own Tokio, re-exported: code that stays on Tokio
+//!   names it as `asupersync_tokio_compat::tokio::..`, so a package depends on Tokio
+//!   only through this crate and `cargo tree -i tokio` shows where the quarantine is.
 
 pub mod channel;
 mod host;
@@ -28,6 +31,17 @@ pub use host::{HostMetrics, ShutdownReport, TokioHost, TokioHostBuilder};
 pub use run::{run, RunFuture};
 pub use scope::{cancelled, current_token, is_cancelled, spawn};
 pub use token::CancelToken;
+
+/// The Tokio the host runs (every feature but `test-util`, which this crate's
+/// `test-util` feature turns on), for code that stays Tokio-bound during a migration.
+///
+/// `cargo asupersync migrate` rewrites the `tokio::` paths it leaves behind to
+/// `asupersync_tokio_compat::tokio::`, and Tokio's own attributes to
+/// `#[asupersync_tokio_compat::tokio::test(crate = "asupersync_tokio_compat::tokio")]`.
+/// Code written this way must still run inside [`run`] (or a Tokio runtime of its own,
+/// such as a test that keeps Tokio's paused clock): the re-export moves the
+/// dependency, not the runtime.
+pub use tokio;
 
 /// The compat guide's code blocks are compiled and run as doctests of this crate.
 #[cfg(doctest)]

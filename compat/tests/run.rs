@@ -544,3 +544,66 @@ fn tracked_tasks_see_the_native_cancellation() {
         }
     });
 }
+
+/// Migrated code mixes the two: a body that stays on Tokio as a whole (run in the
+/// quarantine) may already use native primitives through a clone of the caller's cx.
+/// They must work when polled on the host's threads: a native timer wakes a Tokio task,
+/// a native lock hands over across the boundary, and a native cancel reaches them.
+#[test]
+fn native_primitives_work_inside_a_quarantined_future() {
+    on_each_flavor(Duration::from_secs(5), |cx| async move {
+        let inner = cx.clone();
+        let lock = Arc::new(asupersync::sync::Mutex::new(0u32));
+        let held = lock.lock(&cx).await.unwrap();
+        let started = Instant::now();
+        let contender = Arc::clone(&lock);
+        let outcome = run(&cx, async move {
+            let cx = &inner;
+            asupersync::time::sleep(cx, 20 * MS).await.unwrap();
+            let slept = started.elapsed();
+            // Tokio's clock and the native one agree that time went by.
+            tokio::time::sleep(MS).await;
+            *contender.lock(cx).await.unwrap() += 1;
+            slept
+        });
+        let releaser = cx.clone();
+        let (slept, ()) = asupersync::join!(outcome, async move {
+            asupersync::time::sleep(&releaser, 40 * MS).await.unwrap();
+            drop(held);
+        });
+        let slept = slept.unwrap();
+        assert!(slept >= 20 * MS, "woke early: {slept:?}");
+        assert_eq!(*lock.lock(&cx).await.unwrap(), 1);
+    });
+}
+
+#[test]
+fn a_native_cancel_reaches_native_waits_inside_the_quarantine() {
+    on_each_flavor(Duration::from_secs(5), |cx| async move {
+        let started = Instant::now();
+        let outcome = Region::open(&cx, "quarantined", |cx| async move {
+            let handle = cx.spawn(move |cx| async move {
+                let inner = cx.clone();
+                run(&cx, async move {
+                    asupersync::time::sleep(&inner, Duration::from_secs(30)).await
+                })
+                .await
+            });
+            asupersync::time::sleep(&cx, 10 * MS).await.unwrap();
+            handle.cancel(CancelReason::user("stop"));
+            handle.join(&cx).await
+        })
+        .await;
+        // The native sleep saw the cancel (Ok(Err)) or the run was cancelled first;
+        // either way well before the drain budget forced an abort.
+        match outcome.unwrap() {
+            Outcome::Cancelled(_) | Outcome::Ok(Outcome::Cancelled(_) | Outcome::Ok(Err(_))) => {}
+            other => panic!("expected a cancel, got {other:?}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    });
+}

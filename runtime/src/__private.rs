@@ -77,6 +77,13 @@ impl MainOutput for () {
     fn into_main_output(self) {}
 }
 
+impl MainOutput for std::process::ExitCode {
+    type Output = std::process::ExitCode;
+    fn into_main_output(self) -> Self::Output {
+        self
+    }
+}
+
 impl<T, E: Debug> MainOutput for Result<T, E> {
     type Output = Result<T, E>;
     fn into_main_output(self) -> Self::Output {

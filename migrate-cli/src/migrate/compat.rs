@@ -42,9 +42,14 @@
 
 use std::ops::Range;
 
-use asupersync_lints::resolve::PRIMITIVE_TYPES;
+use asupersync_lints::resolve::{LineIndex, PRIMITIVE_TYPES};
+use proc_macro2::{Delimiter, TokenTree};
 
 use super::edit::{indent_of, Edit};
+use super::source::EntryBody;
+
+/// The quarantine's Tokio: what a `tokio::` path left in a quarantined package becomes.
+pub const QUARANTINED_TOKIO: &str = "asupersync_tokio_compat::tokio";
 
 /// The note's reason starts with this; a function right below such a note was wrapped
 /// by an earlier run, and what is in it is already behind compat.
@@ -150,18 +155,183 @@ pub fn wrap_edits(wrap: &Wrap, name: &str, why: &str, source: &str) -> Vec<Edit>
          {inner}    asupersync::Outcome::Panicked(panic) => panic.resume(),\n\
          {inner}}}"
     );
-    vec![
+    inner_function(
+        wrap.body_open..wrap.body_close,
+        &format!("{signature} {{"),
+        why,
+        &mapped,
+        source,
+    )
+    .to_vec()
+}
+
+/// The two edits that turn a body into an inner function (headed by the note, which
+/// a later run recognises) followed by `tail`, the outer function's new body.
+fn inner_function(
+    body: Range<usize>,
+    head: &str,
+    why: &str,
+    tail: &str,
+    source: &str,
+) -> [Edit; 2] {
+    let indent = indent_of(source, body.end);
+    let inner = format!("{indent}    ");
+    [
         Edit::new(
-            wrap.body_open..wrap.body_open,
+            body.start..body.start,
             format!(
-                "\n{inner}// asupersync: allow(tokio-outside-quarantine) -- {NOTE}: {why}\n{inner}{signature} {{"
+                "\n{inner}// asupersync: allow(tokio-outside-quarantine) -- {NOTE}: {why}\n{inner}{head}"
             ),
         ),
-        Edit::new(
-            wrap.body_close..wrap.body_close,
-            format!("    }}\n{inner}{mapped}\n{indent}"),
-        ),
+        Edit::new(body.end..body.end, format!("    }}\n{inner}{tail}\n{indent}")),
     ]
+}
+
+/// The edits that move an entry point's body into the quarantine (a package
+/// quarantine, see [`super::plan`]): the entry point gets the cx, and its body becomes
+/// an inner function of the same name, run on the Tokio host through
+/// `asupersync_tokio_compat::run`. The inner function gets an owned clone of the cx
+/// when its body uses one (`run` needs a `'static` future), rebound as `cx: &Cx` so
+/// the native rewrites in the body read as they would outside. The outcome is
+/// unwrapped: an entry point has no caller to report to, a panic on the Tokio side
+/// resumes (so a failing test fails with its own message), and a cancel panics with
+/// its reason.
+pub fn entry_wrap_edits(body: &EntryBody, uses_cx: bool, why: &str, source: &str) -> Vec<Edit> {
+    let indent = indent_of(source, body.body_close);
+    let inner = format!("{indent}    ");
+    let (param, rebind, argument) = if uses_cx {
+        (
+            "cx: asupersync::Cx",
+            format!("\n{inner}    let cx = &cx;"),
+            "cx.clone()",
+        )
+    } else {
+        ("", String::new(), "")
+    };
+    let mut signature = format!(
+        "{}{param}{}",
+        &source[body.signature.start..body.param_at],
+        source[body.param_at..body.signature.end].trim_end()
+    );
+    // What `run` returns must be `Send`: a boxed error crosses as `Send + Sync` and
+    // is coerced back to the entry point's own type.
+    let mut coerce = String::new();
+    for boxed in ["dyn std::error::Error>", "dyn Error>"] {
+        if signature.contains(boxed) {
+            let sendable = boxed.replace('>', " + Send + Sync>");
+            signature = signature.replace(boxed, &sendable);
+            coerce = format!("\n{inner}    .map_err(|error| error as _)");
+        }
+    }
+    let tail = format!(
+        "asupersync_tokio_compat::run(cx, {}({argument}))\n{inner}    .await\n{inner}    .unwrap(){coerce}",
+        body.name
+    );
+    let [open, close] = inner_function(
+        body.body_open..body.body_close,
+        &format!("{signature} {{{rebind}"),
+        why,
+        &tail,
+        source,
+    );
+    vec![
+        Edit::new(body.param_at..body.param_at, "cx: &asupersync::Cx"),
+        open,
+        close,
+    ]
+}
+
+/// The edits that make every `tokio::` path of a file name the quarantine's Tokio
+/// ([`QUARANTINED_TOKIO`]), macro bodies included (a `tokio::select!` and the paths
+/// inside it): the package no longer depends on Tokio but through the compat crate. A
+/// path whose `tokio` follows another segment (`crate::tokio::..`) is a local module,
+/// and stays. Tokio's own attributes, `#[tokio::main]` and `#[tokio::test]` left on a
+/// function, also get `crate = ".."`, so what they expand to finds Tokio there too.
+///
+/// One group per path: its root, then the attribute's `crate` option if it has one
+/// (made only with the root).
+pub fn quarantine_path_edits(source: &str, lines: &LineIndex) -> Vec<Vec<Edit>> {
+    let Ok(tokens) = source.parse::<proc_macro2::TokenStream>() else {
+        return Vec::new();
+    };
+    let mut edits = Vec::new();
+    collect_tokio_roots(tokens, false, source, lines, &mut edits);
+    edits
+}
+
+/// Keywords a path from the crate root (`::tokio::..`) may follow.
+const KEYWORDS_BEFORE_A_PATH: [&str; 12] = [
+    "use", "return", "in", "as", "dyn", "impl", "for", "where", "mut", "const", "static", "break",
+];
+
+fn collect_tokio_roots(
+    tokens: proc_macro2::TokenStream,
+    in_attribute: bool,
+    source: &str,
+    lines: &LineIndex,
+    out: &mut Vec<Vec<Edit>>,
+) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_colon =
+        |i: usize| matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+    let ident_is = |i: usize, names: &[&str]| matches!(tokens.get(i), Some(TokenTree::Ident(id)) if names.iter().any(|n| id == n));
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            TokenTree::Group(group) => {
+                let attribute = group.delimiter() == Delimiter::Bracket
+                    && matches!(i.checked_sub(1).and_then(|j| tokens.get(j)), Some(TokenTree::Punct(p)) if p.as_char() == '#');
+                collect_tokio_roots(group.stream(), attribute, source, lines, out);
+            }
+            TokenTree::Ident(ident) if ident == "tokio" && is_colon(i + 1) && is_colon(i + 2) => {
+                // `a::tokio::..` (a local module), `.tokio::<..>` or `tokio` inside a
+                // longer path: not the crate.
+                let segment_before = i >= 3
+                    && is_colon(i - 1)
+                    && is_colon(i - 2)
+                    && match &tokens[i - 3] {
+                        TokenTree::Ident(id) => !KEYWORDS_BEFORE_A_PATH.iter().any(|k| id == k),
+                        TokenTree::Punct(p) => p.as_char() == '>',
+                        TokenTree::Group(_) | TokenTree::Literal(_) => false,
+                    };
+                let after_dot = matches!(i.checked_sub(1).and_then(|j| tokens.get(j)), Some(TokenTree::Punct(p)) if p.as_char() == '.');
+                if segment_before || after_dot {
+                    continue;
+                }
+                let at = lines.span_location(source, ident.span());
+                let mut group = vec![Edit::new(at.byte_start..at.byte_end, QUARANTINED_TOKIO)];
+                if in_attribute && i == 0 && ident_is(3, &["main", "test"]) {
+                    let option = format!("crate = \"{QUARANTINED_TOKIO}\"");
+                    match tokens.get(4) {
+                        Some(TokenTree::Group(args))
+                            if args.delimiter() == Delimiter::Parenthesis =>
+                        {
+                            if !args.stream().to_string().contains("crate") {
+                                let open = lines.span_location(source, args.span_open()).byte_end;
+                                let comma = if args.stream().is_empty() { "" } else { ", " };
+                                group.push(Edit::new(open..open, format!("{option}{comma}")));
+                            }
+                        }
+                        _ => {
+                            let end = lines.span_location(source, tokens[3].span()).byte_end;
+                            group.push(Edit::new(end..end, format!("({option})")));
+                        }
+                    }
+                }
+                out.push(group);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A `use` tree printed anew ([`super::source`]'s grouped imports) with a Tokio root
+/// made the quarantine's.
+pub fn quarantine_root(tree: &str) -> String {
+    if tree == "tokio" || tree.starts_with("tokio::") {
+        format!("asupersync_tokio_compat::{tree}")
+    } else {
+        tree.to_string()
+    }
 }
 
 /// A type with no reference, lifetime, `impl` or `dyn` in it.
@@ -291,5 +461,68 @@ mod tests {
         ] {
             assert!(wrap(source).is_none(), "{source}");
         }
+    }
+
+    fn quarantined(source: &str) -> String {
+        let lines = LineIndex::new(source);
+        let mut set = super::super::edit::EditSet::default();
+        for edit in quarantine_path_edits(source, &lines).into_iter().flatten() {
+            set.add(edit, source).unwrap();
+        }
+        set.apply(source)
+    }
+
+    #[test]
+    fn every_tokio_root_names_the_quarantine_and_local_modules_stay() {
+        let source = "use tokio::sync::mpsc;\nuse ::tokio::time;\n\
+                      fn f() -> tokio::task::JoinHandle<()> { crate::tokio::x(); a.tokio(); \
+                      tokio::select! { _ = tokio::time::sleep(D) => {} }; tokio::spawn(g()) }\n";
+        assert_eq!(
+            quarantined(source),
+            "use asupersync_tokio_compat::tokio::sync::mpsc;\nuse ::asupersync_tokio_compat::tokio::time;\n\
+             fn f() -> asupersync_tokio_compat::tokio::task::JoinHandle<()> { crate::tokio::x(); a.tokio(); \
+             asupersync_tokio_compat::tokio::select! { _ = asupersync_tokio_compat::tokio::time::sleep(D) => {} }; \
+             asupersync_tokio_compat::tokio::spawn(g()) }\n"
+        );
+    }
+
+    #[test]
+    fn tokio_attributes_left_on_a_function_find_tokio_through_compat() {
+        assert_eq!(
+            quarantined("#[tokio::test(start_paused = true)]\nasync fn t() {}\n#[tokio::main]\nasync fn main() {}\n"),
+            "#[asupersync_tokio_compat::tokio::test(crate = \"asupersync_tokio_compat::tokio\", start_paused = true)]\n\
+             async fn t() {}\n\
+             #[asupersync_tokio_compat::tokio::main(crate = \"asupersync_tokio_compat::tokio\")]\nasync fn main() {}\n"
+        );
+    }
+
+    #[test]
+    fn an_entry_point_body_runs_in_compat_and_a_boxed_error_crosses_as_send() {
+        let source =
+            "async fn t() -> Result<(), Box<dyn Error>> {\n    go().await?;\n    Ok(())\n}\n";
+        let function: syn::ItemFn = syn::parse_str(source).unwrap();
+        let lines = LineIndex::new(source);
+        let at = |span: proc_macro2::Span| lines.span_location(source, span);
+        let body = EntryBody {
+            name: "t".to_string(),
+            signature: at(function.sig.asyncness.unwrap().span).byte_start
+                ..at(function.block.brace_token.span.open()).byte_start,
+            param_at: at(function.sig.paren_token.span.open()).byte_end,
+            body_open: at(function.block.brace_token.span.open()).byte_end,
+            body_close: at(function.block.brace_token.span.close()).byte_start,
+        };
+        let mut set = super::super::edit::EditSet::default();
+        for edit in entry_wrap_edits(&body, true, "why", source) {
+            set.add(edit, source).unwrap();
+        }
+        assert_eq!(
+            set.apply(source),
+            "async fn t(cx: &asupersync::Cx) -> Result<(), Box<dyn Error>> {\n    \
+             // asupersync: allow(tokio-outside-quarantine) -- runs on Tokio in the compat quarantine: why\n    \
+             async fn t(cx: asupersync::Cx) -> Result<(), Box<dyn Error + Send + Sync>> {\n        \
+             let cx = &cx;\n    go().await?;\n    Ok(())\n    }\n    \
+             asupersync_tokio_compat::run(cx, t(cx.clone()))\n        .await\n        .unwrap()\n        \
+             .map_err(|error| error as _)\n}\n"
+        );
     }
 }

@@ -63,6 +63,10 @@ impl EditSet {
         Ok(())
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &Edit> {
+        self.edits.iter()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.edits.is_empty()
     }

@@ -38,6 +38,11 @@ pub struct ManifestNeeds {
     /// not removed: it may be there for its features (feature unification) or for code
     /// the resolver cannot see, which a person knows and the tool does not.
     pub tokio_rewritten: bool,
+    /// `Some(table)` when the package is quarantined (see [`super::plan`]): its Tokio
+    /// code names `asupersync_tokio_compat::tokio`, so `tokio` goes and
+    /// `asupersync-tokio-compat` comes into `table` (`dependencies` when library or
+    /// binary code needs it), with `test-util` where Tokio had it.
+    pub quarantine_in: Option<&'static str>,
 }
 
 /// The planned manifest: its new text and one line per change (or per change refused).
@@ -155,7 +160,9 @@ pub fn plan(
     };
 
     let mut kept_tokio = None;
-    let remove_tokio = if needs.tokio_left || !has(&mut doc, "tokio") {
+    let remove_tokio = if needs.quarantine_in.is_some() {
+        has(&mut doc, "tokio")
+    } else if needs.tokio_left || !has(&mut doc, "tokio") {
         false
     } else if !needs.tokio_rewritten {
         kept_tokio = Some(
@@ -177,7 +184,10 @@ pub fn plan(
         if !has(&mut doc, "asupersync") {
             added.push(("asupersync", "runtime"));
         }
-        if stays_tokio_bound && !has(&mut doc, "asupersync-tokio-compat") {
+        if stays_tokio_bound
+            && needs.quarantine_in.is_none()
+            && !has(&mut doc, "asupersync-tokio-compat")
+        {
             added.push(("asupersync-tokio-compat", "compat"));
         }
         if !added.is_empty() {
@@ -194,6 +204,7 @@ pub fn plan(
         }
     }
 
+    let mut test_util_in = Vec::new();
     if remove_tokio {
         for (table_name, table) in dependency_tables(&mut doc) {
             let keys: Vec<String> = table
@@ -214,6 +225,9 @@ pub fn plan(
                     })
                     .unwrap_or_default();
                 table.remove(&key);
+                if features.iter().any(|f| f == "test-util") {
+                    test_util_in.push(table_name.clone());
+                }
                 let with = if features.is_empty() {
                     String::new()
                 } else {
@@ -223,11 +237,81 @@ pub fn plan(
             }
         }
     }
+    if let Some(table_name) = needs.quarantine_in {
+        add_compat(
+            &mut doc,
+            table_name,
+            source,
+            test_util_in.iter().any(|t| t == table_name),
+            &mut changes,
+        );
+        for table in test_util_in.iter().filter(|t| t.as_str() != table_name) {
+            // Tokio's test utilities for tests that keep its paused clock: cargo adds
+            // the feature for the dev build only.
+            if table == "dev-dependencies" {
+                add_compat(&mut doc, "dev-dependencies", source, true, &mut changes);
+            }
+        }
+    }
     Ok(ManifestPlan {
         new_text: doc.to_string(),
         changes,
         kept_tokio,
     })
+}
+
+/// Adds `asupersync-tokio-compat` to `table_name` (with `test-util` if asked) unless
+/// it is there.
+fn add_compat(
+    doc: &mut DocumentMut,
+    table_name: &str,
+    source: &DependencySource,
+    test_util: bool,
+    changes: &mut Vec<String>,
+) {
+    let Some(table) = doc
+        .entry(table_name)
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+    else {
+        return;
+    };
+    if table
+        .iter()
+        .any(|(key, item)| package_of(key, item) == "asupersync-tokio-compat")
+    {
+        return;
+    }
+    let mut entry = new_dependency(source, "compat");
+    let mut with = "";
+    if test_util {
+        let mut inline = match entry {
+            Item::Value(Value::InlineTable(inline)) => inline,
+            other => {
+                let mut inline = InlineTable::new();
+                if let Some(version) = other.as_value() {
+                    inline.insert("version", version.clone());
+                }
+                inline
+            }
+        };
+        let mut features = toml_edit::Array::new();
+        features.push("test-util");
+        inline.insert("features", Value::Array(features));
+        entry = Item::Value(Value::InlineTable(inline));
+        with = " (features: test-util)";
+    }
+    table.insert("asupersync-tokio-compat", entry);
+    changes.push(format!(
+        "add `asupersync-tokio-compat`{with} to [{table_name}]: the quarantine's Tokio"
+    ));
+}
+
+/// Whether the `tokio` dependency can be deleted once no code names it directly
+/// (nothing else in the manifest names it).
+pub fn tokio_can_leave(text: &str) -> bool {
+    text.parse::<DocumentMut>()
+        .is_ok_and(|mut doc| tokio_named_elsewhere(&mut doc).is_none())
 }
 
 /// Why the Tokio dependency cannot simply be deleted, if something else names it.
@@ -284,6 +368,7 @@ tokio = { version = "1", features = ["test-util"] }
             asupersync_in: Some("dependencies"),
             tokio_left: false,
             tokio_rewritten: true,
+            ..ManifestNeeds::default()
         };
         let plan = plan(MANIFEST, &needs, &DependencySource::Registry).unwrap();
         assert_eq!(
@@ -315,6 +400,7 @@ asupersync = "0.1"
             asupersync_in: Some("dev-dependencies"),
             tokio_left: true,
             tokio_rewritten: true,
+            ..ManifestNeeds::default()
         };
         let source = DependencySource::Path("/x/asupersync".into());
         let plan = plan(MANIFEST, &needs, &source).unwrap();
@@ -356,9 +442,33 @@ asupersync = "0.1"
             asupersync_in: None,
             tokio_left: true,
             tokio_rewritten: false,
+            ..ManifestNeeds::default()
         };
         let plan = plan(MANIFEST, &needs, &DependencySource::Registry).unwrap();
         assert_eq!(plan.new_text, MANIFEST);
         assert!(plan.changes.is_empty());
+    }
+
+    #[test]
+    fn a_quarantined_package_trades_tokio_for_compat_and_keeps_test_util_for_tests() {
+        let needs = ManifestNeeds {
+            asupersync_in: Some("dependencies"),
+            quarantine_in: Some("dependencies"),
+            ..ManifestNeeds::default()
+        };
+        let source = DependencySource::Path("/x/asupersync".into());
+        let plan = plan(MANIFEST, &needs, &source).unwrap();
+        assert!(!plan.new_text.contains("tokio = "), "{}", plan.new_text);
+        assert!(plan.new_text.contains(
+            "[dependencies]\nserde = \"1\"\nasupersync = { path = \"/x/asupersync/runtime\" }\n\
+             asupersync-tokio-compat = { path = \"/x/asupersync/compat\" }\n"
+        ), "{}", plan.new_text);
+        assert!(plan.new_text.ends_with(
+            "[dev-dependencies]\nasupersync-tokio-compat = { path = \"/x/asupersync/compat\", features = [\"test-util\"] }\n"
+        ), "{}", plan.new_text);
+        assert!(tokio_can_leave(MANIFEST));
+        assert!(!tokio_can_leave(&format!(
+            "{MANIFEST}\n[features]\nfull = [\"tokio/full\"]\n"
+        )));
     }
 }

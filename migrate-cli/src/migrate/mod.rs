@@ -23,9 +23,11 @@
 //! `sleep`/`sleep_until`/`yield_now` statements ([`cx`]), and 5: `join!`, `select!` in
 //! a function that has the cx when every branch is one of those calls (so every loser
 //! is cancel-aware once native), and `spawn`/`spawn_blocking` whose handles are awaited
-//! in forms mapped back. Compat wrapping (6) is not done: what it would wrap is
-//! reported with the reason. Running the command again on its own output
-//! changes nothing.
+//! in forms mapped back; 6: a private async function whose body stays on Tokio is
+//! wrapped in `asupersync_tokio_compat::run` ([`compat`]), and a package that cannot
+//! leave Tokio whole is quarantined (its entry points native, their bodies and the
+//! Tokio code left behind compat, see [`mod@plan`]). Running the command again on its
+//! own output changes nothing.
 //!
 //! `audit` runs the same planner ([`plan_loaded`], a dry run) for its estimate, so the
 //! audit's "migrate rewrites N usages" is the N this command reports.

@@ -6,6 +6,20 @@
 //! is made only when every other usage of the package is rewritten too and the package
 //! pulls no compat-holdout crate; otherwise it is reported as manual with the usage that
 //! holds the package on Tokio.
+//!
+//! **The package quarantine.** A package that cannot leave Tokio whole (a usage this
+//! version does not rewrite, a holdout crate) would otherwise keep its entry points, and
+//! so everything under them, on Tokio. Instead, when its manifest lets `tokio` go and it
+//! has an entry point, it is quarantined: each entry point becomes native and runs its
+//! body in `asupersync_tokio_compat::run` ([`super::compat::entry_wrap_edits`]), every
+//! `tokio::` path left names the quarantine's re-exported Tokio
+//! ([`super::compat::quarantine_path_edits`]), and the manifest trades `tokio` for
+//! `asupersync-tokio-compat`. The rewrites that are right on the host's threads stay
+//! (a cx threaded into native sleeps, timeouts, fs calls and locks, `join!`/`select!`);
+//! the others are behind compat with the reason: a native value handed to a Tokio API,
+//! and spawns (the task may need Tokio). Tests that keep Tokio's paused clock stay Tokio
+//! tests, through the compat crate. A compiler error in a quarantine edit backs out the
+//! quarantine as a whole ([`QUARANTINE_OWNER`]).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,7 +31,7 @@ use serde::Serialize;
 use super::cx::takes_entry_cx;
 use super::manifest::{self, DependencySource, ManifestNeeds};
 use super::shape::Shape;
-use super::source::{analyse_package, prepare, rewrite_package, FileAnalysis};
+use super::source::{analyse_package, prepare, rewrite_package, FileAnalysis, QUARANTINE_OWNER};
 
 /// What happens to one usage site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -164,6 +178,13 @@ pub fn plan_package(
             }
         }
     }
+    let all_parse = notes.is_empty();
+    if let Some(((file, _), reason)) = backed_out.iter().find(|((_, i), _)| *i == QUARANTINE_OWNER)
+    {
+        notes.push(format!(
+            "the package quarantine was backed out (an edit in {file}): {reason}"
+        ));
+    }
     let mut demoted_by: Option<String>;
     loop {
         // What holds the package on Tokio, if anything.
@@ -201,9 +222,44 @@ pub fn plan_package(
                     .map(|h| format!("the dependency `{h}`"))
             })
             .or_else(|| pulled_through.map(str::to_string))
-            .or_else(|| (!notes.is_empty()).then(|| "a file that does not parse".to_string()));
+            .or_else(|| (!all_parse).then(|| "a file that does not parse".to_string()));
+        // What holds the package on Tokio is quarantined rather than left, when it can
+        // be: its entry points go native and run their bodies in the Tokio host, and
+        // its `tokio::` paths name the quarantine's Tokio.
+        let quarantine = demoted_by.as_ref().filter(|_| {
+            all_parse
+                && !backed_out.keys().any(|(_, i)| *i == QUARANTINE_OWNER)
+                && manifest::tokio_can_leave(&manifest_text)
+                && files.iter().enumerate().any(|(f, file)| {
+                    (0..file.analysis.drafts.len())
+                        .any(|i| matches!(base(&refused, f, i), Shape::EntryPoint(_)))
+                })
+        });
         let effective = |refused: &HashMap<(usize, usize), String>, f: usize, i: usize| -> Shape {
             let shape = base(refused, f, i);
+            if let Some(holder) = quarantine {
+                let draft = &files[f].analysis.drafts[i];
+                let path = draft.resolved.path.as_str();
+                return match shape {
+                    // A native lock works on the host's threads, and `join!`/`select!`
+                    // take any futures; any other native value would meet the Tokio
+                    // APIs that stay (a native `Instant` passed to Tokio's `sleep_until`).
+                    Shape::SameShape(_)
+                        if draft.guard_edits.is_empty() && draft.resolved.kind != UseKind::Macro =>
+                    {
+                        Shape::Compat(format!(
+                            "stays on Tokio behind compat: the package is quarantined ({holder} stays on Tokio), and a native value cannot be passed to the Tokio APIs that stay"
+                        ))
+                    }
+                    Shape::CxCall(_) if super::cx::CX_SPAWNS.contains(&path) => Shape::Compat(format!(
+                        "stays a Tokio spawn on the compat host: the package is quarantined ({holder} stays on Tokio), and the task may need Tokio"
+                    )),
+                    Shape::Manual(reason) if path.split("::").next() == Some("tokio") => {
+                        Shape::Compat(format!("{reason} (runs behind compat: the package is quarantined)"))
+                    }
+                    shape => shape,
+                };
+            }
             match (&demoted_by, &shape) {
                 (Some(holder), Shape::EntryPoint(_)) => Shape::Manual(format!(
                     "the package still needs a Tokio runtime ({holder}); switching the entry point now would leave that code without one"
@@ -224,7 +280,9 @@ pub fn plan_package(
             effective(&refused, f, i).native().map(str::to_string)
         };
         let analyses: Vec<&FileAnalysis> = files.iter().map(|file| &file.analysis).collect();
-        let rewrites = rewrite_package(&analyses, &verdict);
+        let why = quarantine
+            .map(|holder| format!("the package is quarantined while {holder} stays on Tokio"));
+        let rewrites = rewrite_package(&analyses, &verdict, why.as_deref());
         let new_refusals: Vec<((usize, usize), String)> = rewrites
             .iter()
             .enumerate()
@@ -260,6 +318,8 @@ pub fn plan_package(
                 if root == "tokio" {
                     if disposition == Disposition::Automatic {
                         needs.tokio_rewritten = true;
+                    } else if quarantine.is_some() {
+                        needed_in(&mut needs.quarantine_in, file.target);
                     } else {
                         needs.tokio_left = true;
                     }
@@ -267,15 +327,7 @@ pub fn plan_package(
                 if shape.native().is_some_and(|n| n.starts_with("asupersync"))
                     && (draft.through.is_none() || r.kind == UseKind::Import)
                 {
-                    let table = match file.target {
-                        TargetKind::Lib | TargetKind::Bin | TargetKind::BuildScript => {
-                            "dependencies"
-                        }
-                        _ => "dev-dependencies",
-                    };
-                    if needs.asupersync_in != Some("dependencies") {
-                        needs.asupersync_in = Some(table);
-                    }
+                    needed_in(&mut needs.asupersync_in, file.target);
                 }
                 sites.push(Site {
                     package: package.name.clone(),
@@ -328,7 +380,7 @@ pub fn plan_package(
                 });
             }
         }
-        if !notes.is_empty() {
+        if !all_parse {
             needs.tokio_left = true;
         }
         let wrapped: Vec<String> = files
@@ -340,10 +392,15 @@ pub fn plan_package(
                     .map(move |name| format!("`{name}` ({})", file.rel_path))
             })
             .collect();
-        if demoted_by.is_none() && !wrapped.is_empty() {
+        if (demoted_by.is_none() || quarantine.is_some()) && !wrapped.is_empty() {
             notes.push(format!(
                 "tier 6, wrapped in asupersync_tokio_compat::run: {}",
                 wrapped.join(", ")
+            ));
+        }
+        if let Some(holder) = quarantine {
+            notes.push(format!(
+                "quarantined: {holder} stays on Tokio, so the entry points are native and run their bodies in asupersync_tokio_compat::run, and the Tokio code left names asupersync_tokio_compat::tokio (the package depends on Tokio only through compat)"
             ));
         }
         let manifest = manifest::plan(&manifest_text, &needs, source)
@@ -369,8 +426,21 @@ pub fn plan_package(
             changes,
             manifest_changes: manifest.changes,
             notes,
-            tokio_free: demoted_by.is_none() && !needs.tokio_left,
+            tokio_free: demoted_by.is_none() && !needs.tokio_left && needs.quarantine_in.is_none(),
         });
+    }
+}
+
+/// Records that code of a `target` needs a dependency: in `[dependencies]` for library,
+/// binary and build code, else (tests, examples, benches) `[dev-dependencies]` unless
+/// the normal table is needed already.
+fn needed_in(table: &mut Option<&'static str>, target: TargetKind) {
+    let needed = match target {
+        TargetKind::Lib | TargetKind::Bin | TargetKind::BuildScript => "dependencies",
+        _ => "dev-dependencies",
+    };
+    if *table != Some("dependencies") {
+        *table = Some(needed);
     }
 }
 

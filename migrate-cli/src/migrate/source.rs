@@ -58,6 +58,8 @@ pub struct FileAnalysis {
     wrap_edits: Vec<FileEdit>,
     /// The names of the functions wrapped in compat (tier 6).
     pub wrapped: Vec<String>,
+    /// The bodies of the entry points, by where their attribute's path starts.
+    entry_bodies: Vec<(usize, EntryBody)>,
 }
 
 #[derive(Debug)]
@@ -103,6 +105,23 @@ struct UseLeaf {
 struct EntryAttr {
     path_start: usize,
     problem: Option<String>,
+    /// Where its function's body can be moved into the compat quarantine.
+    body: Option<EntryBody>,
+}
+
+/// The syntactic facts of an entry point's function that a package quarantine needs
+/// ([`super::compat::entry_wrap_edits`]).
+#[derive(Debug, Clone)]
+pub struct EntryBody {
+    pub name: String,
+    /// From `async` to before the body's `{`: the signature the inner function repeats.
+    pub signature: Range<usize>,
+    /// Just after the parameter list's `(` (entry points have no parameters).
+    pub param_at: usize,
+    /// Just after the body's `{`.
+    pub body_open: usize,
+    /// The body's `}`.
+    pub body_close: usize,
 }
 
 /// One parsed file, before the package-level decisions of tier 4 ([`analyse_package`]).
@@ -285,6 +304,7 @@ fn finish(file: Prepared, f: usize, scopes: &[CxScope], threading: &Threading) -
                 quarantined,
                 cx_calls: candidates,
                 typed,
+                entries,
                 ..
             },
         ..
@@ -377,6 +397,10 @@ fn finish(file: Prepared, f: usize, scopes: &[CxScope], threading: &Threading) -
         wrap_edits: wrapped
             .iter()
             .flat_map(|w| w.edits.iter().cloned())
+            .collect(),
+        entry_bodies: entries
+            .into_iter()
+            .filter_map(|entry| Some((entry.path_start, entry.body?)))
             .collect(),
     };
     attach_guard_calls(&mut analysis, f, &candidates, &cx_calls, &typed);
@@ -635,7 +659,19 @@ fn add_all(
 /// edits may lie in other files (the cx chain of a function called from another
 /// file): they are made all or none, and each is listed as owned by the usage in the
 /// file it edits.
-pub fn rewrite_package(files: &[&FileAnalysis], verdict: PackageVerdict<'_>) -> Vec<FileRewrite> {
+/// The usage index that owns the edits of a package quarantine: a compiler error in
+/// one of them backs out the quarantine as a whole ([`super::plan`]).
+pub const QUARANTINE_OWNER: usize = usize::MAX;
+
+/// The edits of the usages `verdict` rewrites, across the files of a package. With
+/// `quarantine` (why the package stays partly on Tokio), the package is quarantined
+/// too: each entry point rewritten runs its body through compat, and every `tokio::`
+/// path left becomes the quarantine's ([`super::compat`]).
+pub fn rewrite_package(
+    files: &[&FileAnalysis],
+    verdict: PackageVerdict<'_>,
+    quarantine: Option<&str>,
+) -> Vec<FileRewrite> {
     let mut out: Vec<FileRewrite> = files.iter().map(|_| FileRewrite::default()).collect();
     let mut imports: Vec<HashMap<usize, (usize, String)>> = vec![HashMap::new(); files.len()];
     for (f, file) in files.iter().enumerate() {
@@ -704,9 +740,51 @@ pub fn rewrite_package(files: &[&FileAnalysis], verdict: PackageVerdict<'_>) -> 
             }
         }
     }
+    if let Some(why) = quarantine {
+        for (f, file) in files.iter().enumerate() {
+            for (index, draft) in file.drafts.iter().enumerate() {
+                if !matches!(draft.shape, Shape::EntryPoint(_)) || verdict(f, index).is_none() {
+                    continue;
+                }
+                let at = draft.resolved.location.byte_start;
+                let Some((_, body)) = file.entry_bodies.iter().find(|(start, _)| *start == at)
+                else {
+                    continue;
+                };
+                let in_body = body.body_open..body.body_close;
+                let uses_cx = out[f].edits.iter().any(|edit| {
+                    in_body.contains(&edit.range.start) && edit.replacement.contains("cx")
+                });
+                let edits: Vec<FileEdit> =
+                    super::compat::entry_wrap_edits(body, uses_cx, why, &file.source)
+                        .into_iter()
+                        .map(|edit| (f, edit))
+                        .collect();
+                match add_all(&mut out, files, &edits) {
+                    Ok(()) => {
+                        for (g, edit) in edits {
+                            out[g].owners.push((edit.range, (f, index)));
+                        }
+                    }
+                    Err(accepted) => out[f].refused.push((index, overlap_reason(&accepted))),
+                }
+            }
+        }
+    }
     for (f, file) in files.iter().enumerate() {
         for item in &file.uses {
-            file.rewrite_use(item, f, &imports[f], &mut out[f]);
+            file.rewrite_use(item, f, &imports[f], quarantine.is_some(), &mut out[f]);
+        }
+        if quarantine.is_some() {
+            // A path some rewrite already replaces is not Tokio's any more.
+            for group in super::compat::quarantine_path_edits(&file.source, &file.lines) {
+                let group: Vec<FileEdit> = group.into_iter().map(|edit| (f, edit)).collect();
+                if add_all(&mut out, files, &group).is_ok() {
+                    for (_, edit) in group {
+                        out[f].owners.push((edit.range, (f, QUARANTINE_OWNER)));
+                    }
+                }
+            }
         }
     }
     out
@@ -716,7 +794,7 @@ impl FileAnalysis {
     /// The edits for the usages `verdict` rewrites, in a file analysed on its own.
     #[cfg(test)]
     pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
-        rewrite_package(&[self], &|_, index| verdict(index))
+        rewrite_package(&[self], &|_, index| verdict(index), None)
             .pop()
             .unwrap_or_default()
     }
@@ -726,6 +804,7 @@ impl FileAnalysis {
         item: &UseItem,
         file: usize,
         import_at: &HashMap<usize, (usize, String)>,
+        quarantine: bool,
         out: &mut FileRewrite,
     ) {
         let rewritten: Vec<(&UseLeaf, usize, &str)> = item
@@ -759,6 +838,10 @@ impl FileAnalysis {
             }
             let keep = |end: usize| !rewritten.iter().any(|(leaf, _, _)| leaf.end == end);
             let kept = print_tree(&item.tree, &keep, &|span| self.byte_end(span))
+                .map(|tree| match quarantine {
+                    true => super::compat::quarantine_root(&tree),
+                    false => tree,
+                })
                 .map(|tree| format!("{}{tree}", if item.leading_colon { "::" } else { "" }));
             let mut trees: Vec<String> = kept.into_iter().collect();
             trees.extend(group_by_parent(&rewritten));
@@ -1125,9 +1208,17 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             let problem = entry_problem(function, attr);
             entry_attr = true;
             entry |= problem.is_none();
+            let body = problem.is_none().then(|| EntryBody {
+                name: function.sig.ident.to_string(),
+                signature: signature_start..self.start(function.block.brace_token.span.open()),
+                param_at: self.end(function.sig.paren_token.span.open()),
+                body_open: self.end(function.block.brace_token.span.open()),
+                body_close: self.start(function.block.brace_token.span.close()),
+            });
             self.found.entries.push(EntryAttr {
                 path_start,
                 problem,
+                body,
             });
         }
         if entry || !entry_attr && threadable(function, self.private_api) {
@@ -1519,7 +1610,7 @@ mod tests {
             draft.through.is_none().then_some(())?;
             draft.shape.native().map(str::to_string)
         };
-        rewrite_package(&refs, &verdict)
+        rewrite_package(&refs, &verdict, None)
             .iter()
             .zip(files)
             .map(|(rewrite, source)| rewrite.edits.apply(source))
