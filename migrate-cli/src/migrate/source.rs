@@ -1307,6 +1307,14 @@ fn entry_problem(function: &syn::ItemFn, attr: &syn::Attribute) -> Option<String
     if function.sig.asyncness.is_none() || !function.sig.inputs.is_empty() {
         return Some("an entry point that is not a parameterless `async fn`".to_string());
     }
+    if controls_tokio_clock(quote::ToTokens::to_token_stream(&function.block)) {
+        return Some(
+            "controls Tokio's clock (`time::pause`, `advance` or `resume`), which needs \
+             Tokio's current-thread test runtime: it stays a Tokio test until it moves to \
+             a lab test with virtual time"
+                .to_string(),
+        );
+    }
     let syn::Meta::List(list) = &attr.meta else {
         return None;
     };
@@ -1336,6 +1344,22 @@ fn entry_problem(function: &syn::ItemFn, attr: &syn::Attribute) -> Option<String
         }
     }
     None
+}
+
+/// Whether a body calls `pause(..)`, `advance(..)` or `resume(..)` as a function (not a
+/// method): by name, since a test may import them from `tokio::time`. A same-named
+/// function of the test's own only keeps the test on Tokio, which is safe.
+fn controls_tokio_clock(tokens: proc_macro2::TokenStream) -> bool {
+    let tokens: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(i, token)| match token {
+        proc_macro2::TokenTree::Group(group) => controls_tokio_clock(group.stream()),
+        proc_macro2::TokenTree::Ident(ident) => {
+            ["pause", "advance", "resume"].iter().any(|name| ident == name)
+                && matches!(tokens.get(i + 1), Some(proc_macro2::TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
+                && !matches!(i.checked_sub(1).map(|j| &tokens[j]), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '.')
+        }
+        _ => false,
+    })
 }
 
 #[cfg(test)]
@@ -1401,6 +1425,21 @@ mod tests {
             out,
             "#[cfg(test)]\nuse {tokio::time::sleep, std::io::ErrorKind as K};\n"
         );
+    }
+
+    #[test]
+    fn a_test_that_controls_tokios_clock_stays_a_tokio_test() {
+        for body in [
+            "tokio::time::pause();",
+            "time::advance(D).await;",
+            "{ advance(D).await; }",
+        ] {
+            let source = format!("#[tokio::test]\nasync fn t() {{ {body} }}\n");
+            let (out, _) = rewrite_all(&source);
+            assert!(out.starts_with("#[tokio::test]"), "{body}: {out}");
+        }
+        let (out, _) = rewrite_all("#[tokio::test]\nasync fn t() { player.pause(); }\n");
+        assert!(out.starts_with("#[asupersync::test]"), "{out}");
     }
 
     #[test]
