@@ -207,7 +207,8 @@ fn lint_file_inner(input: &FileInput<'_>, config: &Config) -> Vec<Finding> {
         boundary: config.is_boundary(input.rel_path),
         config,
     };
-    let suppressions = suppress::scan(source, &lines);
+    let mut suppressions = suppress::scan(source, &lines);
+    suppressions.extend_over_functions(&file);
     let mut out = Vec::new();
     for rule in rules::RULES {
         let Some(severity) = Severity::from_level(level(rule.id)) else {
@@ -400,6 +401,18 @@ mod tests {
         assert_eq!(
             found,
             [("detached-spawn", 3), ("tokio-outside-quarantine", 3)]
+        );
+    }
+
+    #[test]
+    fn a_suppression_above_a_function_covers_all_of_it() {
+        let source =
+            "fn outer() {\n    // asupersync: allow(tokio-outside-quarantine) -- on the host\n    \
+                      async fn inner() {\n        tokio::task::yield_now().await;\n    }\n    \
+                      tokio::task::yield_now();\n}\n";
+        assert_eq!(
+            lint(source, &Config::default(), None),
+            [("tokio-outside-quarantine", 6)]
         );
     }
 

@@ -162,10 +162,19 @@ pub struct ResolvedUse {
     pub path: String,
     pub kind: UseKind,
     pub location: Location,
+    /// Written through the compat quarantine's re-export of Tokio
+    /// (`asupersync_tokio_compat::tokio::..`, what `migrate` leaves in a quarantined
+    /// package): `path` is then the Tokio path it names.
+    pub via_quarantine: bool,
 }
 
+/// The compat crate's re-export of Tokio, as a canonical path prefix.
+pub const QUARANTINED_TOKIO: &str = "asupersync_tokio_compat::tokio";
+
 /// Every use of a path rooted in one of `roots` (real crate names such as `tokio`),
-/// in source order. See the module documentation for what is resolved.
+/// in source order. See the module documentation for what is resolved. A path through
+/// the quarantine's Tokio ([`QUARANTINED_TOKIO`]) counts as Tokio's, marked
+/// [`ResolvedUse::via_quarantine`].
 pub fn collect_uses(
     source: &str,
     file: &syn::File,
@@ -176,9 +185,15 @@ pub fn collect_uses(
     resolution
         .uses
         .into_iter()
-        .filter(|u| {
+        .filter_map(|mut u| {
+            if let Some(tail) = u.path.strip_prefix(QUARANTINED_TOKIO) {
+                if tail.is_empty() || tail.starts_with("::") {
+                    u.path = format!("tokio{tail}");
+                    u.via_quarantine = true;
+                }
+            }
             let root = u.path.split("::").next().unwrap_or("");
-            roots.contains(&root)
+            roots.contains(&root).then_some(u)
         })
         .collect()
 }
@@ -573,6 +588,7 @@ impl ResolveVisitor<'_> {
             path: path.join("::"),
             kind,
             location,
+            via_quarantine: false,
         });
     }
 

@@ -4,8 +4,11 @@
 //! that knows where comments cannot start: inside string, raw string, byte string
 //! and character literals (`'"'`, `r#"// no"#`). A suppression covers findings that
 //! start on its own line (a trailing comment) or on the line below it (a comment
-//! above the code). A suppression without a reason, naming an unknown rule, or
-//! that does not parse is reported as `invalid-suppression`.
+//! above the code); above a function (its attributes or signature start on the next
+//! line) it covers the whole function, as `#[allow]` on an item does, so one note can
+//! quarantine a function's body ([`Suppressions::extend_over_functions`]). A
+//! suppression without a reason, naming an unknown rule, or that does not parse is
+//! reported as `invalid-suppression`.
 
 use crate::finding::Diagnostic;
 use crate::resolve::{LineIndex, Location};
@@ -19,6 +22,8 @@ pub const MARKER: &str = "asupersync:";
 pub struct Suppression {
     /// The 1-based line of the comment.
     pub line: usize,
+    /// The last line it covers: the next one, or a function's last.
+    pub until: usize,
     pub rules: Vec<String>,
     pub reason: String,
 }
@@ -26,7 +31,7 @@ pub struct Suppression {
 impl Suppression {
     /// Whether this suppression covers a finding of `rule` starting on `line`.
     pub fn covers(&self, rule: &str, line: usize) -> bool {
-        (line == self.line || line == self.line + 1) && self.rules.iter().any(|r| r == rule)
+        (self.line..=self.until).contains(&line) && self.rules.iter().any(|r| r == rule)
     }
 }
 
@@ -41,6 +46,51 @@ impl Suppressions {
     /// Whether any valid suppression covers a finding of `rule` starting on `line`.
     pub fn covers(&self, rule: &str, line: usize) -> bool {
         self.valid.iter().any(|s| s.covers(rule, line))
+    }
+
+    /// Makes a suppression right above a function (free, nested, or in an `impl`)
+    /// cover the whole function.
+    pub fn extend_over_functions(&mut self, file: &syn::File) {
+        use syn::visit::Visit;
+        struct Functions(Vec<(usize, usize)>);
+        impl Functions {
+            fn add(&mut self, attrs: &[syn::Attribute], sig: &syn::Signature, block: &syn::Block) {
+                let signature = sig
+                    .constness
+                    .map(|t| t.span)
+                    .or(sig.asyncness.map(|t| t.span))
+                    .or(sig.unsafety.map(|t| t.span))
+                    .unwrap_or(sig.fn_token.span);
+                let start = attrs
+                    .first()
+                    .map_or(signature, |attr| attr.pound_token.span)
+                    .start()
+                    .line;
+                self.0
+                    .push((start, block.brace_token.span.close().end().line));
+            }
+        }
+        impl<'ast> Visit<'ast> for Functions {
+            fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
+                self.add(&function.attrs, &function.sig, &function.block);
+                syn::visit::visit_item_fn(self, function);
+            }
+            fn visit_impl_item_fn(&mut self, function: &'ast syn::ImplItemFn) {
+                self.add(&function.attrs, &function.sig, &function.block);
+                syn::visit::visit_impl_item_fn(self, function);
+            }
+        }
+        let mut functions = Functions(Vec::new());
+        functions.visit_file(file);
+        for suppression in &mut self.valid {
+            if let Some((_, end)) = functions
+                .0
+                .iter()
+                .find(|(start, _)| *start == suppression.line + 1)
+            {
+                suppression.until = (*end).max(suppression.until);
+            }
+        }
     }
 }
 
@@ -75,6 +125,7 @@ pub fn scan(source: &str, lines: &LineIndex) -> Suppressions {
                 if unknown.is_empty() {
                     out.valid.push(Suppression {
                         line: comment.line,
+                        until: comment.line + 1,
                         rules: suppression.0,
                         reason: suppression.1,
                     });

@@ -39,7 +39,8 @@ fn legacy(id: u32, cx: &Cx) {}
 
 ### How to fix
 Write `// asupersync: allow(rule-id, other-rule) -- reason` on the line of the finding
-or on the line above it. `cargo asupersync explain` lists the rule ids.
+or on the line above it; above a function it covers the whole function (as `#[allow]`
+on an item does). `cargo asupersync explain` lists the rule ids.
 
 ### Known limits
 Only `//` line comments suppress; doc comments and block comments never do.

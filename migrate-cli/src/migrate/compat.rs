@@ -48,8 +48,7 @@ use proc_macro2::{Delimiter, TokenTree};
 use super::edit::{indent_of, Edit};
 use super::source::EntryBody;
 
-/// The quarantine's Tokio: what a `tokio::` path left in a quarantined package becomes.
-pub const QUARANTINED_TOKIO: &str = "asupersync_tokio_compat::tokio";
+pub use asupersync_lints::resolve::QUARANTINED_TOKIO;
 
 /// The note's reason starts with this; a function right below such a note was wrapped
 /// by an earlier run, and what is in it is already behind compat.
