@@ -30,6 +30,8 @@ use crate::token::{lock, CancelToken};
 #[must_use = "a TokioHostBuilder does nothing until built"]
 pub struct TokioHostBuilder {
     worker_threads: usize,
+    current_thread: bool,
+    start_paused: bool,
     pub(crate) thread_name: String,
     enable_io: bool,
     pub(crate) enable_time: bool,
@@ -41,6 +43,8 @@ impl Default for TokioHostBuilder {
     fn default() -> Self {
         TokioHostBuilder {
             worker_threads: 2,
+            current_thread: false,
+            start_paused: false,
             thread_name: "asupersync-tokio".to_string(),
             enable_io: true,
             enable_time: true,
@@ -55,6 +59,25 @@ impl TokioHostBuilder {
     /// for the bulk of the work).
     pub fn worker_threads(mut self, n: usize) -> Self {
         self.worker_threads = n;
+        self
+    }
+
+    /// Hosts a current-thread Tokio runtime, driven by one thread of the host's (the
+    /// runtime `#[tokio::test]` gives a test) instead of a multi-thread one. Code that
+    /// controls Tokio's clock (`tokio::time::pause`, `advance`) needs it.
+    pub fn current_thread(mut self) -> Self {
+        self.current_thread = true;
+        self
+    }
+
+    /// Starts the host's clock paused, as `#[tokio::test(start_paused = true)]` does:
+    /// Tokio's time then advances only when the host is idle or through
+    /// `tokio::time::advance`, so timeouts in tests run instantly. Implies
+    /// [`current_thread`](Self::current_thread). Native timers are not affected.
+    #[cfg(feature = "test-util")]
+    pub fn start_paused(mut self, paused: bool) -> Self {
+        self.start_paused = paused;
+        self.current_thread |= paused;
         self
     }
 
@@ -105,8 +128,13 @@ impl TokioHostBuilder {
                 "a TokioHost needs at least one worker thread",
             ));
         }
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(self.worker_threads);
+        let mut builder = if self.current_thread {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(self.worker_threads);
+            builder
+        };
         let prefix = self.thread_name.clone();
         let counter = AtomicUsize::new(0);
         builder.thread_name_fn(move || {
@@ -118,11 +146,19 @@ impl TokioHostBuilder {
         if self.enable_time {
             builder.enable_time();
         }
+        #[cfg(feature = "test-util")]
+        builder.start_paused(self.start_paused);
         let runtime = builder.build()?;
+        let handle = runtime.handle().clone();
+        let engine = if self.current_thread {
+            Engine::driven(runtime, format!("{}-0", self.thread_name))?
+        } else {
+            Engine::Workers(runtime)
+        };
         Ok(TokioHost {
             inner: Arc::new(HostInner {
-                handle: runtime.handle().clone(),
-                runtime: Mutex::new(Some(runtime)),
+                handle,
+                runtime: Mutex::new(Some(engine)),
                 config: self,
                 closed: AtomicBool::new(false),
                 runs: Mutex::new(Slab::new()),
@@ -130,6 +166,62 @@ impl TokioHostBuilder {
                 idle: Notify::new(),
             }),
         })
+    }
+}
+
+/// What runs the host's Tokio runtime, and how it is stopped.
+enum Engine {
+    /// A multi-thread runtime: its own workers drive it.
+    Workers(tokio::runtime::Runtime),
+    /// A current-thread runtime, driven by a thread of the host's that runs
+    /// `block_on` until told to stop: with how long the tasks get to finish
+    /// (`None`: in the background), and whom to tell once they are gone. A dropped
+    /// sender stops it in the background.
+    Driven(tokio::sync::oneshot::Sender<StopOrder>),
+}
+
+type StopOrder = (Option<Duration>, Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Engine {
+    fn driven(runtime: tokio::runtime::Runtime, name: String) -> std::io::Result<Engine> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<StopOrder>();
+        std::thread::Builder::new().name(name).spawn(move || {
+            let (wait, done) = runtime.block_on(async { stopped.await.unwrap_or((None, None)) });
+            match wait {
+                Some(wait) => runtime.shutdown_timeout(wait),
+                None => runtime.shutdown_background(),
+            }
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
+        })?;
+        Ok(Engine::Driven(stop))
+    }
+
+    /// Shuts the runtime down, giving its tasks `wait`; the receiver hears once they
+    /// are gone. Never blocks the calling thread.
+    fn stop(
+        self,
+        wait: Duration,
+        name: &str,
+    ) -> std::io::Result<tokio::sync::oneshot::Receiver<()>> {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        match self {
+            // `shutdown_timeout` blocks; it must not run on a native worker (nor on one
+            // of the host's own threads, which it is stopping).
+            Engine::Workers(runtime) => {
+                std::thread::Builder::new()
+                    .name(format!("{name}-shutdown"))
+                    .spawn(move || {
+                        runtime.shutdown_timeout(wait);
+                        let _ = done_tx.send(());
+                    })?;
+            }
+            Engine::Driven(stop) => {
+                let _ = stop.send((Some(wait), Some(done_tx)));
+            }
+        }
+        Ok(done_rx)
     }
 }
 
@@ -145,7 +237,7 @@ pub struct TokioHost {
 
 pub(crate) struct HostInner {
     pub(crate) handle: tokio::runtime::Handle,
-    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    runtime: Mutex<Option<Engine>>,
     pub(crate) config: TokioHostBuilder,
     closed: AtomicBool,
     /// The tokens of the runs in flight, cancelled together at shutdown.
@@ -333,24 +425,15 @@ impl TokioHost {
         }
         let tokio_tasks_aborted = inner.handle.metrics().num_alive_tasks();
 
-        let runtime = lock(&inner.runtime).take();
+        let engine = lock(&inner.runtime).take();
         let mut completed_within_budget = true;
-        if let Some(runtime) = runtime {
+        if let Some(engine) = engine {
             let wait = deadline
                 .map(|d| d.duration_since(asupersync::time::Instant::now()))
                 .unwrap_or(Duration::MAX);
-            let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-            // `shutdown_timeout` blocks; it must not run on a native worker (nor on one
-            // of the host's own threads, which it is stopping).
-            let spawned = std::thread::Builder::new()
-                .name(format!("{}-shutdown", inner.config.thread_name))
-                .spawn(move || {
-                    runtime.shutdown_timeout(wait);
-                    let _ = done_tx.send(());
-                });
-            match spawned {
-                Ok(_) => {
-                    let _ = done_rx.await;
+            match engine.stop(wait, &inner.config.thread_name) {
+                Ok(done) => {
+                    let _ = done.await;
                 }
                 Err(_) => completed_within_budget = false,
             }
@@ -413,9 +496,11 @@ impl fmt::Debug for TokioHost {
 
 impl Drop for HostInner {
     fn drop(&mut self) {
-        if let Some(runtime) = lock(&self.runtime).take() {
+        match lock(&self.runtime).take() {
             // Dropping a Tokio runtime blocks; this may run inside async code.
-            runtime.shutdown_background();
+            Some(Engine::Workers(runtime)) => runtime.shutdown_background(),
+            // The driving thread stops it in the background when its sender goes.
+            Some(Engine::Driven(_)) | None => {}
         }
     }
 }

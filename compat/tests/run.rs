@@ -607,3 +607,68 @@ fn a_native_cancel_reaches_native_waits_inside_the_quarantine() {
         );
     });
 }
+
+/// A host on a current-thread runtime with its clock paused: what a
+/// `#[tokio::test(start_paused = true)]` body needs once its entry point is native.
+/// An hour of Tokio time passes at once, and the code may drive the clock itself.
+#[test]
+fn a_paused_host_runs_tokio_time_at_once_and_lets_the_code_drive_the_clock() {
+    on_each_flavor(Duration::from_secs(5), |cx| async move {
+        let host = TokioHost::builder()
+            .thread_name("paused")
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let (slept, thread) = host
+            .run(&cx, async {
+                let t0 = tokio::time::Instant::now();
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                tokio::time::advance(Duration::from_secs(60)).await;
+                (
+                    t0.elapsed(),
+                    std::thread::current().name().map(str::to_owned),
+                )
+            })
+            .await
+            .unwrap();
+        assert!(slept >= Duration::from_secs(3660), "{slept:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            thread.as_deref(),
+            Some("paused-0"),
+            "one thread of the host's drives it"
+        );
+        let report = host
+            .shutdown(&cx, Budget::timeout(Duration::from_secs(2)))
+            .await;
+        assert!(report.completed_within_budget, "{report:?}");
+    });
+}
+
+#[test]
+fn a_current_thread_host_lets_the_code_pause_the_clock_and_shuts_down_its_tasks() {
+    on_each_flavor(Duration::from_secs(5), |cx| async move {
+        let host = TokioHost::builder().current_thread().build().unwrap();
+        let paused = host
+            .run(&cx, async {
+                tokio::time::pause();
+                let t0 = tokio::time::Instant::now();
+                tokio::time::advance(Duration::from_secs(5)).await;
+                tokio::spawn(std::future::pending::<()>());
+                t0.elapsed()
+            })
+            .await
+            .unwrap();
+        assert!(paused >= Duration::from_secs(5));
+        let report = host
+            .shutdown(&cx, Budget::timeout(Duration::from_secs(2)))
+            .await;
+        assert_eq!(report.tokio_tasks_aborted, 1, "{report:?}");
+        assert!(report.completed_within_budget, "{report:?}");
+    });
+}

@@ -815,6 +815,10 @@ fn migrate_brownfield_apply_builds_and_its_tests_pass() {
         main.contains("asupersync_tokio_compat::run(cx, main("),
         "{main}"
     );
+    // A test on Tokio's paused clock gets a host of its own, with the clock paused.
+    let stats = fixture.read("src/stats.rs");
+    assert!(!stats.contains("tokio::test"), "{stats}");
+    assert!(stats.contains(".start_paused(true)"), "{stats}");
     let protocol = fixture.read("tests/protocol.rs");
     assert!(!protocol.contains("#[tokio::test"), "{protocol}");
     assert!(protocol.contains("#[asupersync::test(flavor = \"multi_thread\", worker_threads = 2)]"));
@@ -833,7 +837,11 @@ fn migrate_brownfield_apply_builds_and_its_tests_pass() {
     assert_eq!(fixture.files(), after);
     // What names the quarantine's Tokio is still counted, as behind compat.
     assert_eq!(again["summary"]["manual"], 0, "{:#}", again["summary"]);
-    assert_eq!(again["summary"]["compat"], summary["compat"], "{:#}", again["summary"]);
+    assert_eq!(
+        again["summary"]["compat"], summary["compat"],
+        "{:#}",
+        again["summary"]
+    );
 
     // Tokio comes only through the quarantine and the holdout crates it hosts (hyper,
     // reqwest): never straight from the app.

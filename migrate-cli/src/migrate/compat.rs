@@ -46,7 +46,7 @@ use asupersync_lints::resolve::{LineIndex, PRIMITIVE_TYPES};
 use proc_macro2::{Delimiter, TokenTree};
 
 use super::edit::{indent_of, Edit};
-use super::source::EntryBody;
+use super::source::{EntryBody, TokioClock};
 
 pub use asupersync_lints::resolve::QUARANTINED_TOKIO;
 
@@ -222,8 +222,21 @@ pub fn entry_wrap_edits(body: &EntryBody, uses_cx: bool, why: &str, source: &str
             coerce = format!("\n{inner}    .map_err(|error| error as _)");
         }
     }
+    // A test that needs Tokio's clock gets a current-thread host of its own.
+    let host = match body.clock {
+        None => "asupersync_tokio_compat::".to_string(),
+        Some(clock) => {
+            let kind = match clock {
+                TokioClock::Paused => ".start_paused(true)",
+                TokioClock::Controlled => ".current_thread()",
+            };
+            format!(
+                "asupersync_tokio_compat::TokioHost::builder()\n{inner}    {kind}\n{inner}    .build()\n{inner}    .expect(\"a Tokio host for this test\")\n{inner}    ."
+            )
+        }
+    };
     let tail = format!(
-        "asupersync_tokio_compat::run(cx, {}({argument}))\n{inner}    .await\n{inner}    .unwrap(){coerce}",
+        "{host}run(cx, {}({argument}))\n{inner}    .await\n{inner}    .unwrap(){coerce}",
         body.name
     );
     let [open, close] = inner_function(
@@ -507,6 +520,8 @@ mod tests {
             signature: at(function.sig.asyncness.unwrap().span).byte_start
                 ..at(function.block.brace_token.span.open()).byte_start,
             param_at: at(function.sig.paren_token.span.open()).byte_end,
+            clock: None,
+            attr_args: None,
             body_open: at(function.block.brace_token.span.open()).byte_end,
             body_close: at(function.block.brace_token.span.close()).byte_start,
         };

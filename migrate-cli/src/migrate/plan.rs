@@ -17,9 +17,10 @@
 //! `asupersync-tokio-compat`. The rewrites that are right on the host's threads stay
 //! (a cx threaded into native sleeps, timeouts, fs calls and locks, `join!`/`select!`);
 //! the others are behind compat with the reason: a native value handed to a Tokio API,
-//! and spawns (the task may need Tokio). Tests that keep Tokio's paused clock stay Tokio
-//! tests, through the compat crate. A compiler error in a quarantine edit backs out the
-//! quarantine as a whole ([`QUARANTINE_OWNER`]).
+//! and spawns (the task may need Tokio). A test that needs Tokio's clock
+//! (`start_paused`, or calls of `time::pause`/`advance`) runs its body on a
+//! current-thread host of its own, its clock paused as Tokio's was. A compiler error in
+//! a quarantine edit backs out the quarantine as a whole ([`QUARANTINE_OWNER`]).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -241,6 +242,14 @@ pub fn plan_package(
                 let draft = &files[f].analysis.drafts[i];
                 let path = draft.resolved.path.as_str();
                 return match shape {
+                    // A test kept on Tokio for its clock gets a host of its own.
+                    Shape::Manual(_)
+                        if path == "tokio::test"
+                            && draft.resolved.kind == UseKind::Attribute
+                            && files[f].analysis.is_clocked_entry(draft.resolved.location.byte_start) =>
+                    {
+                        Shape::EntryPoint("asupersync::test".to_string())
+                    }
                     // A native lock works on the host's threads, and `join!`/`select!`
                     // take any futures; any other native value would meet the Tokio
                     // APIs that stay (a native `Instant` passed to Tokio's `sleep_until`).

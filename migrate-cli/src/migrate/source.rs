@@ -116,6 +116,10 @@ struct EntryAttr {
 #[derive(Debug, Clone)]
 pub struct EntryBody {
     pub name: String,
+    /// What it needs of Tokio's clock, if it stays a Tokio test for that.
+    pub clock: Option<TokioClock>,
+    /// The attribute's `(..)` after its path, if any.
+    pub attr_args: Option<Range<usize>>,
     /// From `async` to before the body's `{`: the signature the inner function repeats.
     pub signature: Range<usize>,
     /// Just after the parameter list's `(` (entry points have no parameters).
@@ -753,7 +757,7 @@ pub fn rewrite_package(
     if let Some(why) = quarantine {
         for (f, file) in files.iter().enumerate() {
             for (index, draft) in file.drafts.iter().enumerate() {
-                if !matches!(draft.shape, Shape::EntryPoint(_)) || verdict(f, index).is_none() {
+                if draft.resolved.kind != UseKind::Attribute || verdict(f, index).is_none() {
                     continue;
                 }
                 let at = draft.resolved.location.byte_start;
@@ -765,11 +769,15 @@ pub fn rewrite_package(
                 let uses_cx = out[f].edits.iter().any(|edit| {
                     in_body.contains(&edit.range.start) && edit.replacement.contains("cx")
                 });
-                let edits: Vec<FileEdit> =
+                let mut edits: Vec<FileEdit> =
                     super::compat::entry_wrap_edits(body, uses_cx, why, &file.source)
                         .into_iter()
                         .map(|edit| (f, edit))
                         .collect();
+                // A test with a host of its own: its Tokio options go with Tokio.
+                if let (Some(_), Some(args)) = (body.clock, &body.attr_args) {
+                    edits.push((f, Edit::new(args.clone(), "")));
+                }
                 match add_all(&mut out, files, &edits) {
                     Ok(()) => {
                         for (g, edit) in edits {
@@ -801,6 +809,14 @@ pub fn rewrite_package(
 }
 
 impl FileAnalysis {
+    /// Whether the entry-point attribute whose path starts at `at` stays on Tokio only
+    /// for Tokio's clock (a package quarantine gives it a host of its own).
+    pub fn is_clocked_entry(&self, at: usize) -> bool {
+        self.entry_bodies
+            .iter()
+            .any(|(start, body)| *start == at && body.clock.is_some())
+    }
+
     /// The edits for the usages `verdict` rewrites, in a file analysed on its own.
     #[cfg(test)]
     pub fn rewrite(&self, verdict: Verdict<'_>) -> FileRewrite {
@@ -1218,8 +1234,22 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             let problem = entry_problem(function, attr, self.source);
             entry_attr = true;
             entry |= problem.is_none();
-            let body = problem.is_none().then(|| EntryBody {
+            let clock = problem.as_ref().and_then(|p| p.clock);
+            let body = (problem.is_none() || clock.is_some()).then(|| EntryBody {
                 name: function.sig.ident.to_string(),
+                clock,
+                attr_args: match &attr.meta {
+                    syn::Meta::List(list) => {
+                        let path_end = self.end(
+                            list.path
+                                .segments
+                                .last()
+                                .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span()),
+                        );
+                        Some(path_end..self.end(list.delimiter.span().close()))
+                    }
+                    _ => None,
+                },
                 signature: signature_start..self.start(function.block.brace_token.span.open()),
                 param_at: self.end(function.sig.paren_token.span.open()),
                 body_open: self.end(function.block.brace_token.span.open()),
@@ -1227,7 +1257,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             });
             self.found.entries.push(EntryAttr {
                 path_start,
-                problem,
+                problem: problem.map(|p| p.reason),
                 body,
             });
         }
@@ -1313,45 +1343,80 @@ fn has_group(tree: &syn::UseTree) -> bool {
 }
 
 /// Why `#[tokio::main]`/`#[tokio::test]` on `function` cannot become the asupersync one.
-fn entry_problem(function: &syn::ItemFn, attr: &syn::Attribute, source: &str) -> Option<String> {
+/// What keeps an entry point from becoming native as it is, and whether that is only
+/// its need of Tokio's clock (which a package quarantine can give it: a host of its
+/// own, see [`super::compat::entry_wrap_edits`]).
+#[derive(Debug, Clone)]
+struct EntryProblem {
+    reason: String,
+    clock: Option<TokioClock>,
+}
+
+/// What a test needs of Tokio's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokioClock {
+    /// `start_paused = true`: a current-thread runtime whose clock starts paused.
+    Paused,
+    /// It calls `tokio::time::pause`, `advance` or `resume`: a current-thread runtime.
+    Controlled,
+}
+
+fn entry_problem(
+    function: &syn::ItemFn,
+    attr: &syn::Attribute,
+    source: &str,
+) -> Option<EntryProblem> {
+    let problem = |reason: &str, clock| {
+        Some(EntryProblem {
+            reason: reason.to_string(),
+            clock,
+        })
+    };
     if function.sig.asyncness.is_none() || !function.sig.inputs.is_empty() {
-        return Some("an entry point that is not a parameterless `async fn`".to_string());
-    }
-    if controls_tokio_clock(quote::ToTokens::to_token_stream(&function.block), source) {
-        return Some(
-            "controls Tokio's clock (`time::pause`, `advance` or `resume`), which needs \
-             Tokio's current-thread test runtime: it stays a Tokio test until it moves to \
-             a lab test with virtual time"
-                .to_string(),
+        return problem(
+            "an entry point that is not a parameterless `async fn`",
+            None,
         );
     }
-    let syn::Meta::List(list) = &attr.meta else {
-        return None;
-    };
-    let options = list
-        .parse_args_with(syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
-        .ok()?;
-    for option in options {
-        let name = option
-            .path()
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        match name.as_str() {
-            "flavor" | "worker_threads" => {}
-            "start_paused" => {
-                return Some(
-                    "`start_paused` needs virtual time: it will map to a lab test; \
-                     migrate this test by hand for now"
-                        .to_string(),
-                )
-            }
-            other => {
-                return Some(format!(
-                    "option `{other}` has no asupersync equivalent; decide by hand"
-                ))
+    let mut paused = false;
+    if let syn::Meta::List(list) = &attr.meta {
+        let options = list
+            .parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            )
+            .ok()?;
+        for option in options {
+            let name = option
+                .path()
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            match name.as_str() {
+                "flavor" | "worker_threads" => {}
+                "start_paused" => paused = true,
+                other => {
+                    return problem(
+                        &format!("option `{other}` has no asupersync equivalent; decide by hand"),
+                        None,
+                    )
+                }
             }
         }
+    }
+    if paused {
+        return problem(
+            "`start_paused` needs virtual time: it will map to a lab test; \
+             migrate this test by hand for now",
+            Some(TokioClock::Paused),
+        );
+    }
+    if controls_tokio_clock(quote::ToTokens::to_token_stream(&function.block), source) {
+        return problem(
+            "controls Tokio's clock (`time::pause`, `advance` or `resume`), which needs \
+             Tokio's current-thread test runtime: it stays a Tokio test until it moves to \
+             a lab test with virtual time",
+            Some(TokioClock::Controlled),
+        );
     }
     None
 }
