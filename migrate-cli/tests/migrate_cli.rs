@@ -794,6 +794,62 @@ fn migrate_brownfield_dry_run_summary() {
 /// package on Tokio (no compat wrapping yet, tier 6), so the entry points stay
 /// `#[tokio::main]`/`#[tokio::test]`, the tests run on Tokio, and `tokio` stays a
 /// direct dependency.
+/// The package quarantine on a small package: its Tokio channel stays, so its entry
+/// points go native and run their bodies on the compat host (the paused-clock test on a
+/// paused host of its own), `tokio` leaves the manifest, and the one test whose future
+/// is not `Send` (an `Rc` across an await) cannot run on the host: `--apply` backs that
+/// test out, and it stays a Tokio test through compat. Everything builds and passes.
+#[test]
+fn migrate_quarantine_fixture_builds_passes_and_backs_out_what_cannot_cross() {
+    let fixture = Fixture::new("migrate-quarantine");
+    let report = fixture.json(&["--apply", "--allow-dirty"]);
+    assert_eq!(report["packages"][0]["outcome"], "applied", "{report:#}");
+    assert_eq!(report["summary"]["manual"], 0, "{:#}", report["summary"]);
+    let backed_out: Vec<&str> = report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("backed out by --apply"))
+        })
+        .map(|s| s["api"].as_str().unwrap())
+        .collect();
+    assert_eq!(backed_out, ["tokio::test", "tokio::task::yield_now"]);
+
+    let tests = fixture.read("tests/relay.rs");
+    assert!(
+        tests.contains("async fn sums_through_the_channel(cx: &asupersync::Cx)"),
+        "{tests}"
+    );
+    assert!(
+        tests.contains("asupersync::time::sleep(cx, Duration::from_millis(1))"),
+        "{tests}"
+    );
+    assert!(tests.contains(".start_paused(true)"), "{tests}");
+    assert!(tests.contains(
+        "#[asupersync_tokio_compat::tokio::test(crate = \"asupersync_tokio_compat::tokio\")]\nasync fn keeps_a_local_value_across_an_await() {"
+    ), "{tests}");
+    let lib = fixture.read("src/lib.rs");
+    assert!(
+        lib.contains("use asupersync_tokio_compat::tokio::sync::mpsc;"),
+        "{lib}"
+    );
+    let manifest = fixture.read("Cargo.toml");
+    assert!(!manifest.contains("tokio = "), "{manifest}");
+    assert!(
+        manifest.contains("features = [\"test-util\"]"),
+        "{manifest}"
+    );
+    fixture.assert_tests_pass();
+
+    let after = fixture.files();
+    let again = fixture.json(&["--apply", "--allow-dirty"]);
+    assert_eq!(again["summary"]["files_changed"], 0, "{again:#}");
+    assert_eq!(fixture.files(), after);
+}
+
 #[test]
 fn migrate_brownfield_apply_builds_and_its_tests_pass() {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/brownfield");

@@ -85,3 +85,51 @@ fn sleep_reset_moves_the_deadline() {
         assert!(started.elapsed() < Duration::from_secs(5));
     });
 }
+
+/// Polls `future` to completion on the calling thread (a minimal executor: the waker
+/// unparks this thread), as a foreign executor would.
+fn block_on_this_thread<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut task = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut task) {
+            return value;
+        }
+        std::thread::park();
+    }
+}
+
+/// A sleep polled on another thread with this runtime's cx (what the compat host does
+/// with a quarantined body) wakes when due, even while the runtime's own thread is
+/// parked with no timer of its own: inserting an earlier timer wakes the parked
+/// driver on every flavor. Before the fix the current-thread runtime slept on until
+/// something else woke it (here, the 5 s guard).
+#[test]
+fn a_timer_started_from_another_thread_wakes_a_parked_runtime() {
+    on_each_flavor(|cx| async move {
+        let remote = cx.clone();
+        let (tx, mut rx) = asupersync::channel::oneshot::channel();
+        let started = StdInstant::now();
+        let thread = std::thread::spawn(move || {
+            block_on_this_thread(asupersync::time::sleep(&remote, 30 * MS)).unwrap();
+            tx.send(started.elapsed())
+        });
+        let took = asupersync::time::timeout(&cx, Duration::from_secs(5), rx.recv(&cx))
+            .await
+            .expect("the remote sleep ended")
+            .unwrap();
+        thread.join().unwrap().unwrap();
+        assert!(took >= 30 * MS, "{took:?}");
+        assert!(
+            took < Duration::from_secs(2),
+            "the parked runtime slept on: {took:?}"
+        );
+    });
+}

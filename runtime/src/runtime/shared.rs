@@ -68,12 +68,18 @@ struct Lifecycle {
 impl RuntimeShared {
     pub(crate) fn new_current_thread(config: Config) -> std::io::Result<Arc<RuntimeShared>> {
         let io = Arc::new(IoDriver::new(&config.io)?);
+        let scheduler = CurrentThread::new(io.clone());
+        // A timer inserted from another thread (a task polled elsewhere with this
+        // runtime's cx, as compat's host does) must wake the parked runtime thread.
+        let timers = TimerQueue::default();
+        let parker = scheduler.parker();
+        timers.set_wake_hook(Box::new(move || parker.unpark()));
         Ok(Arc::new(RuntimeShared {
             clock: Clock::System,
-            timers: TimerQueue::default(),
+            timers,
             trace: Trace::new(config.trace),
             shutdown: ShutdownState::default(),
-            scheduler: Scheduler::CurrentThread(CurrentThread::new(io.clone())),
+            scheduler: Scheduler::CurrentThread(scheduler),
             io,
             config,
             ids: AtomicU64::new(1),

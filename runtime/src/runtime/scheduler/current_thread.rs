@@ -187,13 +187,15 @@ impl CurrentThread {
     fn park(&self, rt: &RuntimeShared, root: &RootWake, local: &Local) {
         self.injected.park_if_idle(
             || !local.lanes.borrow().is_empty() || root.is_woken(),
-            // A due timer still gets a non-blocking look at IO.
+            // A due timer still gets a non-blocking look at IO. Until `end_park`, a
+            // timer inserted from another thread with an earlier deadline unparks.
             || {
                 rt.timers
-                    .next_deadline()
+                    .begin_park()
                     .map(|deadline| deadline.duration_since(rt.clock.now()))
             },
         );
+        rt.timers.end_park();
         rt.timers.fire_expired(rt.clock.now());
     }
 
