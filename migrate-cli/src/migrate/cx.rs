@@ -44,10 +44,11 @@
 //! rewrites of one call come with every edit of the chain up to the entry points
 //! ([`CxCall::chain`]), so a call is rewritten with all of them or not at all.
 //!
-//! The statement becomes `if sleep(cx, d).await.is_err() { return; }`: where Tokio
-//! stopped the body by dropping it when the runtime shut down, the native call returns
-//! `Err(Cancelled)` and the function returns, so the code after the call does not run in
-//! either case. A caller of a threaded function goes on after it returns (cancellation is
+//! The statement becomes `if sleep(cx, d).await.is_err() { return; }` (in a function
+//! returning a `Result`: `sleep(cx, d).await?;`, the `Cancelled` converted into its
+//! error, which the compiler checks): where Tokio stopped the body by dropping it when
+//! the runtime shut down, the native call returns `Err(Cancelled)` and the function
+//! returns, so the code after the call does not run in either case. A caller of a threaded function goes on after it returns (cancellation is
 //! cooperative): its own next cx call sees the same cancel and returns.
 //!
 //! `tokio::select! { .. }` in the same places becomes `asupersync::select! { .. }`
@@ -327,6 +328,9 @@ pub enum CxForm {
         args_start: usize,
         has_args: bool,
         semi: Range<usize>,
+        /// In a function returning a `Result` (not `()`): the native call's
+        /// `Err(Cancelled)` is returned with `?` (the compiler checks the error converts).
+        question_mark: bool,
     },
     /// `select! { .. }` whose body the native macro accepts: only its path changes,
     /// the native macro reads `cx` itself. `branches`: where each branch's callee
@@ -398,10 +402,23 @@ impl CxCall {
     pub fn edits(&self, source: &str) -> Vec<Edit> {
         let (stmt_start, args_start, has_args, semi) = match &self.form {
             CxForm::AwaitedCall {
+                args_start,
+                has_args,
+                semi,
+                question_mark: true,
+                ..
+            } => {
+                return vec![
+                    cx_argument(*args_start, *has_args, self.cx_arg),
+                    Edit::new(semi.start..semi.start, "?"),
+                ]
+            }
+            CxForm::AwaitedCall {
                 stmt_start,
                 args_start,
                 has_args,
                 semi,
+                question_mark: false,
             } => (stmt_start, args_start, has_args, semi),
             CxForm::BranchCall {
                 args_start,
@@ -1112,7 +1129,7 @@ impl<'ast> Visit<'ast> for Finder<'_> {
             self.handle_await(awaited);
         }
         if let (true, syn::Stmt::Expr(syn::Expr::Await(awaited), Some(semi))) =
-            (self.statements, stmt)
+            (self.statements || self.fallible, stmt)
         {
             if let syn::Expr::Call(call) = &*awaited.base {
                 if let syn::Expr::Path(callee) = &*call.func {
@@ -1132,6 +1149,7 @@ impl<'ast> Visit<'ast> for Finder<'_> {
                                 args_start: (self.offset)(call.paren_token.span.open()).end,
                                 has_args: !call.args.is_empty(),
                                 semi: (self.offset)(semi.spans[0]),
+                                question_mark: !self.statements,
                             },
                             scope: self.scope,
                             chain: Vec::new(),

@@ -141,7 +141,7 @@ pub fn shape(api: &str) -> Shape {
     if note.contains("&cx") && super::cx::CX_FUNCTIONS.contains(&api) {
         return Shape::Manual(format!(
             "tier 4 threads a cx only into a statement `call(..).await;` of a function \
-             returning `()` that can have one: an entry point, or a private free `async fn` \
+             returning `()` or a `Result` that can have one: an entry point, or a private free `async fn` \
              (or inherent method; `pub` too in a package nothing outside calls) of the \
              package called only (awaited) from such functions: {note}"
         ));

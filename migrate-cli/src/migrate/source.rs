@@ -1605,11 +1605,24 @@ mod tests {
             assert!(out.contains("tokio::time::sleep(D)"), "{case}: {out}");
             assert!(!out.contains("cx: &asupersync::Cx"), "{case}: {out}");
         }
-        let returns = "#[tokio::main]\nasync fn main() -> Result<(), E> { tokio::time::sleep(D).await; Ok(()) }\n";
+        // A function returning something else than `()` or a `Result` has no way to
+        // return the cancel.
+        let returns = "#[tokio::main]\nasync fn main() -> u8 { tokio::time::sleep(D).await; 0 }\n";
         let (out, _) = rewrite_all(returns);
         assert!(out.contains("tokio::time::sleep(D)"), "{out}");
         let not_entry = "async fn f() { tokio::time::sleep(D).await; }\n";
         assert_eq!(rewrite_all(not_entry).0, not_entry);
+    }
+
+    #[test]
+    fn a_sleep_statement_in_a_function_returning_a_result_returns_the_cancel_with_a_question_mark()
+    {
+        let source = "#[tokio::main]\nasync fn main() -> io::Result<()> {\n    tokio::time::sleep(D).await;\n    Ok(())\n}\n";
+        let (out, _) = rewrite_all(source);
+        assert_eq!(
+            out,
+            "#[asupersync::main]\nasync fn main(cx: &asupersync::Cx) -> io::Result<()> {\n    asupersync::time::sleep(cx, D).await?;\n    Ok(())\n}\n"
+        );
     }
 
     #[test]
