@@ -319,6 +319,12 @@ pub fn plan_package(
                 let shape = effective(&refused, f, i);
                 let r = &draft.resolved;
                 let root = r.path.split("::").next().unwrap_or("");
+                // Test code in a library's or binary's file needs only dev-dependencies.
+                let target = if file.analysis.in_test_code(r.location.byte_start) {
+                    TargetKind::Test
+                } else {
+                    file.target
+                };
                 let (disposition, reason) = match &shape {
                     Shape::Compat(reason) => (Disposition::Compat, Some(reason.clone())),
                     Shape::Manual(reason) => (Disposition::Manual, Some(reason.clone())),
@@ -328,7 +334,7 @@ pub fn plan_package(
                     if disposition == Disposition::Automatic {
                         needs.tokio_rewritten = true;
                     } else if quarantine.is_some() {
-                        needed_in(&mut needs.quarantine_in, file.target);
+                        needed_in(&mut needs.quarantine_in, target);
                     } else {
                         needs.tokio_left = true;
                     }
@@ -336,7 +342,7 @@ pub fn plan_package(
                 if shape.native().is_some_and(|n| n.starts_with("asupersync"))
                     && (draft.through.is_none() || r.kind == UseKind::Import)
                 {
-                    needed_in(&mut needs.asupersync_in, file.target);
+                    needed_in(&mut needs.asupersync_in, target);
                 }
                 sites.push(Site {
                     package: package.name.clone(),

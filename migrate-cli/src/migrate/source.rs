@@ -62,6 +62,8 @@ pub struct FileAnalysis {
     pub wrapped: Vec<String>,
     /// The bodies of the entry points, by where their attribute's path starts.
     entry_bodies: Vec<(usize, EntryBody)>,
+    /// Items compiled only for tests (see [`FileAnalysis::in_test_code`]).
+    test_code: Vec<Range<usize>>,
 }
 
 #[derive(Debug)]
@@ -311,6 +313,7 @@ fn finish(file: Prepared, f: usize, scopes: &[CxScope], threading: &Threading) -
                 cx_calls: candidates,
                 typed,
                 entries,
+                test_code,
                 ..
             },
         ..
@@ -408,6 +411,7 @@ fn finish(file: Prepared, f: usize, scopes: &[CxScope], threading: &Threading) -
             .into_iter()
             .filter_map(|entry| Some((entry.path_start, entry.body?)))
             .collect(),
+        test_code,
     };
     attach_guard_calls(&mut analysis, f, &candidates, &cx_calls, &typed);
     analysis
@@ -809,6 +813,13 @@ pub fn rewrite_package(
 }
 
 impl FileAnalysis {
+    /// Whether the byte `at` is in code compiled only for tests (a `#[cfg(test)]`
+    /// module or function, a test function, its attributes included): what it needs
+    /// goes to `[dev-dependencies]` even in a library's or binary's file.
+    pub fn in_test_code(&self, at: usize) -> bool {
+        self.test_code.iter().any(|range| range.contains(&at))
+    }
+
     /// Whether the entry-point attribute whose path starts at `at` stays on Tokio only
     /// for Tokio's clock (a package quarantine gives it a host of its own).
     pub fn is_clocked_entry(&self, at: usize) -> bool {
@@ -1023,6 +1034,9 @@ struct Found {
     scopes: Vec<CxScope>,
     /// Inner functions of earlier wraps (tier 6): name and body.
     quarantined: Vec<(String, Range<usize>)>,
+    /// Items compiled only for tests: `#[cfg(test)]` modules and functions, and test
+    /// functions (`#[test]`, `#[tokio::test]`, ..).
+    test_code: Vec<Range<usize>>,
     cx_calls: Vec<CxCall>,
     /// Struct fields whose type names a `Mutex` or `RwLock` (`Arc<Mutex<T>>` too) and
     /// `let` bindings initialised with one ([`lock_constructor`]), with where that type's
@@ -1202,7 +1216,43 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         syn::visit::visit_macro(self, mac);
     }
 
+    fn visit_item_mod(&mut self, module: &'ast syn::ItemMod) {
+        if module.attrs.iter().any(is_cfg_test) {
+            let start = self.start(
+                module
+                    .attrs
+                    .first()
+                    .map_or(module.mod_token.span, |attr| attr.pound_token.span),
+            );
+            let end = module
+                .content
+                .as_ref()
+                .map_or(start, |(brace, _)| self.end(brace.span.close()));
+            self.found.test_code.push(start..end);
+        }
+        syn::visit::visit_item_mod(self, module);
+    }
+
     fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
+        let test_only = function.attrs.iter().any(|attr| {
+            is_cfg_test(attr)
+                || attr
+                    .path()
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "test")
+        });
+        if test_only {
+            let start = self.start(
+                function
+                    .attrs
+                    .first()
+                    .map_or(function.sig.fn_token.span, |attr| attr.pound_token.span),
+            );
+            self.found
+                .test_code
+                .push(start..self.end(function.block.brace_token.span.close()));
+        }
         let signature_start = self.start(
             function
                 .sig
@@ -1343,6 +1393,14 @@ fn has_group(tree: &syn::UseTree) -> bool {
 }
 
 /// Why `#[tokio::main]`/`#[tokio::test]` on `function` cannot become the asupersync one.
+/// `#[cfg(test)]`.
+fn is_cfg_test(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("cfg")
+        && attr
+            .parse_args::<syn::Ident>()
+            .is_ok_and(|ident| ident == "test")
+}
+
 /// What keeps an entry point from becoming native as it is, and whether that is only
 /// its need of Tokio's clock (which a package quarantine can give it: a host of its
 /// own, see [`super::compat::entry_wrap_edits`]).
