@@ -33,6 +33,22 @@ pub enum Command {
     /// Inventory Tokio usage in a workspace: dependencies, usage sites, readiness.
     Audit(crate::audit::AuditArgs),
     /// Rewrite Tokio code to asupersync (dry run unless --apply).
+    ///
+    /// The dry run prints a unified diff and sorts every Tokio usage into automatic,
+    /// behind compat and left for a person, each with its reason. Rewrites are
+    /// byte-range edits (comments and formatting elsewhere stay), in tiers: manifests,
+    /// entry points, imports and paths, a `cx` threaded to the calls that need one,
+    /// spawns whose handles are awaited, and compat wrapping for what stays on Tokio. A
+    /// package that cannot leave Tokio whole is quarantined: its entry points become
+    /// native and run their bodies on the compat crate's Tokio host, and the Tokio code
+    /// left names `asupersync_tokio_compat::tokio`.
+    ///
+    /// --apply refuses a dirty git tree (exit 2, nothing written) unless --allow-dirty,
+    /// writes, runs `cargo check --all-targets`, backs out the rewrites the compiler's
+    /// errors point into (re-checking, at most three rounds), and restores a package
+    /// whole if that does not settle it (exit 1, with the first error). Running it again
+    /// changes nothing. `cargo asupersync explain tokio::some::api` prints the rule for
+    /// one API; docs/migration-guide.md walks through a whole migration.
     Migrate(crate::migrate::MigrateArgs),
     /// Run the asupersync lints: the CI gate for Cx-first, Tokio-free code.
     Lint(crate::lint::LintArgs),
