@@ -31,11 +31,13 @@
 //! - the receiver's waker sits in an `AtomicWaker` (`sync/atomic_waker.rs`). A
 //!   receiver that finds the queue empty registers it and *announces* `RX_WAITING`,
 //!   then looks again; a sender pushes, then reads the state and wakes the receiver
-//!   only if it was announced. A full fence on each side between its write and its
-//!   read makes sure one of the two sees the other, so a push while the receiver is
-//!   busy costs no write to a line the receiver owns.
+//!   only if it was announced. Both the announcement and the sender's read are
+//!   read-modify-writes of the state word, so one of the two sees the other (a plain
+//!   load on the sender's side would allow the store-buffering outcome where neither
+//!   does; the loom model finds it). Unlike an `AtomicWaker::wake` per push, a push
+//!   while the receiver is busy touches no line the receiver writes.
 //! - a receiver that is dropped marks itself so, then drops what is queued; a sender
-//!   whose message landed after that drain sees the mark (same fences) and drops it.
+//!   whose message landed after that drain sees the mark (same argument) and drops it.
 //!
 //! The interleavings are checked with loom
 //! (`RUSTFLAGS="--cfg loom" cargo test -p asupersync --lib --release mpsc::loom`).
@@ -50,12 +52,12 @@ use std::task::{Context, Poll, Waker};
 
 #[cfg(all(loom, test))]
 use loom::sync::{
-    atomic::{fence, AtomicUsize, Ordering},
+    atomic::{AtomicUsize, Ordering},
     Mutex, MutexGuard,
 };
 #[cfg(not(all(loom, test)))]
 use std::sync::{
-    atomic::{fence, AtomicUsize, Ordering},
+    atomic::{AtomicUsize, Ordering},
     Mutex, MutexGuard,
 };
 
@@ -333,10 +335,10 @@ impl<T> Chan<T> {
         }
         self.queue.push(value);
         // Against the receiver announcing that it waits (or that it is dropped), then
-        // looking at the queue: with a full fence on both sides between the write and
-        // the read, either it sees this message or this load sees the announcement.
-        fence(Ordering::SeqCst);
-        let state = self.rx_state.load(Ordering::Acquire);
+        // looking at the queue: both are read-modify-writes of `rx_state`, so one
+        // comes first; if it is this one, the announcement reads what it released and
+        // the receiver's look sees the message; otherwise this sees the announcement.
+        let state = self.rx_state.fetch_add(0, Ordering::AcqRel);
         if state & (RX_WAITING | RX_DROPPED) != 0 {
             self.after_push_seen(state);
         }
@@ -399,8 +401,7 @@ impl<T> Chan<T> {
         }
         // Its task is going away: let go of its waker (a reference to the task).
         self.rx_waker.clear();
-        // Pairs with the fence in `push` (see there).
-        fence(Ordering::SeqCst);
+        // The mark above is ordered against `push`'s read of it (see there).
         self.drop_queued();
     }
 
@@ -468,11 +469,9 @@ impl<T> Chan<T> {
             return Poll::Ready(Ok(v));
         }
         // Register and announce, then look again: a message pushed before the
-        // announcement is found now, one pushed after it wakes the task (the fence
-        // pairs with the one in `push`).
+        // announcement is found now, one pushed after it wakes the task (see `push`).
         self.rx_waker.register(waker);
-        self.rx_state.fetch_or(RX_WAITING, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
+        self.rx_state.fetch_or(RX_WAITING, Ordering::AcqRel);
         let result = if self.senders_gone() || self.is_closed() {
             self.pop().ok_or(RecvError::Closed)
         } else {
@@ -1150,8 +1149,9 @@ mod loom_tests {
 
     /// The receiver finds the queue empty and waits while a sender pushes: either its
     /// second look finds the message or the push wakes it (the `RX_WAITING`
-    /// announcement and the two fences). On the ring: crossbeam's segmented queue
-    /// is not built on loom's atomics, and the protocol around both is the same code.
+    /// announcement against the push's read-modify-write). On the ring: crossbeam's
+    /// segmented queue is not built on loom's atomics, and the protocol around both
+    /// is the same code.
     #[test]
     fn loom_a_push_racing_the_receivers_wait_is_not_lost() {
         loom::model(|| {
