@@ -316,6 +316,34 @@ fn mpsc_small_capacities_wrap_their_ring_keeping_each_senders_order() {
 }
 
 #[test]
+fn mpsc_a_large_bounded_channel_keeps_capacity_and_order() {
+    // 10,000 slots of a word are more than a ring allocated up front may take: this
+    // channel queues in the growable queue, with the same bounded semantics.
+    on_each_flavor(|cx| async move {
+        let (tx, mut rx) = mpsc::channel::<u64>(10_000);
+        for i in 0..10_000 {
+            tx.try_send(i).unwrap();
+        }
+        assert!(matches!(
+            tx.try_send(10_000),
+            Err(mpsc::TrySendError::Full(_))
+        ));
+        assert_eq!(rx.len(), 10_000);
+        let sender = cx.spawn(move |cx| async move {
+            for i in 10_000..20_000 {
+                tx.send(&cx, i).await.unwrap();
+            }
+        });
+        for i in 0..20_000 {
+            assert_eq!(rx.recv(&cx).await.unwrap(), i);
+        }
+        sender.join(&cx).await.unwrap();
+        assert!(matches!(rx.recv(&cx).await, Err(mpsc::RecvError::Closed)));
+        assert_eq!(rx.capacity(), 10_000);
+    });
+}
+
+#[test]
 fn mpsc_messages_sent_as_the_receiver_goes_are_dropped_not_kept() {
     // Senders keep pushing while the receiver is dropped: a message that lands after
     // the receiver's own drain is dropped by its sender, so once the senders are done

@@ -21,11 +21,11 @@
 //! the other, the lock's cache line crossed over on every push and every pop and both
 //! sides spun waiting for it (`mpsc_contention_full` in `docs/performance.md`). Now:
 //!
-//! - the messages of a bounded channel (capacity up to 4096) sit in a lock-free ring
-//!   (`channel/ring.rs`): a sender claims an index on a word only senders write and
-//!   publishes its message in the slot, the receiver reads the slot; larger and
-//!   unbounded channels use crossbeam's lock-free segmented queue (`Injector`, which
-//!   grows as messages arrive);
+//! - the messages of a bounded channel sit in a lock-free ring (`channel/ring.rs`,
+//!   allocated up front, so only when its slots take at most 32 KiB): a sender claims
+//!   an index on a word only senders write and publishes its message in the slot, the
+//!   receiver reads the slot. Larger and unbounded channels use crossbeam's lock-free
+//!   segmented queue (`Injector`, which grows as messages arrive);
 //! - the sender count and the receiver's state (`RX_CLOSED`, `RX_DROPPED`,
 //!   `RX_WAITING`) are atomics;
 //! - the receiver's waker sits in an `AtomicWaker` (`sync/atomic_waker.rs`). A
@@ -242,9 +242,10 @@ struct Chan<T> {
     capacity: usize,
 }
 
-/// The largest capacity whose ring of slots is allocated up front; larger bounded
-/// channels (and unbounded ones) keep their messages in a growable queue.
-const MAX_RING: usize = 4096;
+/// The largest ring of slots allocated up front when a bounded channel is made; a
+/// channel whose ring would be larger (and an unbounded one) keeps its messages in a
+/// growable queue. 32 KiB: 2,048 slots of a word-sized message.
+const MAX_RING_BYTES: usize = 32 * 1024;
 
 /// Where the messages wait: a lock-free [`Ring`] for a bounded channel of modest
 /// capacity (every message in it holds a slot, so it never overflows), a lock-free
@@ -262,7 +263,9 @@ enum Queue<T> {
 impl<T> Queue<T> {
     fn new(capacity: Option<usize>) -> Queue<T> {
         match capacity {
-            Some(capacity) if capacity <= MAX_RING => Queue::Ring(Ring::new(capacity)),
+            Some(capacity) if Ring::<T>::bytes_for(capacity) <= MAX_RING_BYTES => {
+                Queue::Ring(Ring::new(capacity))
+            }
             _ => Queue::Segmented(Injector::new()),
         }
     }

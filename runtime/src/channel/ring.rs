@@ -72,9 +72,21 @@ fn holding(index: usize) -> usize {
 }
 
 impl<T> Ring<T> {
+    /// The bytes of slots a ring for `capacity` messages allocates.
+    pub(super) fn bytes_for(capacity: usize) -> usize {
+        Self::slots_for(capacity).saturating_mul(std::mem::size_of::<Slot<T>>())
+    }
+
+    fn slots_for(capacity: usize) -> usize {
+        capacity
+            .max(1)
+            .checked_next_power_of_two()
+            .unwrap_or(usize::MAX)
+    }
+
     /// A ring for a channel of `capacity` messages.
     pub(super) fn new(capacity: usize) -> Ring<T> {
-        let len = capacity.max(1).next_power_of_two();
+        let len = Self::slots_for(capacity);
         Ring {
             slots: (0..len)
                 .map(|i| Slot {
@@ -168,6 +180,15 @@ mod tests {
             }
             assert_eq!(ring.pop(), None);
         }
+    }
+
+    #[test]
+    fn the_ring_size_is_the_capacity_rounded_up_to_a_power_of_two() {
+        assert_eq!(Ring::<u64>::new(100).slots.len(), 128);
+        assert_eq!(Ring::<u64>::new(1).slots.len(), 1);
+        assert_eq!(Ring::<u64>::bytes_for(100), 128 * 16);
+        assert_eq!(Ring::<[u8; 1000]>::bytes_for(100), 128 * 1008);
+        assert_eq!(Ring::<u64>::bytes_for(usize::MAX), usize::MAX);
     }
 
     struct Counted(Arc<StdAtomicUsize>);
