@@ -442,18 +442,12 @@ mod native_side {
     }
 
     pub fn spawn_many_remote_idle(rt: &asupersync::Runtime) {
-        // A task belongs to a region, so "from outside" is another thread holding a
-        // `Cx`. As in Tokio's bench, the handles are kept and awaited from the root
-        // (so a task's allocation is freed where it is joined, not by a worker).
+        // A task belongs to a region, so the spawns come from the root: like Tokio's
+        // `Runtime::spawn` here, from the calling thread, which is not a worker, so
+        // each spawn goes through the injector and wakes an idle worker. As in Tokio's
+        // bench, the handles are kept and awaited from the root.
         run(rt, |cx| async move {
-            let remote = cx.clone();
-            let handles = std::thread::spawn(move || {
-                (0..NUM_SPAWN)
-                    .map(|_| remote.spawn(|_cx| async {}))
-                    .collect::<Vec<_>>()
-            })
-            .join()
-            .unwrap();
+            let handles: Vec<_> = (0..NUM_SPAWN).map(|_| cx.spawn(|_cx| async {})).collect();
             for handle in handles {
                 handle.join(&cx).await.unwrap();
             }

@@ -266,6 +266,154 @@ fn mpsc_stress_many_producers_with_cancellations_lose_nothing() {
 }
 
 #[test]
+fn mpsc_small_capacities_wrap_their_ring_keeping_each_senders_order() {
+    // Capacity 1 and 3: the lock-free ring is reused lap after lap, with senders on
+    // both workers and the receiver on the `block_on` thread; the receiver mixes
+    // `recv`, `try_recv` and `recv_many`.
+    on_each_flavor(|cx| async move {
+        for capacity in [1, 3] {
+            let (tx, mut rx) = mpsc::channel::<(usize, usize)>(capacity);
+            for sender in 0..4 {
+                let tx = tx.clone();
+                cx.spawn(move |cx| async move {
+                    for i in 0..300 {
+                        tx.send(&cx, (sender, i)).await.unwrap();
+                    }
+                });
+            }
+            drop(tx);
+            let mut next = [0usize; 4];
+            let mut buf = Vec::new();
+            let mut round = 0;
+            loop {
+                round += 1;
+                let got = match round % 3 {
+                    0 => match rx.try_recv() {
+                        Ok(v) => vec![v],
+                        Err(mpsc::TryRecvError::Empty) => continue,
+                        Err(mpsc::TryRecvError::Disconnected) => break,
+                    },
+                    1 => match rx.recv(&cx).await {
+                        Ok(v) => vec![v],
+                        Err(_) => break,
+                    },
+                    _ => {
+                        buf.clear();
+                        if rx.recv_many(&cx, &mut buf, 2).await.unwrap() == 0 {
+                            break;
+                        }
+                        buf.clone()
+                    }
+                };
+                for (sender, i) in got {
+                    assert_eq!(i, next[sender], "sender {sender} out of order");
+                    next[sender] += 1;
+                }
+            }
+            assert_eq!(next, [300; 4], "capacity {capacity}: every message, once");
+        }
+    });
+}
+
+#[test]
+fn mpsc_a_large_bounded_channel_keeps_capacity_and_order() {
+    // 10,000 slots of a word are more than a ring allocated up front may take: this
+    // channel queues in the growable queue, with the same bounded semantics.
+    on_each_flavor(|cx| async move {
+        let (tx, mut rx) = mpsc::channel::<u64>(10_000);
+        for i in 0..10_000 {
+            tx.try_send(i).unwrap();
+        }
+        assert!(matches!(
+            tx.try_send(10_000),
+            Err(mpsc::TrySendError::Full(_))
+        ));
+        assert_eq!(rx.len(), 10_000);
+        let sender = cx.spawn(move |cx| async move {
+            for i in 10_000..20_000 {
+                tx.send(&cx, i).await.unwrap();
+            }
+        });
+        for i in 0..20_000 {
+            assert_eq!(rx.recv(&cx).await.unwrap(), i);
+        }
+        sender.join(&cx).await.unwrap();
+        assert!(matches!(rx.recv(&cx).await, Err(mpsc::RecvError::Closed)));
+        assert_eq!(rx.capacity(), 10_000);
+    });
+}
+
+#[test]
+fn mpsc_messages_sent_as_the_receiver_goes_are_dropped_not_kept() {
+    // Senders keep pushing while the receiver is dropped: a message that lands after
+    // the receiver's own drain is dropped by its sender, so once the senders are done
+    // nothing is held by the channel even though a sender still keeps it open.
+    for capacity in [Some(2), None] {
+        on_each_flavor(|cx| async move {
+            let alive = counter();
+            struct Message(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+            impl Drop for Message {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            let message = |alive: &std::sync::Arc<std::sync::atomic::AtomicUsize>| {
+                alive.fetch_add(1, Ordering::SeqCst);
+                Message(alive.clone())
+            };
+            let (bounded, unbounded);
+            let mut rx = match capacity {
+                Some(n) => {
+                    let (tx, rx) = mpsc::channel::<Message>(n);
+                    (bounded, unbounded) = (Some(tx), None);
+                    Ok(rx)
+                }
+                None => {
+                    let (tx, rx) = mpsc::unbounded_channel::<Message>();
+                    (bounded, unbounded) = (None, Some(tx));
+                    Err(rx)
+                }
+            };
+            let mut senders = Vec::new();
+            for _ in 0..3 {
+                let (bounded, unbounded, alive) =
+                    (bounded.clone(), unbounded.clone(), alive.clone());
+                senders.push(cx.spawn(move |cx| async move {
+                    for _ in 0..400 {
+                        let sent = match (&bounded, &unbounded) {
+                            (Some(tx), _) => tx.send(&cx, message(&alive)).await.is_ok(),
+                            (_, Some(tx)) => tx.send(message(&alive)).is_ok(),
+                            _ => unreachable!(),
+                        };
+                        if !sent {
+                            return;
+                        }
+                        yield_now(&cx).await.unwrap();
+                    }
+                }));
+            }
+            for _ in 0..50 {
+                match &mut rx {
+                    Ok(rx) => drop(rx.recv(&cx).await.unwrap()),
+                    Err(rx) => drop(rx.recv(&cx).await.unwrap()),
+                }
+            }
+            drop(rx);
+            for sender in senders {
+                sender.join(&cx).await.unwrap();
+            }
+            assert_eq!(
+                alive.load(Ordering::SeqCst),
+                0,
+                "a message outlived the receiver"
+            );
+            // The channel is still open on this side.
+            drop((bounded, unbounded));
+        });
+    }
+}
+
+#[test]
 fn unbounded_mpsc_sends_without_waiting() {
     on_each_flavor(|cx| async move {
         let (tx, mut rx) = mpsc::unbounded_channel::<u32>();

@@ -17,4 +17,5 @@
 pub mod broadcast;
 pub mod mpsc;
 pub mod oneshot;
+mod ring;
 pub mod watch;

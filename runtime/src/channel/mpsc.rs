@@ -13,18 +13,60 @@
 //! assert_eq!(rx.recv(&cx).await.unwrap(), 8);
 //! # }).unwrap();
 //! ```
+//!
+//! # No lock between senders and the receiver
+//!
+//! A mutex around the queue made every message cost two lock round trips between the
+//! senders' core and the receiver's: with the receiver on one core and the senders on
+//! the other, the lock's cache line crossed over on every push and every pop and both
+//! sides spun waiting for it (`mpsc_contention_full` in `docs/performance.md`). Now:
+//!
+//! - the messages of a bounded channel sit in a lock-free ring (`channel/ring.rs`,
+//!   allocated up front, so only when its slots take at most 32 KiB): a sender claims
+//!   an index on a word only senders write and publishes its message in the slot, the
+//!   receiver reads the slot. Larger and unbounded channels use crossbeam's lock-free
+//!   segmented queue (`Injector`, which grows as messages arrive);
+//! - the sender count and the receiver's state (`RX_CLOSED`, `RX_DROPPED`,
+//!   `RX_WAITING`) are atomics;
+//! - the receiver's waker sits in an `AtomicWaker` (`sync/atomic_waker.rs`). A
+//!   receiver that finds the queue empty registers it and *announces* `RX_WAITING`,
+//!   then looks again; a sender pushes, then reads the state and wakes the receiver
+//!   only if it was announced. Both the announcement and the sender's read are
+//!   read-modify-writes of the state word, so one of the two sees the other (a plain
+//!   load on the sender's side would allow the store-buffering outcome where neither
+//!   does; the loom model finds it). Unlike an `AtomicWaker::wake` per push, a push
+//!   while the receiver is busy touches no line the receiver writes.
+//! - a receiver that is dropped marks itself so, then drops what is queued; a sender
+//!   whose message landed after that drain sees the mark (same argument) and drops it.
+//!
+//! The interleavings are checked with loom
+//! (`RUSTFLAGS="--cfg loom" cargo test -p asupersync --lib --release mpsc::loom`).
 
-use std::collections::VecDeque;
+use crossbeam_deque::{Injector, Steal};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+
+#[cfg(all(loom, test))]
+use loom::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Mutex, MutexGuard,
+};
+#[cfg(not(all(loom, test)))]
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Mutex, MutexGuard,
+};
+
+use super::ring::Ring;
 
 use crate::cancel::Cancelled;
 use crate::cx::Cx;
 use crate::obligation::ObligationToken;
+use crate::sync::atomic_waker::AtomicWaker;
 use crate::sync::sem::{AcquireCore, AcquireFailed, SemCore, TryAcquireFailed};
 
 /// The error types, under Tokio's path (`mpsc::error::SendError`).
@@ -174,57 +216,169 @@ impl fmt::Display for TryRecvError {
 
 impl std::error::Error for TryRecvError {}
 
-/// The state both halves share. Bounded channels count free slots in `slots`: a
-/// slot is taken by `reserve` and given back when the receiver takes the message (or
-/// when a permit is dropped unused).
+/// The state both halves share; see the [module docs](self) for why no lock is held
+/// between senders and the receiver.
+/// Bounded channels count free slots in `slots`: a slot is taken by `reserve` and
+/// given back when the receiver takes the message (or when a permit is dropped
+/// unused).
 struct Chan<T> {
-    state: Mutex<ChanState<T>>,
+    /// The messages, oldest first (a lock-free FIFO). Senders push; the receiver
+    /// takes. Once the receiver is gone, whoever finds messages left drops them.
+    queue: Queue<T>,
+    /// Live [`Sender`]s (weak senders do not count). Each sender's pushes happen
+    /// before its decrement, so a receiver that reads 0 and then finds the queue
+    /// empty has seen every message.
+    senders: AtomicUsize,
+    /// `RX_CLOSED | RX_DROPPED | RX_WAITING`.
+    rx_state: AtomicUsize,
+    /// The receiver's waker: registered (and announced with `RX_WAITING`) before its
+    /// last look at the queue; woken by the first push that sees the announcement,
+    /// and when the last sender goes.
+    rx_waker: AtomicWaker,
+    /// Serialises the drains of a dropped receiver's queue (the receiver's own and
+    /// those of senders whose message landed after it): the queue has one consumer.
+    drain_lock: Mutex<()>,
     slots: Option<SemCore>,
     capacity: usize,
 }
 
-struct ChanState<T> {
-    queue: VecDeque<T>,
-    senders: usize,
-    /// The receiver is gone or called `close`: no new messages are accepted.
-    rx_closed: bool,
-    rx_waker: Option<Waker>,
+/// The largest ring of slots allocated up front when a bounded channel is made; a
+/// channel whose ring would be larger (and an unbounded one) keeps its messages in a
+/// growable queue. 32 KiB: 2,048 slots of a word-sized message.
+const MAX_RING_BYTES: usize = 32 * 1024;
+
+/// Where the messages wait: a lock-free [`Ring`] for a bounded channel of modest
+/// capacity (every message in it holds a slot, so it never overflows), a lock-free
+/// segmented queue otherwise (it allocates a block per 63 messages as they arrive).
+/// A mutex around a `VecDeque` cost `mpsc_contention` (capacity 1,000,000) twice the
+/// time whenever the receiver and the senders ran on different cores.
+// One per channel, inside its `Arc`: boxing the ring would add an indirection to every
+// push and pop to save a few hundred bytes per channel.
+#[allow(clippy::large_enum_variant)]
+enum Queue<T> {
+    Ring(Ring<T>),
+    Segmented(Injector<T>),
 }
+
+impl<T> Queue<T> {
+    fn new(capacity: Option<usize>) -> Queue<T> {
+        match capacity {
+            Some(capacity) if Ring::<T>::bytes_for(capacity) <= MAX_RING_BYTES => {
+                Queue::Ring(Ring::new(capacity))
+            }
+            _ => Queue::Segmented(Injector::new()),
+        }
+    }
+
+    /// Appends a message. For the ring the caller holds the message's slot.
+    fn push(&self, value: T) {
+        match self {
+            Queue::Ring(ring) => ring.push(value),
+            Queue::Segmented(queue) => queue.push(value),
+        }
+    }
+
+    /// Takes the oldest message. One caller at a time (the ring has one consumer):
+    /// the receiver, or once it is gone a drainer holding [`Chan::drain_lock`].
+    fn pop(&self) -> Option<T> {
+        match self {
+            Queue::Ring(ring) => ring.pop(),
+            Queue::Segmented(queue) => loop {
+                match queue.steal() {
+                    Steal::Success(value) => return Some(value),
+                    Steal::Empty => return None,
+                    // A spurious compare-and-swap failure (there is one consumer).
+                    Steal::Retry => std::hint::spin_loop(),
+                }
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Queue::Ring(ring) => ring.len(),
+            Queue::Segmented(queue) => queue.len(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No user code runs under these locks (values are dropped after them).
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The receiver closed the channel (or was dropped): no new messages are accepted.
+const RX_CLOSED: usize = 1;
+/// The receiver was dropped: messages left in the queue are dropped by whoever sees
+/// them.
+const RX_DROPPED: usize = 2;
+/// The receiver found the queue empty and registered its waker: the next push wakes
+/// it. Without it a push touches no line the receiver writes.
+const RX_WAITING: usize = 4;
 
 impl<T> Chan<T> {
     fn new(capacity: Option<usize>) -> Arc<Chan<T>> {
         Arc::new(Chan {
-            state: Mutex::new(ChanState {
-                queue: VecDeque::new(),
-                senders: 1,
-                rx_closed: false,
-                rx_waker: None,
-            }),
+            queue: Queue::new(capacity),
+            senders: AtomicUsize::new(1),
+            rx_state: AtomicUsize::new(0),
+            rx_waker: AtomicWaker::new(),
+            drain_lock: Mutex::new(()),
             slots: capacity.map(SemCore::new),
             capacity: capacity.unwrap_or(usize::MAX),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, ChanState<T>> {
-        crate::task::core::lock(&self.state)
-    }
-
     /// Queues a message (its slot, if bounded, is already held). A closed receiver
-    /// drops it, and gives the slot back.
+    /// refuses it, and the slot goes back.
     fn push(&self, value: T) -> Result<(), T> {
-        let mut state = self.lock();
-        if state.rx_closed {
-            drop(state);
+        if self.is_closed() {
             self.release_slot();
             return Err(value);
         }
-        state.queue.push_back(value);
-        let waker = state.rx_waker.take();
-        drop(state);
-        if let Some(w) = waker {
-            w.wake();
+        self.queue.push(value);
+        // Against the receiver announcing that it waits (or that it is dropped), then
+        // looking at the queue: both are read-modify-writes of `rx_state`, so one
+        // comes first; if it is this one, the announcement reads what it released and
+        // the receiver's look sees the message; otherwise this sees the announcement.
+        let state = self.rx_state.fetch_add(0, Ordering::AcqRel);
+        if state & (RX_WAITING | RX_DROPPED) != 0 {
+            self.after_push_seen(state);
         }
         Ok(())
+    }
+
+    #[cold]
+    fn after_push_seen(&self, state: usize) {
+        if state & RX_DROPPED != 0 {
+            self.drop_queued();
+        } else {
+            // Clear first: a registration after this is announced again, and this
+            // wake takes whatever waker is registered by then.
+            self.rx_state.fetch_and(!RX_WAITING, Ordering::AcqRel);
+            self.rx_waker.wake();
+        }
+    }
+
+    /// The oldest message, if any, without giving its slot back. Only the receiver
+    /// calls it (see [`drop_queued`](Chan::drop_queued) for after).
+    fn take(&self) -> Option<T> {
+        self.queue.pop()
+    }
+
+    /// The oldest message, if any; its slot goes back.
+    fn pop(&self) -> Option<T> {
+        let value = self.take()?;
+        self.release_slot();
+        Some(value)
+    }
+
+    /// Drops the messages of a receiver that is gone.
+    fn drop_queued(&self) {
+        let _one_consumer = lock(&self.drain_lock);
+        while let Some(value) = self.take() {
+            drop(value);
+        }
     }
 
     fn release_slot(&self) {
@@ -234,55 +388,73 @@ impl<T> Chan<T> {
     }
 
     fn close_rx(&self) {
-        self.lock().rx_closed = true;
+        self.rx_state.fetch_or(RX_CLOSED, Ordering::AcqRel);
         if let Some(slots) = &self.slots {
             slots.close();
         }
     }
 
+    /// The receiver is dropped: nothing will be received any more, so the messages
+    /// queued are dropped now (not when the last sender goes).
+    fn drop_rx(&self) {
+        self.rx_state
+            .fetch_or(RX_CLOSED | RX_DROPPED, Ordering::AcqRel);
+        if let Some(slots) = &self.slots {
+            slots.close();
+        }
+        // Its task is going away: let go of its waker (a reference to the task).
+        self.rx_waker.clear();
+        // The mark above is ordered against `push`'s read of it (see there).
+        self.drop_queued();
+    }
+
     fn is_closed(&self) -> bool {
-        self.lock().rx_closed
+        self.rx_state.load(Ordering::Acquire) & RX_CLOSED != 0
     }
 
     /// Adds a sender if one still exists (a weak sender upgrading).
     fn upgrade(&self) -> bool {
-        let mut state = self.lock();
-        if state.senders == 0 {
-            return false;
+        let mut senders = self.senders.load(Ordering::Acquire);
+        loop {
+            if senders == 0 {
+                return false;
+            }
+            match self.senders.compare_exchange_weak(
+                senders,
+                senders + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => senders = actual,
+            }
         }
-        state.senders += 1;
-        true
     }
 
     fn add_sender(&self) {
-        self.lock().senders += 1;
+        self.senders.fetch_add(1, Ordering::Relaxed);
     }
 
     fn drop_sender(&self) {
-        let mut state = self.lock();
-        state.senders -= 1;
-        let waker = if state.senders == 0 {
-            state.rx_waker.take()
-        } else {
-            None
-        };
-        drop(state);
-        if let Some(w) = waker {
-            w.wake();
+        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.rx_waker.wake();
         }
     }
 
+    /// `true` once no sender is left. Read *before* a last look at the queue: the
+    /// senders' pushes happen before their decrements, so that look sees them all.
+    fn senders_gone(&self) -> bool {
+        self.senders.load(Ordering::Acquire) == 0
+    }
+
     fn try_recv(&self) -> Result<T, TryRecvError> {
-        let mut state = self.lock();
-        match state.queue.pop_front() {
-            Some(v) => {
-                drop(state);
-                self.release_slot();
-                Ok(v)
-            }
-            None if state.senders == 0 => Err(TryRecvError::Disconnected),
-            None => Err(TryRecvError::Empty),
+        if let Some(v) = self.pop() {
+            return Ok(v);
         }
+        if self.senders_gone() {
+            return self.pop().ok_or(TryRecvError::Disconnected);
+        }
+        Err(TryRecvError::Empty)
     }
 
     /// One poll of a receive. The cancellation check comes first and takes nothing,
@@ -291,22 +463,29 @@ impl<T> Chan<T> {
         // Before taking anything: a spent turn budget yields with the message queued.
         std::task::ready!(crate::runtime::scheduler::coop::poll_proceed(task));
         cx.checkpoint()?;
-        let mut state = self.lock();
-        match state.queue.pop_front() {
-            Some(v) => {
-                drop(state);
-                self.release_slot();
-                Poll::Ready(Ok(v))
-            }
-            None if state.senders == 0 || state.rx_closed => Poll::Ready(Err(RecvError::Closed)),
-            None => {
-                match &mut state.rx_waker {
-                    Some(w) if w.will_wake(task.waker()) => {}
-                    slot => *slot = Some(task.waker().clone()),
-                }
-                Poll::Pending
-            }
+        self.poll_message(task.waker())
+    }
+
+    /// A message, the end of the channel, or `Pending` with `waker` registered.
+    fn poll_message(&self, waker: &Waker) -> Poll<Result<T, RecvError>> {
+        if let Some(v) = self.pop() {
+            return Poll::Ready(Ok(v));
         }
+        // Register and announce, then look again: a message pushed before the
+        // announcement is found now, one pushed after it wakes the task (see `push`).
+        self.rx_waker.register(waker);
+        self.rx_state.fetch_or(RX_WAITING, Ordering::AcqRel);
+        let result = if self.senders_gone() || self.is_closed() {
+            self.pop().ok_or(RecvError::Closed)
+        } else {
+            match self.pop() {
+                Some(v) => Ok(v),
+                None => return Poll::Pending,
+            }
+        };
+        // Not waiting after all: spare the senders a wake-up.
+        self.rx_state.fetch_and(!RX_WAITING, Ordering::AcqRel);
+        Poll::Ready(result)
     }
 
     fn poll_recv_many(
@@ -326,15 +505,13 @@ impl<T> Chan<T> {
             Poll::Ready(Ok(first)) => {
                 buffer.push(first);
                 let mut taken = 1;
-                let mut state = self.lock();
                 while taken < limit {
-                    let Some(v) = state.queue.pop_front() else {
+                    let Some(v) = self.take() else {
                         break;
                     };
                     buffer.push(v);
                     taken += 1;
                 }
-                drop(state);
                 if let Some(slots) = &self.slots {
                     slots.release(taken - 1);
                 }
@@ -761,7 +938,7 @@ impl<T> Receiver<T> {
 
     /// Messages waiting.
     pub fn len(&self) -> usize {
-        self.chan.lock().queue.len()
+        self.chan.queue.len()
     }
 
     /// `true` if no message is waiting.
@@ -782,11 +959,7 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.chan.close_rx();
-        // Messages nobody will receive are dropped now, not when the last sender
-        // goes.
-        let drained: Vec<T> = self.chan.lock().queue.drain(..).collect();
-        drop(drained);
+        self.chan.drop_rx();
     }
 }
 
@@ -934,7 +1107,7 @@ impl<T> UnboundedReceiver<T> {
 
     /// Messages waiting.
     pub fn len(&self) -> usize {
-        self.chan.lock().queue.len()
+        self.chan.queue.len()
     }
 
     /// `true` if no message is waiting.
@@ -945,9 +1118,7 @@ impl<T> UnboundedReceiver<T> {
 
 impl<T> Drop for UnboundedReceiver<T> {
     fn drop(&mut self) {
-        self.chan.close_rx();
-        let drained: Vec<T> = self.chan.lock().queue.drain(..).collect();
-        drop(drained);
+        self.chan.drop_rx();
     }
 }
 
@@ -956,5 +1127,116 @@ impl<T> fmt::Debug for UnboundedReceiver<T> {
         f.debug_struct("UnboundedReceiver")
             .field("len", &self.len())
             .finish()
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc as LoomArc;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use std::task::Wake;
+
+    #[derive(Default)]
+    struct CountingWake(StdAtomicUsize);
+
+    impl Wake for CountingWake {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn woken(count: &CountingWake) -> usize {
+        count.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The receiver finds the queue empty and waits while a sender pushes: either its
+    /// second look finds the message or the push wakes it (the `RX_WAITING`
+    /// announcement against the push's read-modify-write). On the ring: crossbeam's
+    /// segmented queue is not built on loom's atomics, and the protocol around both
+    /// is the same code.
+    #[test]
+    fn loom_a_push_racing_the_receivers_wait_is_not_lost() {
+        loom::model(|| {
+            let chan = LoomArc::new(Chan::<u32>::new(Some(1)));
+            if let Some(slots) = &chan.slots {
+                slots.try_acquire(1).unwrap();
+            }
+            let sender = {
+                let chan = chan.clone();
+                loom::thread::spawn(move || chan.push(7).unwrap())
+            };
+            let count = std::sync::Arc::new(CountingWake::default());
+            let waker = Waker::from(count.clone());
+            let first = chan.poll_message(&waker);
+            sender.join().unwrap();
+            match first {
+                Poll::Ready(got) => assert_eq!(got.unwrap(), 7),
+                Poll::Pending => {
+                    assert_eq!(woken(&count), 1, "the push did not wake the receiver");
+                    assert!(matches!(chan.poll_message(&waker), Poll::Ready(Ok(7))));
+                }
+            }
+        });
+    }
+
+    /// The last sender goes while the receiver starts waiting: the receiver sees the
+    /// end, or is woken to see it.
+    #[test]
+    fn loom_the_last_sender_going_wakes_a_waiting_receiver() {
+        loom::model(|| {
+            let chan = LoomArc::new(Chan::<u32>::new(Some(1)));
+            let sender = {
+                let chan = chan.clone();
+                loom::thread::spawn(move || chan.drop_sender())
+            };
+            let count = std::sync::Arc::new(CountingWake::default());
+            let waker = Waker::from(count.clone());
+            let first = chan.poll_message(&waker);
+            sender.join().unwrap();
+            if first.is_pending() {
+                assert_eq!(
+                    woken(&count),
+                    1,
+                    "the last sender did not wake the receiver"
+                );
+            }
+            assert!(matches!(
+                chan.poll_message(&waker),
+                Poll::Ready(Err(RecvError::Closed))
+            ));
+        });
+    }
+
+    /// A message pushed while the receiver is dropped is dropped too (by the receiver's
+    /// drain or by its sender), not kept until the channel goes (on the ring, as
+    /// above).
+    #[test]
+    fn loom_a_push_racing_the_receivers_drop_is_dropped() {
+        struct Counted(std::sync::Arc<StdAtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        loom::model(|| {
+            let alive = std::sync::Arc::new(StdAtomicUsize::new(1));
+            let chan = LoomArc::new(Chan::<Counted>::new(Some(1)));
+            if let Some(slots) = &chan.slots {
+                slots.try_acquire(1).unwrap();
+            }
+            let sender = {
+                let (chan, value) = (chan.clone(), Counted(alive.clone()));
+                loom::thread::spawn(move || drop(chan.push(value)))
+            };
+            chan.drop_rx();
+            sender.join().unwrap();
+            // `chan` (a sender's view of it) is still alive here.
+            assert_eq!(
+                alive.load(std::sync::atomic::Ordering::SeqCst),
+                0,
+                "a message outlived the receiver"
+            );
+        });
     }
 }

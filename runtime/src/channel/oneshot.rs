@@ -37,15 +37,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 #[cfg(all(loom, test))]
-use loom::{
-    cell::UnsafeCell,
-    sync::atomic::{AtomicUsize, Ordering},
-};
+use loom::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(all(loom, test)))]
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cancel::Cancelled;
 use crate::cx::Cx;
+use crate::sync::cell::UnsafeCell;
 
 pub use super::mpsc::{RecvError, TryRecvError};
 
@@ -58,25 +56,6 @@ const RX_TASK_SET: usize = 1;
 const COMPLETE: usize = 2;
 const CLOSED: usize = 4;
 const TX_TASK_SET: usize = 8;
-
-/// `std::cell::UnsafeCell` with loom's closure API, so one body serves both builds.
-#[cfg(not(all(loom, test)))]
-struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
-
-#[cfg(not(all(loom, test)))]
-impl<T> UnsafeCell<T> {
-    fn new(value: T) -> UnsafeCell<T> {
-        UnsafeCell(std::cell::UnsafeCell::new(value))
-    }
-
-    fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-        f(self.0.get())
-    }
-
-    fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-        f(self.0.get())
-    }
-}
 
 /// The channel's state word and cells; see the [module docs](self) for who owns
 /// which cell when.

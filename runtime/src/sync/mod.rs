@@ -8,7 +8,9 @@
 //! handed is passed on to the next waiter. The capacity-based primitives share one
 //! FIFO hand-off queue (see `sem.rs`) so that these rules are proven once.
 
+pub(crate) mod atomic_waker;
 mod barrier;
+pub(crate) mod cell;
 mod holders;
 mod mapped;
 mod mutex;

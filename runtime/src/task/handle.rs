@@ -15,8 +15,19 @@ use crate::outcome::Outcome;
 ///
 /// Dropping the handle neither cancels nor detaches the task: its region still owns it
 /// and will not close before it is done.
+///
+/// Three words: programs keep handles by the thousand (`Vec<TaskHandle<_>>`), and the
+/// rare born-cancelled state lives behind a box so that it does not set the size of
+/// every handle (it took the handle from 24 to 88 bytes).
 pub struct TaskHandle<T> {
     state: State<T>,
+}
+
+/// A task spawned into a region that no longer accepts tasks.
+struct BornCancelled {
+    id: u64,
+    name: Option<Arc<str>>,
+    reason: Option<CancelReason>,
 }
 
 enum State<T> {
@@ -30,11 +41,7 @@ enum State<T> {
         joined: bool,
     },
     /// Spawned into a region that no longer accepts tasks.
-    BornCancelled {
-        id: u64,
-        name: Option<Arc<str>>,
-        reason: Option<CancelReason>,
-    },
+    BornCancelled(Box<BornCancelled>),
 }
 
 impl<T> TaskHandle<T> {
@@ -54,11 +61,11 @@ impl<T> TaskHandle<T> {
 
     pub(crate) fn born_cancelled(id: u64, name: Option<Arc<str>>, reason: CancelReason) -> Self {
         TaskHandle {
-            state: State::BornCancelled {
+            state: State::BornCancelled(Box::new(BornCancelled {
                 id,
                 name,
                 reason: Some(reason),
-            },
+            })),
         }
     }
 
@@ -66,7 +73,7 @@ impl<T> TaskHandle<T> {
     fn core(&self) -> Option<&TaskCore> {
         match &self.state {
             State::Running { core, .. } => Some(core),
-            State::BornCancelled { .. } => None,
+            State::BornCancelled(_) => None,
         }
     }
 
@@ -74,7 +81,7 @@ impl<T> TaskHandle<T> {
     pub fn id(&self) -> u64 {
         match &self.state {
             State::Running { core, .. } => core.id,
-            State::BornCancelled { id, .. } => *id,
+            State::BornCancelled(born) => born.id,
         }
     }
 
@@ -82,7 +89,7 @@ impl<T> TaskHandle<T> {
     pub fn name(&self) -> Option<&str> {
         match &self.state {
             State::Running { core, .. } => core.name.as_deref(),
-            State::BornCancelled { name, .. } => name.as_deref(),
+            State::BornCancelled(born) => born.name.as_deref(),
         }
     }
 
@@ -95,7 +102,7 @@ impl<T> TaskHandle<T> {
                 joined: false,
                 ..
             } => task.is_finished(),
-            State::Running { .. } | State::BornCancelled { .. } => true,
+            State::Running { .. } | State::BornCancelled(_) => true,
         }
     }
 
@@ -145,8 +152,8 @@ impl<T> TaskHandle<T> {
     /// Polls for the task's outcome (`Join` and `TaskGroup` share this).
     pub(crate) fn poll_outcome(&mut self, task: &mut Context<'_>) -> Poll<Outcome<T>> {
         match &mut self.state {
-            State::BornCancelled { reason, .. } => Poll::Ready(Outcome::Cancelled(
-                reason
+            State::BornCancelled(born) => Poll::Ready(Outcome::Cancelled(
+                born.reason
                     .take()
                     .unwrap_or_else(|| CancelReason::new(CancelKind::RegionClosed)),
             )),
@@ -212,5 +219,17 @@ impl<T> Future for Join<'_, T> {
             this.forwarded = this.handle.forward_cancel(this.cx);
         }
         this.handle.poll_outcome(task)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handle_is_three_words_whatever_the_output() {
+        let words = std::mem::size_of::<usize>() * 3;
+        assert_eq!(std::mem::size_of::<TaskHandle<()>>(), words);
+        assert_eq!(std::mem::size_of::<TaskHandle<[u64; 16]>>(), words);
     }
 }
