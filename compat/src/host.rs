@@ -31,6 +31,8 @@ use crate::token::{lock, CancelToken};
 pub struct TokioHostBuilder {
     worker_threads: usize,
     current_thread: bool,
+    // Set only through `start_paused`, which needs the `test-util` feature.
+    #[cfg_attr(not(feature = "test-util"), allow(dead_code))]
     start_paused: bool,
     pub(crate) thread_name: String,
     enable_io: bool,
