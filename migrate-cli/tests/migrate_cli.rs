@@ -828,6 +828,8 @@ fn migrate_quarantine_fixture_builds_passes_and_backs_out_what_cannot_cross() {
         "{tests}"
     );
     assert!(tests.contains(".start_paused(true)"), "{tests}");
+    // Each test's body gets a runtime of its own again, as `#[tokio::test]` gave it.
+    assert!(tests.contains(".current_thread()"), "{tests}");
     assert!(tests.contains(
         "#[asupersync_tokio_compat::tokio::test(crate = \"asupersync_tokio_compat::tokio\")]\nasync fn keeps_a_local_value_across_an_await() {"
     ), "{tests}");

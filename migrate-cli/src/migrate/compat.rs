@@ -46,7 +46,7 @@ use asupersync_lints::resolve::{LineIndex, PRIMITIVE_TYPES};
 use proc_macro2::{Delimiter, TokenTree};
 
 use super::edit::{indent_of, Edit};
-use super::source::{EntryBody, TokioClock};
+use super::source::{EntryBody, TestRuntime, TokioClock};
 
 pub use asupersync_lints::resolve::QUARANTINED_TOKIO;
 
@@ -222,18 +222,25 @@ pub fn entry_wrap_edits(body: &EntryBody, uses_cx: bool, why: &str, source: &str
             coerce = format!("\n{inner}    .map_err(|error| error as _)");
         }
     }
-    // A test that needs Tokio's clock gets a current-thread host of its own.
-    let host = match body.clock {
-        None => "asupersync_tokio_compat::".to_string(),
-        Some(clock) => {
-            let kind = match clock {
-                TokioClock::Paused => ".start_paused(true)",
-                TokioClock::Controlled => ".current_thread()",
-            };
-            format!(
-                "asupersync_tokio_compat::TokioHost::builder()\n{inner}    {kind}\n{inner}    .build()\n{inner}    .expect(\"a Tokio host for this test\")\n{inner}    ."
-            )
+    // A test gets a host of its own, like the runtime `#[tokio::test]` gave it (so what
+    // it spawns ends with it), with Tokio's clock paused if it was; `main` runs on the
+    // shared host.
+    let kind = match (body.clock, &body.test_runtime) {
+        (Some(TokioClock::Paused), _) => Some(".start_paused(true)".to_string()),
+        (Some(TokioClock::Controlled), _) | (None, Some(TestRuntime::CurrentThread)) => {
+            Some(".current_thread()".to_string())
         }
+        (None, Some(TestRuntime::MultiThread(workers))) => Some(format!(
+            ".worker_threads({})",
+            workers.as_deref().unwrap_or("4")
+        )),
+        (None, None) => None,
+    };
+    let host = match kind {
+        None => "asupersync_tokio_compat::".to_string(),
+        Some(kind) => format!(
+            "asupersync_tokio_compat::TokioHost::builder()\n{inner}    {kind}\n{inner}    .build()\n{inner}    .expect(\"a Tokio host for this test\")\n{inner}    ."
+        ),
     };
     let tail = format!(
         "{host}run(cx, {}({argument}))\n{inner}    .await\n{inner}    .unwrap(){coerce}",
@@ -521,6 +528,7 @@ mod tests {
                 ..at(function.block.brace_token.span.open()).byte_start,
             param_at: at(function.sig.paren_token.span.open()).byte_end,
             clock: None,
+            test_runtime: None,
             attr_args: None,
             body_open: at(function.block.brace_token.span.open()).byte_end,
             body_close: at(function.block.brace_token.span.close()).byte_start,

@@ -11,7 +11,8 @@
 //! version does not rewrite, a holdout crate) would otherwise keep its entry points, and
 //! so everything under them, on Tokio. Instead, when its manifest lets `tokio` go and it
 //! has an entry point, it is quarantined: each entry point becomes native and runs its
-//! body in `asupersync_tokio_compat::run` ([`super::compat::entry_wrap_edits`]), every
+//! body on the compat host (a test on a host of its own, like the runtime
+//! `#[tokio::test]` gave it; [`super::compat::entry_wrap_edits`]), every
 //! `tokio::` path left names the quarantine's re-exported Tokio
 //! ([`super::compat::quarantine_path_edits`]), and the manifest trades `tokio` for
 //! `asupersync-tokio-compat`. The rewrites that are right on the host's threads stay

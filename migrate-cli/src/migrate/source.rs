@@ -120,6 +120,10 @@ pub struct EntryBody {
     pub name: String,
     /// What it needs of Tokio's clock, if it stays a Tokio test for that.
     pub clock: Option<TokioClock>,
+    /// For a test: the Tokio runtime it had (`#[tokio::test]` gives each test its own,
+    /// current-thread unless `flavor = "multi_thread"`), which its quarantined body gets
+    /// again as a host of its own. `None` for a `main`, which runs on the shared host.
+    pub test_runtime: Option<TestRuntime>,
     /// The attribute's `(..)` after its path, if any.
     pub attr_args: Option<Range<usize>>,
     /// From `async` to before the body's `{`: the signature the inner function repeats.
@@ -1285,9 +1289,11 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             entry_attr = true;
             entry |= problem.is_none();
             let clock = problem.as_ref().and_then(|p| p.clock);
+            let test_runtime = (last.as_deref() == Some("test")).then(|| TestRuntime::of(attr));
             let body = (problem.is_none() || clock.is_some()).then(|| EntryBody {
                 name: function.sig.ident.to_string(),
                 clock,
+                test_runtime,
                 attr_args: match &attr.meta {
                     syn::Meta::List(list) => {
                         let path_end = self.end(
@@ -1408,6 +1414,41 @@ fn is_cfg_test(attr: &syn::Attribute) -> bool {
 struct EntryProblem {
     reason: String,
     clock: Option<TokioClock>,
+}
+
+/// The runtime `#[tokio::test]` gave a test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestRuntime {
+    CurrentThread,
+    /// `flavor = "multi_thread"`, with `worker_threads` as written (Tokio's default
+    /// for a test is 4 workers).
+    MultiThread(Option<String>),
+}
+
+impl TestRuntime {
+    /// From the attribute's options (`flavor`, `worker_threads`).
+    fn of(attr: &syn::Attribute) -> TestRuntime {
+        let mut multi_thread = false;
+        let mut workers = None;
+        if let syn::Meta::List(list) = &attr.meta {
+            let options = list.parse_args_with(
+                syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated,
+            );
+            for option in options.into_iter().flatten() {
+                let value = quote::ToTokens::to_token_stream(&option.value).to_string();
+                if option.path.is_ident("flavor") {
+                    multi_thread = value.contains("multi_thread");
+                } else if option.path.is_ident("worker_threads") {
+                    workers = Some(value);
+                }
+            }
+        }
+        if multi_thread {
+            TestRuntime::MultiThread(workers)
+        } else {
+            TestRuntime::CurrentThread
+        }
+    }
 }
 
 /// What a test needs of Tokio's clock.
