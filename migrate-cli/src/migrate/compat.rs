@@ -188,8 +188,10 @@ fn inner_function(
 
 /// The edits that move an entry point's body into the quarantine (a package
 /// quarantine, see [`super::plan`]): the entry point gets the cx, and its body becomes
-/// an inner function of the same name, run on the Tokio host through
-/// `asupersync_tokio_compat::run`. The inner function gets an owned clone of the cx
+/// an inner function of the same name, run on a Tokio host: `main` on the shared one
+/// (`asupersync_tokio_compat::run`), a test on a host of its own shaped like the runtime
+/// `#[tokio::test]` gave it (current-thread, `worker_threads(n)`, or with Tokio's clock
+/// paused), so what the test spawns ends with it. The inner function gets an owned clone of the cx
 /// when its body uses one (`run` needs a `'static` future), rebound as `cx: &Cx` so
 /// the native rewrites in the body read as they would outside. The outcome is
 /// unwrapped: an entry point has no caller to report to, a panic on the Tokio side
