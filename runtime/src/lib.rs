@@ -47,6 +47,7 @@ mod cx;
 pub mod fs;
 pub mod io;
 pub mod lab;
+mod loom;
 pub mod net;
 pub mod obligation;
 pub mod outcome;

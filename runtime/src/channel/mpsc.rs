@@ -50,13 +50,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-#[cfg(all(loom, test))]
-use loom::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Mutex, MutexGuard,
-};
-#[cfg(not(all(loom, test)))]
-use std::sync::{
+use crate::loom::sync::{
     atomic::{AtomicUsize, Ordering},
     Mutex, MutexGuard,
 };

@@ -36,10 +36,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-#[cfg(all(loom, test))]
-use loom::sync::atomic::{AtomicUsize, Ordering};
-#[cfg(not(all(loom, test)))]
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cancel::Cancelled;
 use crate::cx::Cx;

@@ -31,10 +31,7 @@
 
 use std::mem::MaybeUninit;
 
-#[cfg(all(loom, test))]
-use loom::sync::atomic::{AtomicUsize, Ordering};
-#[cfg(not(all(loom, test)))]
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 use crossbeam_utils::CachePadded;
 

@@ -8,13 +8,7 @@
 //! it. A clear is a compare-and-swap on the tick, so an edge that arrived after the
 //! event the task acted on survives the clear.
 
-#[cfg(all(loom, test))]
-use loom::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Mutex, MutexGuard,
-};
-#[cfg(not(all(loom, test)))]
-use std::sync::{
+use crate::loom::sync::{
     atomic::{AtomicUsize, Ordering},
     Mutex, MutexGuard,
 };

@@ -20,17 +20,11 @@
 //!   runtime sleeps in the driver at a time; the schedulers make sure of that (the
 //!   multi-thread workers through a try-taken driver token).
 
-#[cfg(all(loom, test))]
-use loom::sync::{
+use crate::loom::sync::{
     atomic::{AtomicUsize, Ordering::SeqCst},
     Condvar, Mutex, MutexGuard,
 };
 use std::sync::Arc;
-#[cfg(not(all(loom, test)))]
-use std::sync::{
-    atomic::{AtomicUsize, Ordering::SeqCst},
-    Condvar, Mutex, MutexGuard,
-};
 use std::time::Duration;
 
 /// Something a thread can block in that wakes up on its own events as well as on

@@ -21,10 +21,7 @@
 use std::fmt;
 use std::task::Waker;
 
-#[cfg(all(loom, test))]
-use loom::sync::atomic::{AtomicUsize, Ordering};
-#[cfg(not(all(loom, test)))]
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 use super::cell::UnsafeCell;
 

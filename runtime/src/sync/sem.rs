@@ -32,13 +32,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::task::{Context, Poll, Waker};
 
-#[cfg(all(loom, test))]
-use ::loom::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Mutex, MutexGuard,
-};
-#[cfg(not(all(loom, test)))]
-use std::sync::{
+use crate::loom::sync::{
     atomic::{AtomicUsize, Ordering},
     Mutex, MutexGuard,
 };

@@ -22,17 +22,11 @@
 //! The type is generic over the queue so that the loom models below check this very
 //! code with a plain queue of numbers; the scheduler uses its [`Lanes`].
 
-#[cfg(all(loom, test))]
-use loom::sync::{
+use crate::loom::sync::{
     atomic::{AtomicBool, Ordering},
     Mutex, MutexGuard,
 };
 use std::sync::Arc;
-#[cfg(not(all(loom, test)))]
-use std::sync::{
-    atomic::{AtomicBool, Ordering},
-    Mutex, MutexGuard,
-};
 use std::time::Duration;
 
 use super::lanes::Lanes;

@@ -16,10 +16,7 @@
 //! sequentially consistent, at least one of them sees the other (modelled with loom
 //! below).
 
-#[cfg(all(loom, test))]
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-#[cfg(not(all(loom, test)))]
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 
 const NOBODY: usize = usize::MAX;
 

@@ -21,13 +21,7 @@
 //! of sleepers is behind a mutex taken only to park, to wake a sleeper or to unpark
 //! after a timeout: never on a spawn that finds a searcher or no sleeper.
 
-#[cfg(all(loom, test))]
-use loom::sync::{
-    atomic::{AtomicUsize, Ordering::SeqCst},
-    Mutex, MutexGuard,
-};
-#[cfg(not(all(loom, test)))]
-use std::sync::{
+use crate::loom::sync::{
     atomic::{AtomicUsize, Ordering::SeqCst},
     Mutex, MutexGuard,
 };
