@@ -59,6 +59,8 @@ mod scope;
 pub mod signal;
 pub mod sync;
 pub mod task;
+#[cfg(test)]
+mod test_support;
 pub mod time;
 pub mod trace;
 

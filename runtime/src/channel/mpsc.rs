@@ -1127,21 +1127,12 @@ impl<T> fmt::Debug for UnboundedReceiver<T> {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
+    use crate::test_support::CountingWake;
     use loom::sync::Arc as LoomArc;
     use std::sync::atomic::AtomicUsize as StdAtomicUsize;
-    use std::task::Wake;
-
-    #[derive(Default)]
-    struct CountingWake(StdAtomicUsize);
-
-    impl Wake for CountingWake {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
 
     fn woken(count: &CountingWake) -> usize {
-        count.0.load(std::sync::atomic::Ordering::SeqCst)
+        count.count()
     }
 
     /// The receiver finds the queue empty and waits while a sender pushes: either its

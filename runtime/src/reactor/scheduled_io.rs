@@ -245,18 +245,8 @@ mod loom_models {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use crate::test_support::CountingWake;
     use std::sync::Arc;
-    use std::task::Wake;
-
-    #[derive(Default)]
-    struct CountingWake(StdAtomicUsize);
-
-    impl Wake for CountingWake {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     #[test]
     fn a_write_edge_neither_wakes_nor_readies_a_reader() {
@@ -274,8 +264,8 @@ mod tests {
         let mut wake = Vec::new();
         io.set_readiness(WRITABLE, 1, &mut wake);
         wake.drain(..).for_each(Waker::wake);
-        assert_eq!(reader.0.load(Ordering::SeqCst), 0);
-        assert_eq!(writer.0.load(Ordering::SeqCst), 1);
+        assert_eq!(reader.count(), 0);
+        assert_eq!(writer.count(), 1);
         assert!(io
             .poll_ready(Direction::Read, &mut Context::from_waker(&reader_waker))
             .is_pending());

@@ -157,18 +157,8 @@ impl fmt::Debug for AtomicWaker {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use crate::test_support::CountingWake;
     use std::sync::Arc;
-    use std::task::Wake;
-
-    #[derive(Default)]
-    struct CountingWake(StdAtomicUsize);
-
-    impl Wake for CountingWake {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     #[test]
     fn a_wake_calls_the_registered_waker_once() {
@@ -178,13 +168,13 @@ mod tests {
         slot.register(&Waker::from(count.clone()));
         slot.wake();
         slot.wake();
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.count(), 1);
         slot.register(&Waker::from(count.clone()));
         assert_eq!(Arc::strong_count(&count), 2, "the slot holds the waker");
         slot.clear();
         assert_eq!(Arc::strong_count(&count), 1, "cleared");
         slot.wake();
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.count(), 1);
     }
 
     #[test]
@@ -197,25 +187,17 @@ mod tests {
         slot.register(&Waker::from(first.clone()));
         slot.register(&Waker::from(second.clone()));
         slot.wake();
-        assert_eq!(first.0.load(Ordering::SeqCst), 0);
-        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first.count(), 0);
+        assert_eq!(second.count(), 1);
     }
 }
 
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
+    use crate::test_support::CountingWake;
     use loom::sync::atomic::AtomicBool;
     use loom::sync::Arc;
-    use std::task::Wake;
-
-    struct FlagWake(std::sync::atomic::AtomicUsize);
-
-    impl Wake for FlagWake {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
 
     /// The register-then-check pattern loses no notification: a notifier sets a
     /// flag and wakes while the waiter registers and re-checks the flag; either the
@@ -232,11 +214,11 @@ mod loom_tests {
                     slot.wake();
                 })
             };
-            let count = std::sync::Arc::new(FlagWake(Default::default()));
+            let count = std::sync::Arc::new(CountingWake::default());
             slot.register(&Waker::from(count.clone()));
             let seen = ready.load(Ordering::Acquire);
             notifier.join().unwrap();
-            let woken = count.0.load(std::sync::atomic::Ordering::SeqCst);
+            let woken = count.count();
             assert!(seen || woken == 1, "the notification was lost");
             assert!(woken <= 1);
         });
@@ -249,7 +231,7 @@ mod loom_tests {
         loom::model(|| {
             let slot = Arc::new(AtomicWaker::new());
             let ready = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
-            let first = std::sync::Arc::new(FlagWake(Default::default()));
+            let first = std::sync::Arc::new(CountingWake::default());
             slot.register(&Waker::from(first.clone()));
             let notifiers: Vec<_> = (0..2)
                 .map(|_| {
@@ -260,16 +242,15 @@ mod loom_tests {
                     })
                 })
                 .collect();
-            let second = std::sync::Arc::new(FlagWake(Default::default()));
+            let second = std::sync::Arc::new(CountingWake::default());
             slot.register(&Waker::from(second.clone()));
             let seen = ready.load(Ordering::Acquire);
             for n in notifiers {
                 n.join().unwrap();
             }
-            let woken = first.0.load(std::sync::atomic::Ordering::SeqCst)
-                + second.0.load(std::sync::atomic::Ordering::SeqCst);
+            let woken = first.count() + second.count();
             assert!(seen == 2 || woken >= 1, "a notification was lost");
-            assert!(first.0.load(std::sync::atomic::Ordering::SeqCst) <= 1);
+            assert!(first.count() <= 1);
         });
     }
 }

@@ -441,16 +441,10 @@ fn slot_for(tick: u64, level: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::CountingWake;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex as StdMutex};
     use std::task::Wake;
-
-    struct Counter(AtomicUsize);
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     /// Records its id in a shared log when woken.
     struct Recorder(u64, Arc<StdMutex<Vec<u64>>>);
@@ -468,7 +462,7 @@ mod tests {
     fn fires_in_order_and_skips_removed() {
         let q = TimerQueue::default();
         let t0 = Instant::now();
-        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        let counter = Arc::new(CountingWake::default());
         let waker = Waker::from(counter.clone());
         let late = q.insert(t0 + ms(30), waker.clone());
         let early = q.insert(t0 + ms(10), waker.clone());
@@ -478,7 +472,7 @@ mod tests {
         let next = q.next_deadline().unwrap();
         assert!(next >= t0 + ms(10) && next <= t0 + ms(11), "{next:?}");
         assert_eq!(q.fire_expired(t0 + ms(20)), 1);
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(counter.count(), 1);
         assert!(!q.remove(early), "fired timers are gone");
         let next = q.next_deadline().unwrap();
         assert!(next >= t0 + ms(30) && next <= t0 + ms(31), "{next:?}");
@@ -491,7 +485,7 @@ mod tests {
     fn never_fires_early_and_fires_once_the_deadline_passed() {
         let q = TimerQueue::default();
         let t0 = q.lock().origin;
-        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        let counter = Arc::new(CountingWake::default());
         let deadline = t0 + Duration::from_micros(10_500);
         q.insert(deadline, Waker::from(counter.clone()));
         assert_eq!(q.fire_expired(deadline - Duration::from_micros(1)), 0);
