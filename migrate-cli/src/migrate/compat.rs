@@ -232,9 +232,12 @@ pub fn entry_wrap_edits(body: &EntryBody, uses_cx: bool, why: &str, source: &str
         (Some(TokioClock::Controlled), _) | (None, Some(TestRuntime::CurrentThread)) => {
             Some(".current_thread()".to_string())
         }
+        // Tokio's multi-thread default: one worker per core.
         (None, Some(TestRuntime::MultiThread(workers))) => Some(format!(
             ".worker_threads({})",
-            workers.as_deref().unwrap_or("4")
+            workers
+                .as_deref()
+                .unwrap_or("std::thread::available_parallelism().map_or(1, usize::from)")
         )),
         (None, None) => None,
     };

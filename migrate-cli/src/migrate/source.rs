@@ -1420,8 +1420,8 @@ struct EntryProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TestRuntime {
     CurrentThread,
-    /// `flavor = "multi_thread"`, with `worker_threads` as written (Tokio's default
-    /// for a test is 4 workers).
+    /// `flavor = "multi_thread"`, with `worker_threads` as written (Tokio's default:
+    /// one per core).
     MultiThread(Option<String>),
 }
 
