@@ -1,4 +1,5 @@
-//! Syntax helpers shared by the rules.
+//! Syntax helpers shared by the rules (and by `migrate`, which asks the same questions:
+//! is this test code?).
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::spanned::Spanned;

@@ -7,7 +7,7 @@ use crate::finding::{Diagnostic, Level};
 pub mod ambient_cx;
 pub mod await_holding_lock;
 pub mod blocking_in_async;
-pub(crate) mod common;
+pub mod common;
 pub mod cx_first;
 pub mod detached_spawn;
 pub mod ignored_outcome;

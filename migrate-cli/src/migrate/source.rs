@@ -21,6 +21,7 @@ use std::ops::Range;
 use asupersync_lints::resolve::{
     collect_uses, ExternCrates, LineIndex, ResolvedUse, UseKind, QUARANTINED_TOKIO,
 };
+use asupersync_lints::rules::common::{has_cfg_test, is_test_attribute};
 use proc_macro2::Span;
 use syn::visit::Visit;
 
@@ -1221,7 +1222,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     }
 
     fn visit_item_mod(&mut self, module: &'ast syn::ItemMod) {
-        if module.attrs.iter().any(is_cfg_test) {
+        if has_cfg_test(&module.attrs) {
             let start = self.start(
                 module
                     .attrs
@@ -1238,15 +1239,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     }
 
     fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
-        let test_only = function.attrs.iter().any(|attr| {
-            is_cfg_test(attr)
-                || attr
-                    .path()
-                    .segments
-                    .last()
-                    .is_some_and(|s| s.ident == "test")
-        });
-        if test_only {
+        if has_cfg_test(&function.attrs) || function.attrs.iter().any(is_test_attribute) {
             let start = self.start(
                 function
                     .attrs
@@ -1285,11 +1278,15 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             if !matches!(last.as_deref(), Some("main" | "test")) {
                 continue;
             }
-            let problem = entry_problem(function, attr, self.source);
+            let options = EntryOptions::of(attr);
+            let problem = entry_problem(function, options.as_ref(), self.source);
             entry_attr = true;
             entry |= problem.is_none();
             let clock = problem.as_ref().and_then(|p| p.clock);
-            let test_runtime = (last.as_deref() == Some("test")).then(|| TestRuntime::of(attr));
+            let test_runtime = options
+                .as_ref()
+                .filter(|_| last.as_deref() == Some("test"))
+                .map(EntryOptions::test_runtime);
             let body = (problem.is_none() || clock.is_some()).then(|| EntryBody {
                 name: function.sig.ident.to_string(),
                 clock,
@@ -1398,15 +1395,6 @@ fn has_group(tree: &syn::UseTree) -> bool {
     }
 }
 
-/// Why `#[tokio::main]`/`#[tokio::test]` on `function` cannot become the asupersync one.
-/// `#[cfg(test)]`.
-fn is_cfg_test(attr: &syn::Attribute) -> bool {
-    attr.path().is_ident("cfg")
-        && attr
-            .parse_args::<syn::Ident>()
-            .is_ok_and(|ident| ident == "test")
-}
-
 /// What keeps an entry point from becoming native as it is, and whether that is only
 /// its need of Tokio's clock (which a package quarantine can give it: a host of its
 /// own, see [`super::compat::entry_wrap_edits`]).
@@ -1425,32 +1413,6 @@ pub enum TestRuntime {
     MultiThread(Option<String>),
 }
 
-impl TestRuntime {
-    /// From the attribute's options (`flavor`, `worker_threads`).
-    fn of(attr: &syn::Attribute) -> TestRuntime {
-        let mut multi_thread = false;
-        let mut workers = None;
-        if let syn::Meta::List(list) = &attr.meta {
-            let options = list.parse_args_with(
-                syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated,
-            );
-            for option in options.into_iter().flatten() {
-                let value = quote::ToTokens::to_token_stream(&option.value).to_string();
-                if option.path.is_ident("flavor") {
-                    multi_thread = value.contains("multi_thread");
-                } else if option.path.is_ident("worker_threads") {
-                    workers = Some(value);
-                }
-            }
-        }
-        if multi_thread {
-            TestRuntime::MultiThread(workers)
-        } else {
-            TestRuntime::CurrentThread
-        }
-    }
-}
-
 /// What a test needs of Tokio's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokioClock {
@@ -1460,9 +1422,69 @@ pub enum TokioClock {
     Controlled,
 }
 
+/// The options of `#[tokio::main(..)]` / `#[tokio::test(..)]`.
+#[derive(Debug, Default)]
+struct EntryOptions {
+    multi_thread: bool,
+    /// `worker_threads` as written.
+    workers: Option<String>,
+    start_paused: bool,
+    /// The first option asupersync has no equivalent of.
+    unknown: Option<String>,
+}
+
+impl EntryOptions {
+    /// `None` if the options do not parse.
+    fn of(attr: &syn::Attribute) -> Option<EntryOptions> {
+        let mut options = EntryOptions::default();
+        let syn::Meta::List(list) = &attr.meta else {
+            return Some(options);
+        };
+        let parsed = list
+            .parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            )
+            .ok()?;
+        for option in parsed {
+            let value = match &option {
+                syn::Meta::NameValue(pair) => {
+                    quote::ToTokens::to_token_stream(&pair.value).to_string()
+                }
+                _ => String::new(),
+            };
+            match option
+                .path()
+                .get_ident()
+                .map(ToString::to_string)
+                .as_deref()
+            {
+                Some("flavor") => options.multi_thread = value.contains("multi_thread"),
+                Some("worker_threads") => options.workers = Some(value),
+                Some("start_paused") => options.start_paused = true,
+                other => {
+                    options
+                        .unknown
+                        .get_or_insert_with(|| other.unwrap_or_default().to_string());
+                }
+            }
+        }
+        Some(options)
+    }
+
+    /// The runtime `#[tokio::test]` gave a test with these options.
+    fn test_runtime(&self) -> TestRuntime {
+        if self.multi_thread {
+            TestRuntime::MultiThread(self.workers.clone())
+        } else {
+            TestRuntime::CurrentThread
+        }
+    }
+}
+
+/// Why `#[tokio::main]`/`#[tokio::test]` on `function` cannot become the asupersync one.
 fn entry_problem(
     function: &syn::ItemFn,
-    attr: &syn::Attribute,
+    options: Option<&EntryOptions>,
     source: &str,
 ) -> Option<EntryProblem> {
     let problem = |reason: &str, clock| {
@@ -1477,32 +1499,15 @@ fn entry_problem(
             None,
         );
     }
-    let mut paused = false;
-    if let syn::Meta::List(list) = &attr.meta {
-        let options = list
-            .parse_args_with(
-                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
-            )
-            .ok()?;
-        for option in options {
-            let name = option
-                .path()
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            match name.as_str() {
-                "flavor" | "worker_threads" => {}
-                "start_paused" => paused = true,
-                other => {
-                    return problem(
-                        &format!("option `{other}` has no asupersync equivalent; decide by hand"),
-                        None,
-                    )
-                }
-            }
-        }
+    // Options that do not parse do not build with Tokio either: nothing to keep.
+    let options = options?;
+    if let Some(other) = &options.unknown {
+        return problem(
+            &format!("option `{other}` has no asupersync equivalent; decide by hand"),
+            None,
+        );
     }
-    if paused {
+    if options.start_paused {
         return problem(
             "`start_paused` needs virtual time: it will map to a lab test; \
              migrate this test by hand for now",
