@@ -245,12 +245,11 @@ pub fn plan(
             test_util_in.iter().any(|t| t == table_name),
             &mut changes,
         );
-        for table in test_util_in.iter().filter(|t| t.as_str() != table_name) {
-            // Tokio's test utilities for tests that keep its paused clock: cargo adds
-            // the feature for the dev build only.
-            if table == "dev-dependencies" {
-                add_compat(&mut doc, "dev-dependencies", source, true, &mut changes);
-            }
+        // Tokio's test utilities for tests on its paused clock, when only the dev build
+        // had them: cargo adds the feature for that build only.
+        if table_name != "dev-dependencies" && test_util_in.iter().any(|t| t == "dev-dependencies")
+        {
+            add_compat(&mut doc, "dev-dependencies", source, true, &mut changes);
         }
     }
     Ok(ManifestPlan {

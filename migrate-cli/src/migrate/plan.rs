@@ -233,8 +233,12 @@ pub fn plan_package(
                 && !backed_out.keys().any(|(_, i)| *i == QUARANTINE_OWNER)
                 && manifest::tokio_can_leave(&manifest_text)
                 && files.iter().enumerate().any(|(f, file)| {
-                    (0..file.analysis.drafts.len())
-                        .any(|i| matches!(base(&refused, f, i), Shape::EntryPoint(_)))
+                    file.analysis.drafts.iter().enumerate().any(|(i, draft)| {
+                        matches!(base(&refused, f, i), Shape::EntryPoint(_))
+                            || file
+                                .analysis
+                                .is_clocked_entry(draft.resolved.location.byte_start)
+                    })
                 })
         });
         let effective = |refused: &HashMap<(usize, usize), String>, f: usize, i: usize| -> Shape {
@@ -416,7 +420,7 @@ pub fn plan_package(
         }
         if let Some(holder) = quarantine {
             notes.push(format!(
-                "quarantined: {holder} stays on Tokio, so the entry points are native and run their bodies in asupersync_tokio_compat::run, and the Tokio code left names asupersync_tokio_compat::tokio (the package depends on Tokio only through compat)"
+                "quarantined: {holder} stays on Tokio, so the entry points are native and run their bodies on the compat crate's Tokio host, and the Tokio code left names asupersync_tokio_compat::tokio (the package depends on Tokio only through compat)"
             ));
         }
         let manifest = manifest::plan(&manifest_text, &needs, source)
