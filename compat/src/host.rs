@@ -160,7 +160,7 @@ impl TokioHostBuilder {
         Ok(TokioHost {
             inner: Arc::new(HostInner {
                 handle,
-                runtime: Mutex::new(Some(engine)),
+                engine: Mutex::new(Some(engine)),
                 config: self,
                 closed: AtomicBool::new(false),
                 runs: Mutex::new(Slab::new()),
@@ -239,7 +239,7 @@ pub struct TokioHost {
 
 pub(crate) struct HostInner {
     pub(crate) handle: tokio::runtime::Handle,
-    runtime: Mutex<Option<Engine>>,
+    engine: Mutex<Option<Engine>>,
     pub(crate) config: TokioHostBuilder,
     closed: AtomicBool,
     /// The tokens of the runs in flight, cancelled together at shutdown.
@@ -427,7 +427,7 @@ impl TokioHost {
         }
         let tokio_tasks_aborted = inner.handle.metrics().num_alive_tasks();
 
-        let engine = lock(&inner.runtime).take();
+        let engine = lock(&inner.engine).take();
         let mut completed_within_budget = true;
         if let Some(engine) = engine {
             let wait = deadline
@@ -498,7 +498,7 @@ impl fmt::Debug for TokioHost {
 
 impl Drop for HostInner {
     fn drop(&mut self) {
-        match lock(&self.runtime).take() {
+        match lock(&self.engine).take() {
             // Dropping a Tokio runtime blocks; this may run inside async code.
             Some(Engine::Workers(runtime)) => runtime.shutdown_background(),
             // The driving thread stops it in the background when its sender goes.
