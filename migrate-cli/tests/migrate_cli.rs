@@ -852,6 +852,25 @@ fn migrate_quarantine_fixture_builds_passes_and_backs_out_what_cannot_cross() {
     assert_eq!(fixture.files(), after);
 }
 
+/// A package whose only entry point is a test on Tokio's paused clock is quarantined
+/// too (the test gets a paused host of its own), not left on Tokio for want of a
+/// "plain" entry point. A dry run: the apply path is the fixture test above.
+#[test]
+fn migrate_quarantines_a_package_whose_only_entry_point_is_a_paused_clock_test() {
+    let fixture = Fixture::new("migrate-quarantine");
+    let only_paused = "use std::time::Duration;\n\n\
+                       #[tokio::test(start_paused = true)]\n\
+                       async fn an_hour_passes_at_once() {\n    \
+                       tokio::time::sleep(Duration::from_secs(3600)).await;\n    \
+                       assert_eq!(quarantine_app::relay(1).await, 1);\n}\n";
+    std::fs::write(fixture.root.join("tests/relay.rs"), only_paused).unwrap();
+    let report = fixture.json(&[]);
+    let notes = report["packages"][0]["notes"].to_string();
+    assert!(notes.contains("quarantined"), "{report:#}");
+    let test = first_where(&report["sites"], "api", "tokio::test");
+    assert_eq!(test["disposition"], "automatic", "{test:#}");
+}
+
 #[test]
 fn migrate_brownfield_apply_builds_and_its_tests_pass() {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/brownfield");
