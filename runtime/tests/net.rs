@@ -346,17 +346,8 @@ fn a_consumed_socket_error_does_not_leave_the_socket_spinning() {
 #[test]
 fn io_is_served_while_every_thread_is_busy() {
     on_each_flavor(|cx| async move {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let spinners: Vec<_> = (0..4)
-            .map(|_| {
-                let stop = stop.clone();
-                cx.spawn(move |cx| async move {
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        asupersync::task::yield_now(&cx).await.unwrap();
-                    }
-                })
-            })
-            .collect();
+        let stop = common::flag();
+        let spinners = common::spawn_yielders(&cx, 4, &stop);
         let socket = UdpSocket::bind(&cx, "127.0.0.1:0").await.unwrap();
         let addr = socket.local_addr().unwrap();
         for round in 0..20u8 {

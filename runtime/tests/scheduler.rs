@@ -188,16 +188,7 @@ fn panics_leave_the_runtime_serving() {
 fn timers_fire_in_order_and_not_early_under_load() {
     on_each_flavor(|cx| async move {
         let stop = flag();
-        let load: Vec<TaskHandle<()>> = (0..4)
-            .map(|_| {
-                let stop = stop.clone();
-                cx.spawn(move |cx| async move {
-                    while !stop.load(Ordering::SeqCst) {
-                        task::yield_now(&cx).await.unwrap();
-                    }
-                })
-            })
-            .collect();
+        let load = spawn_yielders(&cx, 4, &stop);
         let fired = Log::default();
         let start = cx.now();
         // Far enough apart that a worker delayed by a loaded machine does not swap
@@ -544,16 +535,7 @@ fn always_ready_channels_and_locks_cannot_starve_a_sibling() {
 fn a_task_woken_from_another_thread_runs_while_the_runtime_is_busy() {
     on_each_flavor(|cx| async move {
         let stop = flag();
-        let spinners: Vec<_> = (0..4)
-            .map(|_| {
-                let stop = stop.clone();
-                cx.spawn(move |cx| async move {
-                    while !stop.load(Ordering::Relaxed) {
-                        task::yield_now(&cx).await.unwrap();
-                    }
-                })
-            })
-            .collect();
+        let spinners = spawn_yielders(&cx, 4, &stop);
         for round in 0..20u32 {
             let (tx, mut rx) = asupersync::channel::oneshot::channel();
             let waiter = cx.spawn(move |cx| async move { rx.recv(&cx).await.unwrap() });
@@ -587,7 +569,12 @@ fn a_task_woken_from_another_thread_wakes_a_sleeping_runtime() {
                 thread::sleep(Duration::from_millis(2));
                 tx.send(round).unwrap();
             });
-            assert_eq!(waiter.join(&cx).await.unwrap(), round);
+            // A lost wake-up fails the test instead of hanging the suite.
+            let got = time::timeout(&cx, Duration::from_secs(10), waiter.join(&cx))
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: the sleeping runtime never woke"))
+                .unwrap();
+            assert_eq!(got, round);
             sender.join().unwrap();
         }
     });

@@ -1131,10 +1131,6 @@ mod loom_tests {
     use loom::sync::Arc as LoomArc;
     use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 
-    fn woken(count: &CountingWake) -> usize {
-        count.count()
-    }
-
     /// The receiver finds the queue empty and waits while a sender pushes: either its
     /// second look finds the message or the push wakes it (the `RX_WAITING`
     /// announcement against the push's read-modify-write). On the ring: crossbeam's
@@ -1158,7 +1154,7 @@ mod loom_tests {
             match first {
                 Poll::Ready(got) => assert_eq!(got.unwrap(), 7),
                 Poll::Pending => {
-                    assert_eq!(woken(&count), 1, "the push did not wake the receiver");
+                    assert_eq!(count.count(), 1, "the push did not wake the receiver");
                     assert!(matches!(chan.poll_message(&waker), Poll::Ready(Ok(7))));
                 }
             }
@@ -1181,7 +1177,7 @@ mod loom_tests {
             sender.join().unwrap();
             if first.is_pending() {
                 assert_eq!(
-                    woken(&count),
+                    count.count(),
                     1,
                     "the last sender did not wake the receiver"
                 );

@@ -48,26 +48,17 @@ impl Extend<Waker> for WakeList {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use crate::test_support::CountingWake;
     use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     #[test]
     fn wakes_every_waker_inline_and_spilled() {
         for n in [0, 1, INLINE, INLINE + 1, 3 * INLINE] {
-            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let count = Arc::new(CountingWake::default());
             let mut list = WakeList::new();
             list.extend((0..n).map(|_| Waker::from(count.clone())));
             list.wake_all();
-            assert_eq!(count.0.load(Ordering::SeqCst), n, "{n} wakers");
+            assert_eq!(count.count(), n, "{n} wakers");
         }
     }
 }

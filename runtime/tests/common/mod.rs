@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use asupersync::task::TaskHandle;
 use asupersync::{Cx, Runtime, RuntimeBuilder};
 
 /// Every scheduler flavor the runtime has; behaviour tests run on each.
@@ -61,6 +62,21 @@ impl Drop for DropFlag {
 
 pub fn flag() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
+}
+
+/// `n` tasks that do nothing but yield until `stop` is set: load that keeps every
+/// thread of the runtime busy. Set `stop`, then join them.
+pub fn spawn_yielders(cx: &Cx, n: usize, stop: &Arc<AtomicBool>) -> Vec<TaskHandle<()>> {
+    (0..n)
+        .map(|_| {
+            let stop = stop.clone();
+            cx.spawn(move |cx| async move {
+                while !stop.load(Ordering::Relaxed) {
+                    asupersync::task::yield_now(&cx).await.unwrap();
+                }
+            })
+        })
+        .collect()
 }
 
 pub fn counter() -> Arc<AtomicUsize> {
