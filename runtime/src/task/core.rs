@@ -223,14 +223,12 @@ impl TaskCore {
             .request(reason, drain.get_deadline(), drain.poll_quota())
         {
             Requested::First(children) => {
-                if rt.trace.is_enabled() {
-                    rt.trace.record(
-                        rt,
-                        Some(self.id),
-                        Some(self.region.id),
-                        TraceKind::CancelRequested(kind),
-                    );
-                }
+                rt.trace.record(
+                    rt,
+                    Some(self.id),
+                    Some(self.region.id),
+                    TraceKind::CancelRequested(kind),
+                );
                 // Most tasks open no region: build the children's reason (a cause
                 // chain, so an allocation) only for those that did.
                 if !children.is_empty() {

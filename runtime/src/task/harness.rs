@@ -193,16 +193,12 @@ where
 
 fn finished<T>(core: &TaskCore, outcome: Outcome<T>) -> Outcome<T> {
     let rt = core.rt();
-    // Checked here (not only inside `record`) so the event is not even built: this
-    // runs once per task.
-    if rt.trace.is_enabled() {
-        rt.trace.record(
-            rt,
-            Some(core.id),
-            Some(core.region.id),
-            TraceKind::TaskFinished(outcome.severity()),
-        );
-    }
+    rt.trace.record(
+        rt,
+        Some(core.id),
+        Some(core.region.id),
+        TraceKind::TaskFinished(outcome.severity()),
+    );
     outcome
 }
 

@@ -76,10 +76,8 @@ where
         drop(task);
         return handle;
     }
-    if rt.trace.is_enabled() {
-        rt.trace
-            .record(rt, Some(core.id), Some(region.id), TraceKind::Spawned);
-    }
+    rt.trace
+        .record(rt, Some(core.id), Some(region.id), TraceKind::Spawned);
     core.arm_deadline();
     rt.schedule_spawned(runnable);
     TaskHandle::running(task)
