@@ -113,6 +113,15 @@ impl RuntimeShared {
     }
 
     /// The lab scheduler, when this runtime is a lab runtime.
+    /// A driver thread is about to park: how long it may sleep before the next timer
+    /// is due (`None`: no timer). Until [`end_park`](crate::time::timer::TimerQueue::end_park), a timer inserted from
+    /// another thread with an earlier deadline calls the wake hook.
+    pub(crate) fn begin_timed_park(&self) -> Option<Duration> {
+        self.timers
+            .begin_park()
+            .map(|deadline| deadline.duration_since(self.clock.now()))
+    }
+
     pub(crate) fn lab(&self) -> Option<&crate::lab::LabScheduler> {
         match &self.scheduler {
             Scheduler::Lab(lab) => Some(lab.as_ref()),

@@ -187,13 +187,8 @@ impl CurrentThread {
     fn park(&self, rt: &RuntimeShared, root: &RootWake, local: &Local) {
         self.injected.park_if_idle(
             || !local.lanes.borrow().is_empty() || root.is_woken(),
-            // A due timer still gets a non-blocking look at IO. Until `end_park`, a
-            // timer inserted from another thread with an earlier deadline unparks.
-            || {
-                rt.timers
-                    .begin_park()
-                    .map(|deadline| deadline.duration_since(rt.clock.now()))
-            },
+            // A due timer still gets a non-blocking look at IO.
+            || rt.begin_timed_park(),
         );
         rt.timers.end_park();
         rt.timers.fire_expired(rt.clock.now());

@@ -236,13 +236,9 @@ impl Worker {
         let parker = &self.shared.parkers[self.index];
         if !self.shared.is_stopping() {
             if self.shared.driver.take_or_ask(self.index) {
-                let timers = &self.rt.timers;
-                let timeout = timers
-                    .begin_park()
-                    .map(|deadline| deadline.duration_since(self.rt.clock.now()));
                 // A due timer still gets a non-blocking look at IO.
-                parker.park_driving(timeout);
-                timers.end_park();
+                parker.park_driving(self.rt.begin_timed_park());
+                self.rt.timers.end_park();
                 self.shared.driver.release_after_park();
             } else {
                 parker.park(None);
