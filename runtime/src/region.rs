@@ -368,8 +368,8 @@ impl RegionCore {
     }
 
     /// The id of the task that runs this region's body.
-    pub(crate) fn owner_id(&self) -> Option<u64> {
-        Some(self.owner_id)
+    pub(crate) fn owner_id(&self) -> u64 {
+        self.owner_id
     }
 
     /// Hands the region the task that runs its body (a root region's, whose task is
@@ -419,9 +419,7 @@ impl RegionCore {
                 .with_origin(self.origin())
                 .with_message(format!("spawned into region {:?}, but {why}", &*self.name))),
             None => {
-                let entry = state.tasks.vacant_entry();
-                task.set_region_key(entry.key());
-                entry.insert(task);
+                admit(&mut state, task);
                 Ok(())
             }
         }
@@ -429,10 +427,7 @@ impl RegionCore {
 
     /// Admits runtime bookkeeping regardless of phase and cancellation.
     pub(crate) fn register_task_unchecked(&self, task: TaskRef) {
-        let mut state = self.lock();
-        let entry = state.tasks.vacant_entry();
-        task.set_region_key(entry.key());
-        entry.insert(task);
+        admit(&mut self.lock(), task);
     }
 
     /// A task admitted with `key` is gone.
@@ -695,4 +690,11 @@ impl Wake for DrainExpired {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     crate::task::core::lock(m)
+}
+
+/// Puts `task` in the region's list; the task keeps its key to leave it.
+fn admit(state: &mut RegionState, task: TaskRef) {
+    let entry = state.tasks.vacant_entry();
+    task.set_region_key(entry.key());
+    entry.insert(task);
 }

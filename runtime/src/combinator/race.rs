@@ -132,8 +132,12 @@ where
         let this = self.project();
         let rt = &this.region.rt;
         let parent = this.region.parent().map(|p| p.id);
-        rt.trace
-            .record(rt, this.region.owner_id(), parent, TraceKind::RaceReturned);
+        rt.trace.record(
+            rt,
+            Some(this.region.owner_id()),
+            parent,
+            TraceKind::RaceReturned,
+        );
         this.output
             .take()
             .expect("take_outcome on a branch that has not finished")
@@ -175,7 +179,7 @@ where
         let rt = &self.region.rt;
         rt.trace.record(
             rt,
-            self.region.owner_id(),
+            Some(self.region.owner_id()),
             Some(self.region.id),
             TraceKind::RaceLoserCancelled,
         );
