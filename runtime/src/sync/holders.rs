@@ -15,7 +15,9 @@ use std::panic::Location;
 use std::sync::{Mutex as StdMutex, OnceLock};
 use std::task::{Context, Poll};
 
-use super::sem::{AcquireCore, AcquireFailed};
+use super::sem::{AcquireCore, AcquireFailed, SemCore};
+use crate::cancel::Cancelled;
+use crate::cx::Cx;
 use crate::task::core::lock;
 
 pub(crate) struct Holders {
@@ -39,6 +41,21 @@ impl Holders {
             created_at: Location::caller(),
             tasks: OnceLock::new(),
         }
+    }
+
+    /// Waits for `permits` of `sem` for `cx`'s task, recorded as a holder (a lock's
+    /// owned and read/write acquisitions; `Mutex::lock` polls
+    /// [`poll_acquire`](Holders::poll_acquire) in its own named future).
+    pub(crate) async fn acquire(
+        &self,
+        cx: &Cx,
+        sem: &SemCore,
+        permits: usize,
+    ) -> Result<Held, Cancelled> {
+        let mut acquire = AcquireCore::new(cx, sem, permits);
+        std::future::poll_fn(|task| self.poll_acquire(&mut acquire, task))
+            .await
+            .map_err(never_closed)
     }
 
     /// One poll of `acquire`; under the lab a pending poll declares the wait-for edges
@@ -88,5 +105,14 @@ impl Holders {
             .get()
             .map(|t| lock(t).clone())
             .unwrap_or_default()
+    }
+}
+
+/// A lock's acquisition failed: only a cancel can do that, since a lock's semaphore is
+/// never closed.
+pub(crate) fn never_closed(failed: AcquireFailed) -> Cancelled {
+    match failed {
+        AcquireFailed::Cancelled(cancelled) => cancelled,
+        AcquireFailed::Closed => unreachable!("a lock's semaphore is never closed"),
     }
 }

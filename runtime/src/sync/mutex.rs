@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::holders::{Held, Holders};
-use super::sem::{AcquireCore, AcquireFailed, SemCore};
+use super::holders::{never_closed, Held, Holders};
+use super::sem::{AcquireCore, SemCore};
 use crate::cancel::Cancelled;
 use crate::cx::Cx;
 
@@ -42,14 +42,6 @@ impl fmt::Display for TryLockError {
 }
 
 impl std::error::Error for TryLockError {}
-
-fn cancelled(e: AcquireFailed) -> Cancelled {
-    match e {
-        AcquireFailed::Cancelled(c) => c,
-        // A mutex's semaphore is never closed.
-        AcquireFailed::Closed => unreachable!("a mutex is never closed"),
-    }
-}
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex.
@@ -95,11 +87,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Waits for the lock, returning a guard that keeps the `Arc` alive (it can be
     /// moved into a spawned task).
     pub async fn lock_owned(self: Arc<Self>, cx: &Cx) -> Result<OwnedMutexGuard<T>, Cancelled> {
-        let mut acquire = AcquireCore::new(cx, &self.sem, 1);
-        let held = std::future::poll_fn(|task| self.holders.poll_acquire(&mut acquire, task))
-            .await
-            .map_err(cancelled)?;
-        drop(acquire);
+        let held = self.holders.acquire(cx, &self.sem, 1).await?;
         Ok(OwnedMutexGuard { mutex: self, held })
     }
 
@@ -151,7 +139,7 @@ impl<'a, T: ?Sized> Future for Lock<'a, '_, T> {
     fn poll(mut self: Pin<&mut Self>, task: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let held = std::task::ready!(this.mutex.holders.poll_acquire(&mut this.acquire, task))
-            .map_err(cancelled)?;
+            .map_err(never_closed)?;
         Poll::Ready(Ok(MutexGuard {
             mutex: this.mutex,
             held,

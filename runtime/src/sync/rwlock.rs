@@ -4,7 +4,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use super::holders::{Held, Holders};
-use super::sem::{AcquireCore, AcquireFailed, SemCore};
+use super::sem::SemCore;
 use crate::cancel::Cancelled;
 use crate::cx::Cx;
 
@@ -31,13 +31,6 @@ pub struct RwLock<T: ?Sized> {
 unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
-
-fn cancelled(e: AcquireFailed) -> Cancelled {
-    match e {
-        AcquireFailed::Cancelled(c) => c,
-        AcquireFailed::Closed => unreachable!("an RwLock is never closed"),
-    }
-}
 
 /// Why a `try_read` / `try_write` failed: the lock is taken in a conflicting mode, or
 /// others are queued first.
@@ -129,10 +122,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Waits for `permits` (one for a reader, all for a writer).
     async fn acquire(&self, cx: &Cx, permits: usize) -> Result<Held, Cancelled> {
-        let mut acquire = AcquireCore::new(cx, &self.sem, permits);
-        std::future::poll_fn(|task| self.holders.poll_acquire(&mut acquire, task))
-            .await
-            .map_err(cancelled)
+        self.holders.acquire(cx, &self.sem, permits).await
     }
 }
 
