@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use super::context;
@@ -47,7 +47,6 @@ pub(crate) struct RuntimeShared {
     scheduler: Scheduler,
     ids: AtomicU64,
     roots: Mutex<HashMap<u64, Weak<RegionCore>>>,
-    running: AtomicBool,
     lifecycle: Mutex<Lifecycle>,
 }
 
@@ -84,7 +83,6 @@ impl RuntimeShared {
             config,
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
-            running: AtomicBool::new(false),
             lifecycle: Mutex::new(Lifecycle::default()),
         }))
     }
@@ -107,7 +105,6 @@ impl RuntimeShared {
             },
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
-            running: AtomicBool::new(false),
             lifecycle: Mutex::new(Lifecycle::default()),
         })
     }
@@ -151,7 +148,6 @@ impl RuntimeShared {
             config,
             ids: AtomicU64::new(1),
             roots: Mutex::new(HashMap::new()),
-            running: AtomicBool::new(false),
             lifecycle: Mutex::new(Lifecycle::default()),
         });
         if let Scheduler::MultiThread(s) = &rt.scheduler {
@@ -207,39 +203,39 @@ impl RuntimeShared {
             root.cancel(reason.clone(), drain);
         }
         self.scheduler.unpark();
-        let stop = {
-            let mut lifecycle = lock(&self.lifecycle);
-            let stop = lifecycle.active_block_ons == 0 && !lifecycle.stopped;
-            lifecycle.stopped |= stop;
-            stop
-        };
-        if stop {
-            self.teardown();
-        }
+        self.stop_if_idle(lock(&self.lifecycle));
     }
 
-    /// Counts a `block_on` in; `false` once the runtime has stopped.
-    fn enter_block_on(&self) -> bool {
+    /// Counts a `block_on` in, or says why it cannot run: a single-threaded runtime
+    /// runs one `block_on` at a time, and none runs once the runtime has stopped.
+    fn enter_block_on(&self, single: bool) -> Result<(), Refused> {
         let mut lifecycle = lock(&self.lifecycle);
+        if single && lifecycle.active_block_ons > 0 {
+            return Err(Refused::AlreadyRunning);
+        }
         if lifecycle.stopped {
-            return false;
+            return Err(Refused::Stopped);
         }
         lifecycle.active_block_ons += 1;
-        true
+        Ok(())
     }
 
     /// Counts a `block_on` out; the last one out after a shutdown request stops the
     /// runtime's threads.
     fn exit_block_on(&self) {
-        let stop = {
-            let mut lifecycle = lock(&self.lifecycle);
-            lifecycle.active_block_ons -= 1;
-            let stop = lifecycle.active_block_ons == 0
-                && self.shutdown.is_requested()
-                && !lifecycle.stopped;
-            lifecycle.stopped |= stop;
-            stop
-        };
+        let mut lifecycle = lock(&self.lifecycle);
+        lifecycle.active_block_ons -= 1;
+        self.stop_if_idle(lifecycle);
+    }
+
+    /// Stops the runtime's threads if a shutdown was requested and no `block_on`
+    /// needs them; the decision is taken once, under the lifecycle lock, and the
+    /// teardown runs after it is released.
+    fn stop_if_idle(&self, mut lifecycle: MutexGuard<'_, Lifecycle>) {
+        let stop =
+            lifecycle.active_block_ons == 0 && self.shutdown.is_requested() && !lifecycle.stopped;
+        lifecycle.stopped |= stop;
+        drop(lifecycle);
         if stop {
             self.teardown();
         }
@@ -253,15 +249,14 @@ impl RuntimeShared {
         if context::is_entered() {
             return Err(RuntimeError::NestedBlockOn);
         }
-        let single = self.scheduler.is_single_threaded();
-        if single && self.running.swap(true, Ordering::AcqRel) {
-            return Err(RuntimeError::AlreadyRunning);
-        }
-        let _running = single.then(|| ClearOnDrop(&self.running));
-        if !self.enter_block_on() {
-            let reason = CancelReason::new(crate::cancel::CancelKind::Shutdown)
-                .with_message("block_on called after the runtime was shut down");
-            return Ok(Outcome::Cancelled(reason));
+        match self.enter_block_on(self.scheduler.is_single_threaded()) {
+            Ok(()) => {}
+            Err(Refused::AlreadyRunning) => return Err(RuntimeError::AlreadyRunning),
+            Err(Refused::Stopped) => {
+                let reason = CancelReason::new(crate::cancel::CancelKind::Shutdown)
+                    .with_message("block_on called after the runtime was shut down");
+                return Ok(Outcome::Cancelled(reason));
+            }
         }
         let _active = ExitBlockOn(self);
         let _enter = context::enter(self);
@@ -305,6 +300,12 @@ impl RuntimeShared {
     }
 }
 
+/// Why `block_on` cannot run.
+enum Refused {
+    AlreadyRunning,
+    Stopped,
+}
+
 struct ExitBlockOn<'a>(&'a RuntimeShared);
 
 impl Drop for ExitBlockOn<'_> {
@@ -313,19 +314,11 @@ impl Drop for ExitBlockOn<'_> {
     }
 }
 
-struct ClearOnDrop<'a>(&'a AtomicBool);
-
 /// Releases the root region's owner (see [`RegionCore::release_owner`]).
 struct ReleaseOwner<'a>(&'a RegionCore);
 
 impl Drop for ReleaseOwner<'_> {
     fn drop(&mut self) {
         self.0.release_owner();
-    }
-}
-
-impl Drop for ClearOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
     }
 }
