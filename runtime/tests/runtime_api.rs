@@ -330,3 +330,32 @@ fn shutdown_of_an_idle_runtime_stops_its_threads_at_once() {
     let left = threads_left("idle-stop");
     assert!(left.is_empty(), "still running: {left:?}");
 }
+
+/// A current-thread runtime runs one `block_on` at a time: a second one, from another
+/// thread, is refused while the first runs, and runs once it has returned.
+#[test]
+fn a_current_thread_runtime_refuses_a_second_block_on_while_one_runs() {
+    let rt = RuntimeBuilder::current_thread().build().unwrap();
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let first = s.spawn(|| {
+            rt.block_on(|_cx| async move {
+                entered_tx.send(()).unwrap();
+                // Blocks the runtime's only thread on purpose: it stays "running".
+                release_rx.recv().unwrap();
+                1
+            })
+        });
+        entered_rx.recv().unwrap();
+        let second = rt.block_on(|_cx| async { 2 });
+        assert!(
+            matches!(second, Outcome::Err(RuntimeError::AlreadyRunning)),
+            "{:?}",
+            second.map(|_| ())
+        );
+        release_tx.send(()).unwrap();
+        assert_eq!(first.join().unwrap().unwrap(), 1);
+    });
+    assert_eq!(rt.block_on(|_cx| async { 3 }).unwrap(), 3);
+}
