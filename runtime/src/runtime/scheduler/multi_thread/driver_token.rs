@@ -16,13 +16,12 @@
 //! sequentially consistent, at least one of them sees the other (modelled with loom
 //! below).
 
-use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 const NOBODY: usize = usize::MAX;
 
 pub(super) struct DriverToken {
-    held: AtomicBool,
-    /// The holder's index (valid while `held`).
+    /// The holder's index; `NOBODY` while the token is free.
     holder: AtomicUsize,
     /// A worker that parked on its condvar because the token was taken.
     wanted_by: AtomicUsize,
@@ -31,7 +30,6 @@ pub(super) struct DriverToken {
 impl DriverToken {
     pub(super) fn new() -> DriverToken {
         DriverToken {
-            held: AtomicBool::new(false),
             holder: AtomicUsize::new(NOBODY),
             wanted_by: AtomicUsize::new(NOBODY),
         }
@@ -39,16 +37,9 @@ impl DriverToken {
 
     /// Takes the token if it is free (a busy worker's maintenance poll).
     pub(super) fn try_take(&self, worker: usize) -> bool {
-        if self
-            .held
-            .compare_exchange(false, true, SeqCst, SeqCst)
+        self.holder
+            .compare_exchange(NOBODY, worker, SeqCst, SeqCst)
             .is_ok()
-        {
-            self.holder.store(worker, SeqCst);
-            true
-        } else {
-            false
-        }
     }
 
     /// Takes the token to park in the reactor, or records that `worker` wanted it
@@ -71,7 +62,6 @@ impl DriverToken {
     /// Releases the token after parking in the reactor.
     pub(super) fn release_after_park(&self) {
         self.holder.store(NOBODY, SeqCst);
-        self.held.store(false, SeqCst);
     }
 
     /// Releases the token after a maintenance poll; returns the worker that asked for
@@ -87,9 +77,6 @@ impl DriverToken {
 
     /// The worker holding the token, if any.
     pub(super) fn holder(&self) -> Option<usize> {
-        if !self.held.load(SeqCst) {
-            return None;
-        }
         match self.holder.load(SeqCst) {
             NOBODY => None,
             worker => Some(worker),
