@@ -342,7 +342,7 @@ fn a_current_thread_runtime_refuses_a_second_block_on_while_one_runs() {
         let first = s.spawn(|| {
             rt.block_on(|_cx| async move {
                 entered_tx.send(()).unwrap();
-                // Blocks the runtime's only thread on purpose: it stays "running".
+                // asupersync: allow(blocking-in-async) -- blocks the runtime's only thread on purpose, so it stays running
                 release_rx.recv().unwrap();
                 1
             })
